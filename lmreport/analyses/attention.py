@@ -1,0 +1,46 @@
+"""Attention weights of every layer and head, for BertViz's head and model views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AnalysisError
+from ..models import ForwardPass, LoadedModel
+from .base import PROMPT, Analysis, Option
+
+VIEWS = ("head", "model")
+DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded values
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    attn = forward.attentions  # [layer, head, query, key]
+    n_layers, n_heads = attn.shape[0], attn.shape[1]
+    layer = options["layer"]
+    if not 0 <= layer < n_layers:
+        raise AnalysisError(f"layer {layer} is out of range: {model.source.name} has layers 0 to {n_layers - 1}")
+    scale = 10.0**DECIMALS
+    return {
+        "tokens": forward.tokens,
+        "input_ids": forward.input_ids,
+        "n_layers": n_layers,
+        "n_heads": n_heads,
+        "kv_heads": getattr(model.config, "num_key_value_heads", n_heads),
+        "views": options["views"],
+        "layer": layer,
+        "attention": ((attn.double() * scale).round() / scale).tolist(),
+    }
+
+
+ANALYSIS = Analysis(
+    name="attention",
+    label="Attention",
+    summary="BertViz head view (one layer, all heads) and model view (every layer and head) of the prompt.",
+    version="1",
+    options=(
+        PROMPT,
+        Option("views", list, list(VIEWS), "which views to draw: head, model", choices=VIEWS),
+        Option("layer", int, 0, "the layer the head view opens on (0-based)", minimum=0),
+    ),
+    compute=compute,
+    needs_lm_head=False,
+)

@@ -1,0 +1,138 @@
+"""What every analysis declares: its options (with defaults and parsers) and a compute function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LessonError
+
+if TYPE_CHECKING:
+    from ..lessons import Directive
+    from ..models import ForwardPass, LoadedModel
+
+REQUIRED = object()
+COMMON_OPTIONS = ("title", "model")
+
+
+class OptionError(ValueError):
+    """A value that does not fit its option."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of an analysis: name, type, default (or REQUIRED), bounds, help."""
+
+    name: str
+    type: type
+    default: Any = REQUIRED
+    help: str = ""
+    minimum: int | None = None
+    choices: tuple[Any, ...] = ()
+    nullable: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def parse(self, value: Any) -> Any:
+        if value is None and self.nullable:
+            return None
+        if self.type is str:
+            if not isinstance(value, str):
+                raise OptionError(f"must be text, got {_yaml_repr(value)}: put it in quotes")
+            if self.required and not value.strip():
+                raise OptionError("must not be empty")
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise OptionError(f"must be a whole number, got {_yaml_repr(value)}")
+            if self.minimum is not None and value < self.minimum:
+                raise OptionError(f"must be at least {self.minimum}, got {value}")
+        elif self.type is bool:
+            if not isinstance(value, bool):
+                raise OptionError(f"must be true or false, got {_yaml_repr(value)}")
+        elif self.type is list:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise OptionError(f"must be a list of text, got {_yaml_repr(value)}")
+            value = list(value)
+            if not value:
+                raise OptionError("must name at least one value")
+        if self.choices:
+            values = value if isinstance(value, list) else [value]
+            bad = [v for v in values if v not in self.choices]
+            if bad:
+                raise OptionError(f"'{bad[0]}' is not one of: {', '.join(map(str, self.choices))}")
+        return value
+
+
+def _yaml_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    return repr(value)
+
+
+ComputeFn = Callable[["ForwardPass", dict[str, Any], "LoadedModel"], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """An analysis registered by name; compute() returns plain JSON-serialisable data."""
+
+    name: str
+    label: str
+    summary: str
+    version: str
+    options: tuple[Option, ...]
+    compute: ComputeFn
+    needs_lm_head: bool = True
+    extra_help: str = ""
+    option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "option_map", {o.name: o for o in self.options})
+
+    @property
+    def option_names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def parse_options(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate options given as keyword arguments (the Python API); raise OptionError on the first problem."""
+        problems = self._problems(params)
+        if problems:
+            raise OptionError(problems[0][1])
+        return self._with_defaults(params)
+
+    def validate(self, directive: Directive) -> tuple[dict[str, Any], list[LessonError]]:
+        """Check a directive's options; return normalised options and every problem, each at its line."""
+        problems = self._problems({k: v for k, v in directive.params.items() if k not in COMMON_OPTIONS})
+        errors = [directive.error(message, option) for option, message in problems]
+        options = self._with_defaults(directive.params) if not errors else {}
+        return options, errors
+
+    def _problems(self, params: dict[str, Any]) -> list[tuple[str | None, str]]:
+        problems: list[tuple[str | None, str]] = []
+        valid = ", ".join(self.option_names + list(COMMON_OPTIONS))
+        for key, value in params.items():
+            option = self.option_map.get(key)
+            if option is None:
+                problems.append((key, f"{self.name}: unknown option '{key}' (valid: {valid})"))
+                continue
+            try:
+                option.parse(value)
+            except OptionError as e:
+                problems.append((key, f"{self.name}: option '{key}' {e}"))
+        for option in self.options:
+            if option.required and option.name not in params:
+                problems.append((None, f"{self.name}: missing option '{option.name}' ({option.help})"))
+        return problems
+
+    def _with_defaults(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {o.name: o.parse(params[o.name]) if o.name in params else o.default for o in self.options}
+
+
+PROMPT = Option("prompt", str, help="the text given to the model")

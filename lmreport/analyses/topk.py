@@ -1,0 +1,59 @@
+"""Next-token prediction: the k most probable tokens after softmax, at one position."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AnalysisError
+from ..models import ForwardPass, LoadedModel
+from .base import PROMPT, Analysis, Option
+
+
+def resolve_position(position: int, n_tokens: int) -> int:
+    """A position given as in Python (negative counts from the end) as a 0-based index."""
+    if not -n_tokens <= position < n_tokens:
+        raise AnalysisError(
+            f"position {position} is out of range: the prompt has {n_tokens} tokens "
+            f"(0 to {n_tokens - 1}, or -1 for the last)"
+        )
+    return position % n_tokens
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    import torch
+
+    if forward.logits is None:
+        raise AnalysisError(f"{model.source.name} is an encoder ({model.architecture}): it predicts no next token")
+    k = options["k"]
+    if k > model.vocab_size:
+        raise AnalysisError(f"k is {k}, but the vocabulary has only {model.vocab_size} tokens")
+    position = resolve_position(options["position"], len(forward.tokens))
+    log_probs = torch.log_softmax(forward.logits[position].double(), dim=-1)
+    top = torch.topk(log_probs, k)
+    ids = top.indices.tolist()
+    probs = top.values.exp()
+    entropy = float(-(log_probs.exp() * log_probs).sum())
+    return {
+        "tokens": forward.tokens,
+        "input_ids": forward.input_ids,
+        "position": position,
+        "entropy": entropy,
+        "predictions": [
+            {"rank": r + 1, "id": i, "token": t, "prob": float(p), "logit": float(forward.logits[position, i])}
+            for r, (i, t, p) in enumerate(zip(ids, model.token_texts(ids), probs.tolist(), strict=True))
+        ],
+    }
+
+
+ANALYSIS = Analysis(
+    name="topk",
+    label="Next-token probabilities",
+    summary="The k most likely next tokens after the prompt, as probabilities (softmax of the logits).",
+    version="1",
+    options=(
+        PROMPT,
+        Option("k", int, 10, "how many tokens to show", minimum=1),
+        Option("position", int, -1, "predict the token after this position (-1: the last token)"),
+    ),
+    compute=compute,
+)

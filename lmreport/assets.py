@@ -1,0 +1,102 @@
+"""Local copies of every script and stylesheet the pages need, so the site works with no network.
+
+BertViz's views load jQuery and d3 through require.js from a CDN. We serve jQuery (XStatic-jQuery)
+and d3 v5 (mpld3) from the site, and wrap each BertViz view script in a function that hands it
+those two libraries directly, so no module loader and no outside request is needed, and several
+views on one page each keep their own state.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from functools import cache
+from pathlib import Path
+
+from .errors import LmreportError
+
+PACKAGE_DIR = Path(__file__).parent
+STATIC_DIR = PACKAGE_DIR / "static"
+ASSET_DIR = "assets"
+
+
+def _package_file(package: str, relative: str, dist: str) -> Path:
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        raise LmreportError(f"the package {dist} is needed for the site's scripts: pip install {dist}")
+    path = Path(list(found.submodule_search_locations)[0]) / relative
+    if not path.is_file():
+        raise LmreportError(f"{path} is missing from the installed {dist}")
+    return path
+
+
+def vendor_files() -> dict[str, Path]:
+    """Site-relative name -> installed file, for the third-party scripts."""
+    from bokeh.util.paths import bokehjs_path
+
+    return {
+        "bokeh.min.js": Path(bokehjs_path()) / "js" / "bokeh.min.js",
+        "jquery.min.js": _package_file("xstatic.pkg.jquery", "data/jquery.min.js", "XStatic-jQuery"),
+        "d3.v5.min.js": _package_file("mpld3", "js/d3.v5.min.js", "mpld3"),
+    }
+
+
+# Scripts each asset group needs, in load order.
+GROUP_SCRIPTS = {
+    "bokeh": ["bokeh.min.js"],
+    "bertviz": ["jquery.min.js", "d3.v5.min.js", "bertviz.js"],
+}
+
+_REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
+
+
+def _wrap_view(source: str, name: str) -> str:
+    """BertViz view script -> a function of its params, with require.config removed."""
+    stripped, n = _REQUIRE_CONFIG.subn("", source, count=1)
+    if n != 1 or "PYTHON_PARAMS" not in stripped:
+        raise LmreportError(f"BertViz's {name}.js has an unexpected shape; this lmreport needs bertviz 1.4.x")
+    body = stripped.replace("PYTHON_PARAMS", "lmreportParams")
+    return (
+        f"function {name}(lmreportParams) {{\n"
+        "  const requirejs = function (deps, start) { start(window.jQuery, window.d3); };\n"
+        f"{body}\n}}\n"
+    )
+
+
+@cache
+def bertviz_script() -> str:
+    """The page-side BertViz code: both views, reading attention from a JSON <script> block."""
+    head = _package_file("bertviz", "head_view.js", "bertviz").read_text(encoding="utf-8")
+    model = _package_file("bertviz", "model_view.js", "bertviz").read_text(encoding="utf-8")
+    glue = (STATIC_DIR / "bertviz-glue.js").read_text(encoding="utf-8")
+    return glue.replace("/*VIEWS*/", _wrap_view(head, "headView") + _wrap_view(model, "modelView"))
+
+
+def write_assets(site_dir: Path) -> None:
+    """Copy every asset into site_dir/assets, shared by all pages."""
+    target = site_dir / ASSET_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for name, path in vendor_files().items():
+        shutil.copyfile(path, target / name)
+    (target / "bertviz.js").write_text(bertviz_script(), encoding="utf-8")
+    shutil.copyfile(STATIC_DIR / "lmreport.css", target / "lmreport.css")
+
+
+def script_names(groups: set[str]) -> list[str]:
+    """Asset file names a page with these figure groups loads, in order, each once."""
+    names: list[str] = []
+    for group in ("bokeh", "bertviz"):
+        if group in groups:
+            names.extend(n for n in GROUP_SCRIPTS[group] if n not in names)
+    return names
+
+
+def inline_assets(groups: set[str]) -> str:
+    """The same scripts inlined as <script> elements, for notebook output."""
+    files = vendor_files()
+    parts = []
+    for name in script_names(groups):
+        text = bertviz_script() if name == "bertviz.js" else files[name].read_text(encoding="utf-8")
+        parts.append(f"<script>{text}</script>")
+    return "\n".join(parts)

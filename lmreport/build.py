@@ -1,0 +1,225 @@
+"""The build, top to bottom: scan lessons, plan, compute (or take from cache), write the site."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import analyses, models
+from .analyses.base import Analysis
+from .cache import ResultCache, result_key
+from .errors import AnalysisError, BuildFailed, LessonError, LmreportError
+from .lessons import Directive, Lesson, scan_lessons
+from .progress import library_progress, progress_bar
+from .result import Result
+from .site import PlacedFigure, SiteInfo, check_replaceable, write_site
+from .versions import library_versions
+
+log = logging.getLogger("lmreport")
+COURSE_FILE = "course.yml"
+
+
+@dataclass
+class BuildOptions:
+    lessons_dir: Path = Path("lessons")
+    site_dir: Path = Path("site")
+    model: str | None = None
+    strict: bool = False
+    use_cache: bool = True
+    cache_dir: Path = Path(".lmreport-cache")
+    progress: bool | None = None  # None: only on a terminal
+
+
+@dataclass
+class Job:
+    """One directive to compute: what, on which model, and where it came from."""
+
+    lesson: Lesson
+    index: int
+    directive: Directive
+    analysis: Analysis
+    options: dict[str, Any]
+    title: str
+    source: models.ModelSource
+    key: str = ""
+    result: Result | None = None
+
+
+@dataclass
+class BuildSummary:
+    pages: int = 0
+    analyses: int = 0
+    computed: int = 0
+    cached: int = 0
+    model_loads: int = 0
+    forward_passes: int = 0
+    seconds: float = 0.0
+    site_dir: Path = Path("site")
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"wrote {self.pages} pages to {self.site_dir}/ in {self.seconds:.1f}s: "
+            f"{self.analyses} analyses ({self.computed} computed, {self.cached} from cache), "
+            f"{self.forward_passes} forward passes, {self.model_loads} model load{'s' if self.model_loads != 1 else ''}"
+        )
+
+
+def build(options: BuildOptions) -> BuildSummary:
+    """Build the site; raise BuildFailed with every error found, leaving the old site untouched."""
+    started = time.perf_counter()
+    summary = BuildSummary(site_dir=options.site_dir)
+    check_replaceable(options.site_dir)
+    nonce = secrets.token_hex(8)
+    scan = scan_lessons(options.lessons_dir, nonce)
+    course, course_errors = read_course(options.lessons_dir)
+    errors = scan.errors + course_errors + (scan.warnings if options.strict else [])
+    summary.warnings = [str(w) for w in scan.warnings]
+    for warning in summary.warnings:
+        log.warning("%s", warning)
+    default_source = models.resolve(options.model)
+    jobs, plan_errors = plan(scan.lessons, default_source)
+    errors += plan_errors
+    if errors:
+        raise BuildFailed(errors)
+    summary.analyses = len(jobs)
+    errors = compute_all(jobs, ResultCache(options.cache_dir, options.use_cache), summary, options.progress)
+    if errors:
+        raise BuildFailed(errors)
+    info = SiteInfo(
+        course=course,
+        versions=library_versions(),
+        build_date=build_date(),
+        default_model={"name": default_source.name, **default_source.identity},
+        figures=_figures_by_lesson(jobs),
+    )
+    try:
+        summary.pages = write_site(options.site_dir, scan.lessons, info, nonce)
+    except LessonError as e:
+        raise BuildFailed([e]) from None
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
+    """Optional course.yml beside the lessons: title and description of the site."""
+    course = {"title": "lmreport course", "description": ""}
+    path = Path(lessons_dir) / COURSE_FILE
+    if not path.is_file():
+        return course, []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        return course, [LessonError(path, (mark.line + 1) if mark else 1, f"malformed {COURSE_FILE}: {e}")]
+    if not isinstance(data, dict):
+        return course, [LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines (title, description)")]
+    errors = []
+    for key, value in data.items():
+        if key not in course:
+            errors.append(LessonError(path, 1, f"unknown key '{key}' in {COURSE_FILE} (valid: title, description)"))
+        elif not isinstance(value, str):
+            errors.append(LessonError(path, 1, f"'{key}' in {COURSE_FILE} must be text"))
+        else:
+            course[key] = value
+    return course, errors
+
+
+def plan(lessons: list[Lesson], default_source: models.ModelSource) -> tuple[list[Job], list[LessonError]]:
+    """Check every directive against its analysis and find its model; collect all problems."""
+    jobs: list[Job] = []
+    errors: list[LessonError] = []
+    sources = {None: default_source}
+    for lesson in lessons:
+        for index, directive in enumerate(lesson.directives):
+            if directive.analysis not in analyses.REGISTRY:
+                errors.append(directive.error(analyses.unknown_message(directive.analysis), "analysis"))
+                continue
+            analysis = analyses.REGISTRY[directive.analysis]
+            options, option_errors = analysis.validate(directive)
+            errors += option_errors
+            title = directive.params.get("title", analysis.label)
+            model_spec = directive.params.get("model", lesson.model)
+            for name, value in (("title", title), ("model", model_spec)):
+                if value is not None and not isinstance(value, str):
+                    errors.append(directive.error(f"{analysis.name}: option '{name}' must be text", name))
+            if option_errors or not isinstance(title, str):
+                continue
+            try:
+                if model_spec not in sources:
+                    sources[model_spec] = models.resolve(model_spec)
+            except LmreportError as e:
+                errors.append(directive.error(f"{analysis.name}: {e}", "model"))
+                continue
+            jobs.append(Job(lesson, index, directive, analysis, options, title, sources[model_spec]))
+    return jobs, errors
+
+
+def compute_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary, progress: bool | None) -> list[LessonError]:
+    """Fill each job's result from the cache, or from one forward pass per (model, prompt)."""
+    library_progress(progress)
+    groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
+    for job in jobs:
+        job.key = result_key(job.source.identity, job.analysis.name, job.analysis.version, job.options)
+        job.result = cache.get(job.key)
+        if job.result is not None:
+            summary.cached += 1
+        else:
+            groups[(job.source.key, job.options["prompt"])].append(job)
+    errors: list[LessonError] = []
+    pending = sum(len(g) for g in groups.values())
+    with progress_bar(pending, "analyses", progress) as bar:
+        for (_, prompt), group in groups.items():
+            errors += _compute_group(prompt, group, cache, summary)
+            bar.update(len(group))
+    return errors
+
+
+def _compute_group(prompt: str, group: list[Job], cache: ResultCache, summary: BuildSummary) -> list[LessonError]:
+    source = group[0].source
+    try:
+        if not models.is_loaded(source):
+            log.info("loading model %s", source.name)
+            summary.model_loads += 1
+        model = models.load(source)
+        forward = model.forward(prompt)
+        summary.forward_passes += 1
+    except (AnalysisError, LmreportError) as e:
+        return [job.directive.error(f"{job.analysis.name}: {e}", "prompt") for job in group]
+    errors = []
+    for job in group:
+        try:
+            data = job.analysis.compute(forward, job.options, model)
+        except AnalysisError as e:
+            errors.append(job.directive.error(f"{job.analysis.name}: {e}"))
+            continue
+        job.result = Result(job.analysis.name, job.options, {"name": source.name, **source.identity}, data)
+        cache.put(job.key, job.result)
+        summary.computed += 1
+    model.forget(prompt)
+    return errors
+
+
+def _figures_by_lesson(jobs: list[Job]) -> dict[str, list[PlacedFigure]]:
+    figures: dict[str, list[PlacedFigure]] = defaultdict(list)
+    for job in jobs:
+        assert job.result is not None
+        figures[job.lesson.slug].append(PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result))
+    return figures
+
+
+def build_date() -> str:
+    """Now in UTC, or SOURCE_DATE_EPOCH for reproducible builds."""
+    import os
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

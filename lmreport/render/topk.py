@@ -1,0 +1,47 @@
+"""Top-k next tokens as a horizontal Bokeh bar chart with hover values."""
+
+from __future__ import annotations
+
+from bokeh.models import ColumnDataSource, HoverTool
+from bokeh.plotting import figure
+
+from ..result import Result
+from .bokeh import bokeh_figure
+from .common import Figure, display_token, display_tokens, short
+
+
+def render(result: Result, figure_id: str) -> Figure:
+    data = result.data
+    preds = data["predictions"]
+    tokens = display_tokens(data["tokens"])
+    after = short("".join(tokens[: data["position"] + 1]), 60)
+    source = ColumnDataSource(
+        {
+            "rank": [p["rank"] for p in preds],
+            "token": [display_token(p["token"]) for p in preds],
+            "prob": [p["prob"] for p in preds],
+            "percent": [f"{100 * p['prob']:.2f}%" for p in preds],
+            "logit": [f"{p['logit']:.3f}" for p in preds],
+            "label": [f"{100 * p['prob']:.1f}%" for p in preds],
+        }
+    )
+    k = len(preds)
+    fig = figure(
+        height=70 + 26 * k,
+        sizing_mode="stretch_width",
+        x_range=(0, max(1e-9, max(source.data["prob"])) * 1.18),
+        y_range=(k + 0.6, 0.4),
+        title=f"Next token after “{after}”",
+        tools="save,reset",
+        toolbar_location="right",
+    )
+    fig.hbar(y="rank", right="prob", height=0.72, source=source, color="#3b6fb6", hover_color="#f28e2b")
+    fig.text(x="prob", y="rank", text="label", source=source, x_offset=4, text_baseline="middle", text_font_size="11px")
+    fig.yaxis.ticker = list(range(1, k + 1))
+    fig.yaxis.major_label_overrides = {p["rank"]: display_token(p["token"]) for p in preds}
+    fig.xaxis.axis_label = "probability"
+    fig.ygrid.grid_line_color = None
+    fig.add_tools(
+        HoverTool(tooltips=[("rank", "@rank"), ("token", "@token"), ("probability", "@percent"), ("logit", "@logit")])
+    )
+    return bokeh_figure(fig)

@@ -1,0 +1,29 @@
+"""The plain-data result of one analysis, as cached, written to JSON and rendered."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class Result:
+    """analysis name, its options, the model's identity, and the numbers (JSON-serialisable)."""
+
+    analysis: str
+    options: dict[str, Any]
+    model: dict[str, str]
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Result:
+        return cls(analysis=d["analysis"], options=d["options"], model=d["model"], data=d["data"])
+
+    def _repr_html_(self) -> str:
+        """The same view as on the site, with its scripts inlined so it works in a notebook offline."""
+        from .render import standalone_html
+
+        return standalone_html(self)

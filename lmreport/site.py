@@ -1,0 +1,190 @@
+"""Writing the site: pages, figures and their JSON into a staging folder, then one swap.
+
+A failed or killed build never touches the previous site: everything is written beside it first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import markdown
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .assets import script_names, write_assets
+from .errors import LessonError, LmreportError
+from .lessons import Lesson, slot_marker
+from .render import render
+from .result import Result
+
+MARKER = ".lmreport-site"
+# Installed wheels carry the templates inside the package; a source checkout keeps them at its top.
+TEMPLATES = next(
+    p for p in (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates") if p.is_dir()
+)
+MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "toc", "attr_list"]
+
+
+@dataclass
+class PlacedFigure:
+    """A computed result, where it goes, and how it is captioned."""
+
+    lesson: Lesson
+    index: int
+    line: int
+    title: str
+    result: Result
+
+
+@dataclass
+class SiteInfo:
+    course: dict[str, str]
+    versions: dict[str, str]
+    build_date: str
+    default_model: dict[str, str]
+    figures: dict[str, list[PlacedFigure]] = field(default_factory=dict)
+
+
+def check_replaceable(site_dir: Path) -> None:
+    """Refuse to replace a folder lmreport did not make (a typo in -o must not delete user files)."""
+    if site_dir.exists():
+        if not site_dir.is_dir():
+            raise LmreportError(f"output '{site_dir}' exists and is not a folder")
+        if not (site_dir / MARKER).exists() and any(site_dir.iterdir()):
+            raise LmreportError(
+                f"output folder '{site_dir}' is not empty and was not made by lmreport; not replacing it"
+            )
+
+
+def write_site(site_dir: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -> int:
+    """Write every page into a staging folder and swap it in; return the number of pages."""
+    site_dir = Path(site_dir)
+    check_replaceable(site_dir)
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        staging = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.new-"))
+    except OSError as e:
+        raise LmreportError(f"cannot write beside '{site_dir}': {e.strerror}") from None
+    try:
+        pages = _write_pages(staging, lessons, info, nonce)
+        (staging / MARKER).write_text("made by lmreport; the whole folder is replaced at each build\n")
+        _swap(staging, site_dir)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise LmreportError(f"cannot write the site into '{site_dir}': {e}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return pages
+
+
+def _swap(staging: Path, site_dir: Path) -> None:
+    os.chmod(staging, 0o755)
+    if not site_dir.exists():
+        os.rename(staging, site_dir)
+        return
+    old = site_dir.with_name(f".{site_dir.name}.old-{os.getpid()}")
+    os.rename(site_dir, old)
+    os.rename(staging, site_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -> int:
+    env = _environment()
+    write_assets(root)
+    (root / "data").mkdir()
+    nav = [{"slug": lesson.slug, "title": lesson.title, "description": lesson.description} for lesson in lessons]
+    common = {"course": info.course, "versions": info.versions, "build_date": info.build_date, "lessons": nav}
+    index = env.get_template("index.html").render(
+        **common, page_title=None, current=None, scripts=[], models=[info.default_model]
+    )
+    (root / "index.html").write_text(index, encoding="utf-8")
+    for i, lesson in enumerate(lessons):
+        figures = info.figures.get(lesson.slug, [])
+        body, groups = _lesson_body(root, env, lesson, figures, nonce)
+        models = _unique([f.result.model for f in figures]) or [info.default_model]
+        page = env.get_template("lesson.html").render(
+            **common,
+            page_title=lesson.title,
+            current=nav[i],
+            previous=nav[i - 1] if i > 0 else None,
+            next=nav[i + 1] if i + 1 < len(nav) else None,
+            body=Markup(body),
+            scripts=script_names(groups),
+            models=models,
+        )
+        (root / f"{lesson.slug}.html").write_text(page, encoding="utf-8")
+    return len(lessons) + 1
+
+
+def _lesson_body(
+    root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str
+) -> tuple[str, set[str]]:
+    html = markdown.markdown(lesson.body, extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    groups: set[str] = set()
+    for placed in figures:
+        figure_id = f"fig-{placed.index + 1}"
+        figure = render(placed.result, figure_id)
+        groups |= figure.assets
+        data_name = f"data/{lesson.slug}-{placed.index + 1}-{placed.result.analysis}.json"
+        _write_json(root / data_name, _figure_json(lesson, placed))
+        block = env.get_template("figure.html").render(
+            analysis=placed.result.analysis,
+            figure_id=figure_id,
+            title=placed.title,
+            prompt=placed.result.options.get("prompt", ""),
+            data_url=data_name,
+            html=Markup(figure.html),
+        )
+        marker = slot_marker(nonce, placed.index)
+        if html.count(marker) != 1:
+            raise LessonError(
+                lesson.path,
+                placed.line,
+                "cannot place this figure: keep ```lmreport blocks at the left margin, outside lists and quotes",
+            )
+        html = html.replace(marker, block)
+    return html, groups
+
+
+def _figure_json(lesson: Lesson, placed: PlacedFigure) -> dict[str, Any]:
+    result = placed.result
+    return {
+        "lesson": lesson.slug,
+        "figure": placed.index + 1,
+        "title": placed.title,
+        "analysis": result.analysis,
+        "options": result.options,
+        "model": result.model,
+        "data": result.data,
+    }
+
+
+def _write_json(path: Path, data: Any) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, separators=(",", ":"))
+
+
+def _unique(models: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen, out = set(), []
+    for m in models:
+        key = (m["name"], m["revision"])
+        if key not in seen:
+            seen.add(key)
+            out.append(m)
+    return out

@@ -1,0 +1,48 @@
+"""Attention checked against the model's own attention outputs."""
+
+import pytest
+import torch
+
+from lmreport import analyses
+from lmreport.errors import AnalysisError
+
+PROMPT = "Alice gave a book to Bob"
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama", "bert"])
+def test_attention_matches_model_output(name, request):
+    loaded = request.getfixturevalue(name)
+    attention = analyses.get("attention")
+    data = attention.compute(loaded.forward(PROMPT), attention.parse_options({"prompt": PROMPT}), loaded)
+    enc = loaded.tokenizer(PROMPT, return_tensors="pt")
+    with torch.no_grad():
+        expected = torch.stack([a[0] for a in loaded.model(**enc, output_attentions=True).attentions]).double()
+    got = torch.tensor(data["attention"], dtype=torch.float64)
+    assert (
+        got.shape
+        == expected.shape
+        == (
+            loaded.config.num_hidden_layers,
+            loaded.config.num_attention_heads,
+            len(data["tokens"]),
+            len(data["tokens"]),
+        )
+    )
+    assert torch.allclose(got, expected, atol=0.5e-4 + 1e-7)
+    assert torch.allclose(got.sum(-1), torch.ones(got.shape[:-1], dtype=torch.float64), atol=1e-3)
+    assert data["views"] == ["head", "model"]
+
+
+def test_grouped_query_attention_gives_every_query_head(llama):
+    attention = analyses.get("attention")
+    data = attention.compute(llama.forward(PROMPT), attention.parse_options({"prompt": PROMPT}), llama)
+    assert (data["n_heads"], data["kv_heads"]) == (6, 2)
+    att = torch.tensor(data["attention"])
+    # Causal: nothing above the diagonal.
+    assert float(torch.triu(att, diagonal=1).abs().max()) == 0.0
+
+
+def test_layer_out_of_range(gpt2):
+    attention = analyses.get("attention")
+    with pytest.raises(AnalysisError, match="layer 9 is out of range: gpt2 has layers 0 to 2"):
+        attention.compute(gpt2.forward(PROMPT), attention.parse_options({"prompt": PROMPT, "layer": 9}), gpt2)

@@ -1,0 +1,65 @@
+"""Logit lens checked against the final norm and unembedding applied by hand, per architecture."""
+
+import pytest
+import torch
+
+from lmreport import analyses
+from lmreport.errors import AnalysisError
+
+PROMPT = "The keys to the cabinet"
+
+
+def by_hand(loaded, prompt, norm, head):
+    """Each layer's hidden state -> named final norm -> lm_head -> softmax; last row = real output."""
+    enc = loaded.tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        out = loaded.model(**enc, output_hidden_states=True)
+        rows = [torch.softmax(head(norm(h[0])).double(), -1) for h in out.hidden_states[:-1]]
+        rows.append(torch.softmax(out.logits[0].double(), -1))
+    return torch.stack(rows)
+
+
+@pytest.mark.parametrize(
+    "name, norm, head",
+    [
+        ("gpt2", lambda m: m.transformer.ln_f, lambda m: m.lm_head),
+        ("llama", lambda m: m.model.norm, lambda m: m.lm_head),
+    ],
+)
+def test_each_layer_through_final_norm_and_unembedding(name, norm, head, request):
+    loaded = request.getfixturevalue(name)
+    lens = analyses.get("logit_lens")
+    data = lens.compute(loaded.forward(PROMPT), lens.parse_options({"prompt": PROMPT, "top": 4}), loaded)
+    expected = by_hand(loaded, PROMPT, norm(loaded.model), head(loaded.model))
+    n_layers = loaded.config.num_hidden_layers
+    assert data["layers"] == ["embeddings"] + [f"layer {i}" for i in range(1, n_layers + 1)]
+    top = torch.topk(expected, 4, dim=-1)
+    assert data["top_ids"] == top.indices.tolist()
+    assert torch.allclose(torch.tensor(data["top_probs"], dtype=torch.float64), top.values, atol=1e-6)
+    assert data["top_tokens"][0][0][0] == loaded.tokenizer.decode([top.indices[0, 0, 0].item()])
+
+
+def test_last_row_is_the_models_own_prediction(llama):
+    lens = analyses.get("logit_lens")
+    data = lens.compute(llama.forward(PROMPT), lens.parse_options({"prompt": PROMPT}), llama)
+    enc = llama.tokenizer(PROMPT, return_tensors="pt")
+    with torch.no_grad():
+        argmax = llama.model(**enc).logits[0].argmax(-1).tolist()
+    assert [pos[0] for pos in data["top_ids"][-1]] == argmax
+
+
+def test_final_norm_is_applied(gpt2):
+    """Without the norm the middle layers read differently: the lens must not skip it."""
+    lens = analyses.get("logit_lens")
+    data = lens.compute(gpt2.forward(PROMPT), lens.parse_options({"prompt": PROMPT, "top": 1}), gpt2)
+    enc = gpt2.tokenizer(PROMPT, return_tensors="pt")
+    with torch.no_grad():
+        hidden = gpt2.model(**enc, output_hidden_states=True).hidden_states[1][0]
+        unnormed = torch.softmax(gpt2.model.lm_head(hidden).double(), -1).max(-1).values
+    assert not torch.allclose(torch.tensor([p[0] for p in data["top_probs"][1]], dtype=torch.float64), unnormed)
+
+
+def test_encoder_has_no_logit_lens(bert):
+    lens = analyses.get("logit_lens")
+    with pytest.raises(AnalysisError, match="encoder"):
+        lens.compute(bert.forward(PROMPT), lens.parse_options({"prompt": PROMPT}), bert)

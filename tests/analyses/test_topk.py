@@ -1,0 +1,64 @@
+"""Top-k checked against softmax of the model's own logits, computed here independently."""
+
+import math
+
+import pytest
+import torch
+
+from lmreport import analyses
+from lmreport.errors import AnalysisError
+
+PROMPT = "The capital of France is"
+
+
+def direct_probs(loaded, prompt, position=-1):
+    enc = loaded.tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        logits = loaded.model(**enc).logits[0, position].double()
+    return torch.softmax(logits, -1), logits
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama"])
+def test_topk_matches_softmax_of_logits(name, request):
+    loaded = request.getfixturevalue(name)
+    topk = analyses.get("topk")
+    data = topk.compute(loaded.forward(PROMPT), topk.parse_options({"prompt": PROMPT, "k": 7}), loaded)
+    probs, logits = direct_probs(loaded, PROMPT)
+    expected = torch.topk(probs, 7)
+    assert [p["id"] for p in data["predictions"]] == expected.indices.tolist()
+    for p, q, i in zip(data["predictions"], expected.values.tolist(), expected.indices.tolist(), strict=True):
+        assert p["prob"] == pytest.approx(q, rel=1e-6)
+        assert p["logit"] == pytest.approx(float(logits[i]), abs=1e-5)
+        assert p["token"] == loaded.tokenizer.decode([i])
+    assert [p["rank"] for p in data["predictions"]] == list(range(1, 8))
+    entropy = float(-(probs * probs.log()).sum())
+    assert data["entropy"] == pytest.approx(entropy, rel=1e-6)
+    assert data["position"] == len(data["tokens"]) - 1
+
+
+def test_all_probabilities_sum_to_one(gpt2):
+    topk = analyses.get("topk")
+    k = gpt2.vocab_size
+    data = topk.compute(gpt2.forward(PROMPT), topk.parse_options({"prompt": PROMPT, "k": k}), gpt2)
+    assert math.fsum(p["prob"] for p in data["predictions"]) == pytest.approx(1.0, abs=1e-9)
+    probs = [p["prob"] for p in data["predictions"]]
+    assert probs == sorted(probs, reverse=True)
+
+
+def test_position_predicts_the_token_after_it(gpt2):
+    topk = analyses.get("topk")
+    data = topk.compute(gpt2.forward(PROMPT), topk.parse_options({"prompt": PROMPT, "k": 3, "position": 1}), gpt2)
+    probs, _ = direct_probs(gpt2, PROMPT, position=1)
+    assert [p["id"] for p in data["predictions"]] == torch.topk(probs, 3).indices.tolist()
+    assert data["position"] == 1
+
+
+def test_bounds_are_clear_errors(gpt2, bert):
+    topk = analyses.get("topk")
+    forward = gpt2.forward(PROMPT)
+    with pytest.raises(AnalysisError, match=r"k is 100000, but the vocabulary has only \d+ tokens"):
+        topk.compute(forward, topk.parse_options({"prompt": PROMPT, "k": 100000}), gpt2)
+    with pytest.raises(AnalysisError, match=r"position 40 is out of range: the prompt has \d+ tokens"):
+        topk.compute(forward, topk.parse_options({"prompt": PROMPT, "position": 40}), gpt2)
+    with pytest.raises(AnalysisError, match="is an encoder .BertModel.: it predicts no next token"):
+        topk.compute(bert.forward(PROMPT), topk.parse_options({"prompt": PROMPT}), bert)

@@ -1,0 +1,80 @@
+"""Renderers: user text stays text, tokens are readable, JSON cannot break out of <script>."""
+
+import json
+import re
+
+from lmreport.render import render, standalone_html
+from lmreport.render.common import display_token, script_json
+from lmreport.result import Result
+
+HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(1)>\"'&"
+
+
+def test_script_json_cannot_close_the_script_and_round_trips():
+    text = script_json({"t": HOSTILE + "\u2028<!--"})
+    assert "<" not in text and ">" not in text and "\u2028" not in text
+    assert json.loads(text) == {"t": HOSTILE + "\u2028<!--"}
+
+
+def test_display_token_makes_spaces_and_controls_visible():
+    assert display_token(" Paris") == "␣Paris"
+    assert display_token("\n\t") == "↵⇥"
+    assert display_token("") == "∅"
+    assert display_token("a\x00b\u202e") == "a\\x00b\\u202e"
+    assert display_token("café 🙂") == "café␣🙂"
+
+
+def attention_result(tokens):
+    n = len(tokens)
+    attn = [[[[1.0 / (q + 1) if k <= q else 0.0 for k in range(n)] for q in range(n)] for _ in range(2)]]
+    return Result(
+        "attention",
+        {"prompt": "p"},
+        {"name": "m"},
+        {"tokens": tokens, "attention": attn, "views": ["head", "model"], "layer": 0},
+    )
+
+
+def test_attention_fragment_holds_tokens_only_as_escaped_json():
+    figure = render(attention_result(["a", HOSTILE]), "fig-1")
+    assert figure.assets == {"bertviz"}
+    assert "<img" not in figure.html and "alert(1)</script>" not in figure.html
+    data = re.search(r'<script type="application/json" id="fig-1-data">(.*?)</script>', figure.html).group(1)
+    assert json.loads(data)["tokens"][1] == display_token(HOSTILE)
+    assert 'lmreportBertviz.head("fig-1-data", "fig-1-head")' in figure.html
+    assert 'lmreportBertviz.model("fig-1-data", "fig-1-model")' in figure.html
+
+
+def test_bokeh_fragments_keep_hostile_tokens_out_of_markup():
+    preds = [
+        {"rank": 1, "id": 5, "token": HOSTILE, "prob": 0.6, "logit": 2.0},
+        {"rank": 2, "id": 6, "token": " ok", "prob": 0.4, "logit": 1.0},
+    ]
+    result = Result(
+        "topk",
+        {"prompt": HOSTILE},
+        {"name": "m"},
+        {"tokens": ["x", HOSTILE], "position": 1, "predictions": preds, "entropy": 0.6},
+    )
+    html = render(result, "fig-1").html
+    assert "<img" not in html and "<script>alert" not in html
+    lens = Result(
+        "logit_lens",
+        {"prompt": "p"},
+        {"name": "m"},
+        {
+            "tokens": [HOSTILE],
+            "layers": ["embeddings", "layer 1"],
+            "top_ids": [[[1]], [[2]]],
+            "top_tokens": [[[HOSTILE]], [[HOSTILE]]],
+            "top_probs": [[[0.5]], [[0.9]]],
+        },
+    )
+    html = render(lens, "fig-2").html
+    assert "<img" not in html and "<script>alert" not in html
+
+
+def test_standalone_html_inlines_its_scripts():
+    html = standalone_html(attention_result(["a", "b"]))
+    assert "window.lmreportBertviz" in html and "jQuery" in html
+    assert not re.search(r"<script[^>]+src=", html)

@@ -1,0 +1,144 @@
+"""Every page of the embedded course in headless Chromium, outside network blocked:
+no console error, no failed or outside request, every figure drawn, attention views respond to clicks."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from . import browser
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.embedded,
+    pytest.mark.skipif(
+        not browser.available() and not os.environ.get("LMREPORT_REQUIRE_BROWSER"),
+        reason="needs Debian's chromium and chromium-driver (CI sets LMREPORT_REQUIRE_BROWSER=1: no skipping there)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with browser.chromium() as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def served(embedded_site):
+    """The site under a subpath (/course/), as on GitHub Pages, from a localhost server."""
+    root = embedded_site.parent / "pages-root"
+    root.mkdir(exist_ok=True)
+    link = root / "course"
+    if not link.exists():
+        link.symlink_to(embedded_site, target_is_directory=True)
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/course"
+    server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def wait_for(driver, script: str, timeout: float = 20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+DRAWN = """
+const bk = document.querySelectorAll('.bk-figure').length;
+const views = [...document.querySelectorAll('.bertviz')];
+const bokehDone = bk === 0 || (window.Bokeh && Bokeh.documents.length === bk
+    && [...document.querySelectorAll('.bk-figure > div')].every(d => d.shadowRoot || d.children.length));
+const bertvizDone = views.every(v => v.querySelector('#vis svg'));
+return bokehDone && bertvizDone;
+"""
+
+
+def visit(driver, url: str, origin: str) -> None:
+    browser.requests_and_failures(driver)  # drop what came before
+    browser.console_errors(driver)
+    driver.get(url)
+    wait_for(driver, "return document.readyState === 'complete'")
+    wait_for(driver, DRAWN)
+    time.sleep(0.3)
+    urls, failed = browser.requests_and_failures(driver)
+    assert failed == [], f"{url}: failed requests {failed}"
+    outside = [u for u in urls if not u.startswith((origin, "data:", "blob:", "about:"))]
+    assert outside == [], f"{url}: requests outside the site {outside}"
+    assert browser.console_errors(driver) == [], url
+
+
+def pages(site: Path) -> list[str]:
+    return sorted(p.name for p in site.glob("*.html"))
+
+
+def test_every_page_from_file_urls(driver, embedded_site):
+    for name in pages(embedded_site):
+        visit(driver, (embedded_site / name).as_uri(), embedded_site.as_uri())
+
+
+def test_every_page_from_a_subpath_server(driver, embedded_site, served):
+    for name in pages(embedded_site):
+        visit(driver, f"{served}/{name}", served)
+
+
+def test_figures_are_drawn(driver, embedded_site):
+    visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
+    assert driver.execute_script("return Bokeh.documents.length") == 3
+    visit(driver, (embedded_site / "03-logit-lens.html").as_uri(), embedded_site.as_uri())
+    assert driver.execute_script("return Bokeh.documents.length") == 2
+
+
+def test_attention_views_respond_to_clicks(driver, embedded_site):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    visit(driver, (embedded_site / "01-attention.html").as_uri(), embedded_site.as_uri())
+    head = driver.find_element(By.CSS_SELECTOR, ".bertviz-head")
+    vis = head.find_element(By.ID, "vis")
+    select = Select(head.find_element(By.ID, "layer"))
+    assert len(select.options) == 30 and select.first_selected_option.text == "2"
+    before = vis.get_attribute("innerHTML")
+    select.select_by_visible_text("7")
+    assert vis.get_attribute("innerHTML") != before
+    # Clicking a head's colour square hides that head.
+    square = head.find_elements(By.CSS_SELECTOR, "#vis svg rect[width='20']")[0]
+    colour = square.get_attribute("fill")
+    ActionChains(driver).move_to_element(square).click().perform()
+    assert square.get_attribute("fill") != colour
+    # Clicking a model-view thumbnail opens its detail view.
+    model = driver.find_element(By.CSS_SELECTOR, ".bertviz-model")
+    assert model.find_elements(By.CSS_SELECTOR, ".detail") == []
+    regions = [
+        r for r in model.find_elements(By.CSS_SELECTOR, "#vis svg rect") if r.value_of_css_property("opacity") == "0"
+    ]
+    assert len(regions) == 30 * 9
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", regions[0])
+    ActionChains(driver).move_to_element(regions[0]).click().perform()
+    assert model.find_elements(By.CSS_SELECTOR, ".detail")
+    assert browser.console_errors(driver) == []
+
+
+def test_the_harness_sees_an_outside_request(driver, tmp_path):
+    """The checks above can fail: a page that reaches outside is caught."""
+    page = tmp_path / "leaky.html"
+    page.write_text('<!doctype html><title>x</title><script src="https://cdn.example.com/x.js"></script>')
+    with pytest.raises(AssertionError, match="cdn.example.com"):
+        visit(driver, page.as_uri(), tmp_path.as_uri())

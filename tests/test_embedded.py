@@ -1,0 +1,45 @@
+"""The course in lessons/ built on the embedded SmolLM2-135M-Instruct: real numbers, offline pages."""
+
+import json
+
+import pytest
+import torch
+
+from lmreport import models
+
+from .test_build import assert_no_outside_urls
+
+pytestmark = pytest.mark.embedded
+
+
+def test_course_builds_offline_with_paris_on_top(embedded_site):
+    data = json.loads((embedded_site / "data" / "02-next-token-1-topk.json").read_text())
+    top = data["data"]["predictions"][0]
+    assert top["token"] == " Paris"
+    # Independent check: softmax of the embedded model's logits, computed here.
+    loaded = models.load(models.resolve(None))
+    enc = loaded.tokenizer("The capital of France is", return_tensors="pt")
+    with torch.no_grad():
+        probs = torch.softmax(loaded.model(**enc).logits[0, -1].double(), -1)
+    assert top["prob"] == pytest.approx(float(probs.max()), abs=1e-6)
+    assert 0.7 < top["prob"] < 0.85
+    assert loaded.n_layers == 30 and loaded.config.num_attention_heads == 9
+    assert loaded.config.num_key_value_heads == 3 and loaded.vocab_size == 49152
+    assert data["model"]["name"] == "SmolLM2-135M-Instruct.Q4_1" and data["model"]["kind"] == "gguf"
+
+
+def test_logit_lens_output_row_is_paris(embedded_site):
+    data = json.loads((embedded_site / "data" / "03-logit-lens-1-logit_lens.json").read_text())["data"]
+    assert len(data["layers"]) == 31
+    assert data["top_tokens"][-1][-1][0] == " Paris"
+
+
+def test_attention_has_all_heads(embedded_site):
+    data = json.loads((embedded_site / "data" / "01-attention-1-attention.json").read_text())["data"]
+    assert (data["n_layers"], data["n_heads"], data["kv_heads"]) == (30, 9, 3)
+
+
+def test_no_page_references_an_outside_url(embedded_site):
+    assert_no_outside_urls(embedded_site)
+    pages = sorted(p.name for p in embedded_site.glob("*.html"))
+    assert pages == ["01-attention.html", "02-next-token.html", "03-logit-lens.html", "index.html"]

@@ -1,0 +1,99 @@
+"""Lesson scanning: front matter, directives with their lines, and every scanning error at file:line."""
+
+from pathlib import Path
+
+from lmreport.lessons import parse_lesson, scan_lessons, slot_marker
+
+
+def parse(text: str, name: str = "02-logits.md"):
+    errors, warnings = [], []
+    lesson = parse_lesson(Path("lessons") / name, text, errors, warnings, nonce="n")
+    return lesson, [str(e) for e in errors], [str(w) for w in warnings]
+
+
+def test_directive_keeps_file_line_and_option_lines():
+    text = "---\ntitle: Logits\norder: 2\n---\n\n# Heading\n\n```lmreport\nanalysis: topk\nprompt: Hello\nk: 3\n```\n"
+    lesson, errors, _ = parse(text)
+    assert errors == []
+    assert lesson.title == "Logits" and lesson.order == 2 and lesson.slug == "02-logits"
+    (d,) = lesson.directives
+    assert (d.line, d.analysis, d.params) == (8, "topk", {"prompt": "Hello", "k": 3})
+    assert d.line_of("k") == 11 and d.line_of("prompt") == 10 and d.line_of("missing") == 8
+    assert slot_marker("n", 0) in lesson.body
+    assert "analysis: topk" not in lesson.body
+
+
+def test_title_from_heading_and_order_from_file_name():
+    lesson, errors, _ = parse("# The title here\n\ntext\n", name="07-x.md")
+    assert (lesson.title, lesson.order, errors) == ("The title here", 7.0, [])
+
+
+def test_lmreport_fence_inside_another_fence_is_an_example_not_a_directive():
+    text = "````markdown\n```lmreport\nanalysis: topk\n```\n````\n"
+    lesson, errors, _ = parse(text)
+    assert lesson.directives == [] and errors == []
+    assert "analysis: topk" in lesson.body
+
+
+def test_malformed_yaml_points_at_its_line():
+    text = "intro\n\n```lmreport\nanalysis: topk\nprompt: [unclosed\n```\n"
+    _, errors, _ = parse(text)
+    assert len(errors) == 1
+    assert errors[0].startswith("lessons/02-logits.md:5: malformed YAML in lmreport block")
+
+
+def test_colon_in_value_gets_a_hint_about_quotes():
+    _, errors, _ = parse("```lmreport\nanalysis: topk\ntitle: a: b\n```\n")
+    assert errors == [
+        "lessons/02-logits.md:3: malformed YAML in lmreport block: mapping values are not allowed "
+        "here (a value that contains ': ' must be in quotes)"
+    ]
+
+
+def test_unclosed_block_missing_analysis_empty_block_and_duplicates():
+    _, errors, _ = parse("text\n```lmreport\nanalysis: topk\n")
+    assert errors == ["lessons/02-logits.md:2: ```lmreport block is never closed"]
+    _, errors, _ = parse("```lmreport\nprompt: hi\n```\n")
+    assert errors == ["lessons/02-logits.md:1: missing 'analysis: NAME' in lmreport block"]
+    _, errors, _ = parse("```lmreport\n```\n")
+    assert errors == ["lessons/02-logits.md:1: empty lmreport block: it needs at least 'analysis: NAME'"]
+    _, errors, _ = parse("```lmreport\nanalysis: topk\nk: 1\nk: 2\n```\n")
+    assert errors == ["lessons/02-logits.md:4: option 'k' is given twice"]
+    _, errors, _ = parse("```lmreport\n- a\n- b\n```\n")
+    assert errors == ["lessons/02-logits.md:2: an lmreport block holds 'option: value' lines"]
+
+
+def test_front_matter_errors_and_warnings():
+    _, errors, warnings = parse("---\ntitle: [x\n---\n")
+    assert errors[0].startswith("lessons/02-logits.md:2: malformed front matter")
+    _, errors, warnings = parse("---\ntitle: T\ncolour: red\n---\n")
+    assert errors == []
+    assert warnings == [
+        "lessons/02-logits.md:3: unknown front matter key 'colour' (valid: description, model, order, title)"
+    ]
+    _, errors, _ = parse("---\ntitle: T\norder: soon\n---\n")
+    assert errors == ["lessons/02-logits.md:3: front matter 'order' must be a number, got 'soon'"]
+    _, errors, _ = parse("---\ntitle: T\n")
+    assert errors == ["lessons/02-logits.md:1: front matter starts with '---' but is never closed"]
+
+
+def test_bad_file_names(tmp_path):
+    (tmp_path / "index.md").write_text("# x\n")
+    (tmp_path / "Bad Name.md").write_text("# y\n")
+    (tmp_path / "01-ok.md").write_text("# ok\n")
+    (tmp_path / "02-latin1.md").write_bytes("caf\xe9\n".encode("latin-1"))
+    result = scan_lessons(tmp_path)
+    messages = sorted(str(e).split(": ", 1)[1] for e in result.errors)
+    assert messages == [
+        "a lesson cannot be named 'index' (the site's start page has that name)",
+        "file name 'Bad Name.md' makes a bad page name: use letters, digits, '-' and '_'",
+        "not valid UTF-8 (invalid continuation byte at byte 3)",
+    ]
+    assert [lesson.slug for lesson in result.lessons] == ["01-ok"]
+
+
+def test_lessons_sorted_by_order_then_name(tmp_path):
+    (tmp_path / "b.md").write_text("---\norder: 1\n---\n# B\n")
+    (tmp_path / "a.md").write_text("# A\n")
+    (tmp_path / "03-c.md").write_text("# C\n")
+    assert [lesson.slug for lesson in scan_lessons(tmp_path).lessons] == ["b", "03-c", "a"]
