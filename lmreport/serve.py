@@ -6,7 +6,6 @@ import functools
 import http.server
 import logging
 import threading
-import time
 from pathlib import Path
 
 from .build import BuildOptions, build
@@ -15,46 +14,52 @@ from .errors import LmreportError
 log = logging.getLogger("lmreport")
 
 
-def _snapshot(folder: Path) -> dict[str, int]:
+def snapshot(folder: Path) -> dict[str, int]:
+    """Modification times of every file under folder, to notice edits."""
     return {str(p): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
 
 
-def _rebuild(options: BuildOptions) -> None:
+def rebuild(options: BuildOptions) -> bool:
+    """Build once; on failure print the errors and keep serving the last good site."""
     try:
         print(build(options).line(), flush=True)
+        return True
     except LmreportError as e:
         print(f"{e}\n(still serving the last good build)", flush=True)
+        return False
 
 
-def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000, poll_seconds: float = 1.0) -> None:
-    """Serve options.site_dir; rebuild on every change under options.lessons_dir until interrupted."""
-    _rebuild(options)
-    options.site_dir.mkdir(parents=True, exist_ok=True)
-    # The handler resolves the folder per request, so it follows the swapped-in site after a rebuild.
-    handler = functools.partial(_SiteHandler, site=options.site_dir.resolve())
+def start_server(site_dir: Path, host: str, port: int) -> http.server.ThreadingHTTPServer:
+    """Serve site_dir in a background thread. Paths are resolved per request, so a swapped-in
+    rebuild is served at once."""
+    handler = functools.partial(_QuietHandler, directory=str(Path(site_dir).resolve()))
     server = http.server.ThreadingHTTPServer((host, port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def watch(options: BuildOptions, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+    """Rebuild whenever a file under the lessons folder changes, until stop is set."""
+    seen = snapshot(options.lessons_dir)
+    while not stop.wait(poll_seconds):
+        now = snapshot(options.lessons_dir)
+        if now != seen:
+            seen = now
+            rebuild(options)
+
+
+def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Build, serve options.site_dir on host:port, and rebuild on change until interrupted."""
+    rebuild(options)
+    options.site_dir.mkdir(parents=True, exist_ok=True)
+    server = start_server(options.site_dir, host, port)
     print(f"serving {options.site_dir}/ at http://{host}:{server.server_port}/ (Ctrl-C to stop)", flush=True)
-    seen = _snapshot(options.lessons_dir)
     try:
-        while True:
-            time.sleep(poll_seconds)
-            now = _snapshot(options.lessons_dir)
-            if now != seen:
-                seen = now
-                _rebuild(options)
+        watch(options, threading.Event())
     finally:
         server.shutdown()
 
 
-class _SiteHandler(http.server.SimpleHTTPRequestHandler):
-    def __init__(self, *args, site: Path, **kwargs):
-        self._site = site
-        super().__init__(*args, directory=str(site), **kwargs)
-
-    def translate_path(self, path: str) -> str:
-        self.directory = str(self._site)
-        return super().translate_path(path)
-
-    def log_message(self, format: str, *args) -> None:
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
         log.debug(format, *args)

@@ -136,6 +136,56 @@ def test_attention_views_respond_to_clicks(driver, embedded_site):
     assert browser.console_errors(driver) == []
 
 
+TOOLTIP_TEXT = """
+const out = [];
+function walk(root) {
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) walk(el.shadowRoot);
+    if ((el.className || '').toString().includes('bk-tooltip-content')) out.push(el.textContent);
+  }
+}
+walk(document);
+return out.join(' | ');
+"""
+
+
+PLOT_POINT = """
+const plots = [...(Bokeh.index.values ? Bokeh.index.values() : Object.values(Bokeh.index))]
+    .filter(v => v.model.type === 'Figure');
+const view = plots[arguments[0]];
+view.el.scrollIntoView({block: 'center'});
+const box = view.el.getBoundingClientRect();
+return [box.left + view.frame.x_scale.compute(arguments[1]), box.top + view.frame.y_scale.compute(arguments[2])];
+"""
+
+
+def hover(driver, plot: int, x: float, y: float) -> str:
+    """Move the mouse (real input events) onto data point (x, y) of the page's plot-th Bokeh figure;
+    return the tooltip's text."""
+    sx, sy = driver.execute_script(PLOT_POINT, plot, x, y)
+    for step in range(4):
+        driver.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": sx + step, "y": sy})
+        time.sleep(0.05)
+    return wait_for(driver, TOOLTIP_TEXT, timeout=5)
+
+
+def test_bokeh_hover_shows_the_numbers(driver, embedded_site):
+    import json
+
+    visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
+    top = json.loads((embedded_site / "data" / "02-next-token-1-topk.json").read_text())["data"]["predictions"][0]
+    tip = hover(driver, 0, top["prob"] / 2, 1)  # the middle of the first bar
+    assert "␣Paris" in tip and f"{100 * top['prob']:.2f}%" in tip
+    visit(driver, (embedded_site / "03-logit-lens.html").as_uri(), embedded_site.as_uri())
+    lens = json.loads((embedded_site / "data" / "03-logit-lens-1-logit_lens.json").read_text())["data"]
+    last_pos, output_row = len(lens["tokens"]) - 1, len(lens["layers"]) - 1
+    tip = hover(driver, 0, last_pos, output_row)
+    assert "layer 30 (output)" in tip and "␣Paris" in tip
+    assert f"{100 * lens['top_probs'][output_row][last_pos][0]:.1f}%" in tip
+    tip = hover(driver, 0, 0, 0)
+    assert "embeddings" in tip and "0: The" in tip
+
+
 def test_the_harness_sees_an_outside_request(driver, tmp_path):
     """The checks above can fail: a page that reaches outside is caught."""
     page = tmp_path / "leaky.html"
