@@ -23,7 +23,10 @@ def analyze(analysis: str, prompt: str, model: str | None = None, **options: Any
     source = models.resolve(model)
     loaded = models.load(source)
     try:
-        data = spec.compute(loaded.forward(prompt), parsed, loaded)
+        data = spec.compute(loaded.forward(spec.prompts(parsed)[0]), parsed, loaded)
     except AnalysisError as e:
         raise LmreportError(f"{analysis}: {e}") from None
+    finally:
+        for p in spec.prompts(parsed):
+            loaded.forget(p)
     return Result(spec.name, parsed, {"name": source.name, **source.identity}, data)

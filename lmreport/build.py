@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -163,49 +163,55 @@ def plan(lessons: list[Lesson], default_source: models.ModelSource) -> tuple[lis
     return jobs, errors
 
 
-def compute_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary, progress: bool | None) -> list[LessonError]:
-    """Fill each job's result from the cache, or from one forward pass per (model, prompt)."""
+def compute_all(
+    jobs: list[Job], cache: ResultCache, summary: BuildSummary, progress: bool | None
+) -> list[LessonError]:
+    """Fill each job's result from the cache, or compute it: one forward pass per (model, prompt),
+    shared by every analysis on that prompt and dropped once the last of them is done."""
     library_progress(progress)
-    groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
+    pending: list[Job] = []
     for job in jobs:
         job.key = result_key(job.source.identity, job.analysis.name, job.analysis.version, job.options)
         job.result = cache.get(job.key)
         if job.result is not None:
             summary.cached += 1
         else:
-            groups[(job.source.key, job.options["prompt"])].append(job)
+            pending.append(job)
+    pending.sort(key=lambda job: (job.source.key, job.analysis.prompts(job.options)))
+    users = Counter((job.source.key, p) for job in pending for p in set(job.analysis.prompts(job.options)))
     errors: list[LessonError] = []
-    pending = sum(len(g) for g in groups.values())
-    with progress_bar(pending, "analyses", progress) as bar:
-        for (_, prompt), group in groups.items():
-            errors += _compute_group(prompt, group, cache, summary)
-            bar.update(len(group))
+    with progress_bar(len(pending), "analyses", progress) as bar:
+        for job in pending:
+            error = _compute(job, cache, summary)
+            if error is not None:
+                errors.append(error)
+            for prompt in set(job.analysis.prompts(job.options)):
+                users[(job.source.key, prompt)] -= 1
+                if users[(job.source.key, prompt)] == 0 and models.is_loaded(job.source):
+                    models.load(job.source).forget(prompt)
+            bar.update(1)
     return errors
 
 
-def _compute_group(prompt: str, group: list[Job], cache: ResultCache, summary: BuildSummary) -> list[LessonError]:
-    source = group[0].source
+def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError | None:
+    source = job.source
+    name = job.analysis.name
     try:
         if not models.is_loaded(source):
             log.info("loading model %s", source.name)
             summary.model_loads += 1
         model = models.load(source)
-        forward = model.forward(prompt)
-        summary.forward_passes += 1
-    except (AnalysisError, LmreportError) as e:
-        return [job.directive.error(f"{job.analysis.name}: {e}", "prompt") for job in group]
-    errors = []
-    for job in group:
+        before = model.forward_count
         try:
-            data = job.analysis.compute(forward, job.options, model)
-        except AnalysisError as e:
-            errors.append(job.directive.error(f"{job.analysis.name}: {e}"))
-            continue
-        job.result = Result(job.analysis.name, job.options, {"name": source.name, **source.identity}, data)
-        cache.put(job.key, job.result)
-        summary.computed += 1
-    model.forget(prompt)
-    return errors
+            data = job.analysis.compute(model.forward(job.analysis.prompts(job.options)[0]), job.options, model)
+        finally:
+            summary.forward_passes += model.forward_count - before
+    except (AnalysisError, LmreportError) as e:
+        return job.directive.error(f"{name}: {e}", getattr(e, "option", None))
+    job.result = Result(name, job.options, {"name": source.name, **source.identity}, data)
+    cache.put(job.key, job.result)
+    summary.computed += 1
+    return None
 
 
 def _figures_by_lesson(jobs: list[Job]) -> dict[str, list[PlacedFigure]]:

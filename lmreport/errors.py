@@ -34,4 +34,9 @@ class BuildFailed(LmreportError):
 
 
 class AnalysisError(LmreportError):
-    """An analysis cannot run on this input; the build adds the directive's file and line."""
+    """An analysis cannot run on this input; the build adds the directive's file and the line of
+    `option` (or of the block, when no option is to blame)."""
+
+    def __init__(self, message: str, option: str | None = None):
+        self.option = option
+        super().__init__(message)

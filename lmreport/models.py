@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import architecture
 from .errors import AnalysisError, LmreportError
 
 if TYPE_CHECKING:
@@ -163,8 +164,12 @@ def _write_json_atomic(path: Path, data: Any) -> None:
 class ForwardPass:
     """Everything one forward pass gives, for one prompt (batch dimension removed).
 
-    logits: [pos, vocab] (None for encoders); hidden_states: [layer+1, pos, d_model];
+    logits: [pos, vocab] (None for encoders).
+    hidden_states: [layer+1, pos, d_model], the residual stream: embeddings, then after each layer
+        (the last row before the final norm, unlike transformers' own output, so rows compare alike).
     attentions: [layer, head, query, key].
+    mlp_activations: [layer, pos, d_ff], the MLP neurons after the nonlinearity (None if not found).
+    derived: tensors analyses compute from these and share (e.g. the logit lens), dropped with the pass.
     """
 
     prompt: str
@@ -173,6 +178,8 @@ class ForwardPass:
     logits: torch.Tensor | None
     hidden_states: torch.Tensor
     attentions: torch.Tensor
+    mlp_activations: torch.Tensor | None = None
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -183,6 +190,7 @@ class LoadedModel:
     model: Any
     tokenizer: Any
     is_causal: bool
+    forward_count: int = 0
     _forwards: dict[str, ForwardPass] = field(default_factory=dict, repr=False)
 
     @property
@@ -210,35 +218,52 @@ class LoadedModel:
         return (self.config.architectures or [type(self.model).__name__])[0]
 
     def forward(self, prompt: str) -> ForwardPass:
-        """Run (or reuse) the single forward pass for this prompt, keeping logits, hidden states, attentions."""
+        """Run (or reuse) the single forward pass for this prompt."""
         if prompt not in self._forwards:
-            self._forwards[prompt] = self._run(prompt)
+            self._forwards[prompt] = self.run_ids(prompt, self.encode(prompt))
         return self._forwards[prompt]
 
     def forget(self, prompt: str) -> None:
         self._forwards.pop(prompt, None)
 
-    def _run(self, prompt: str) -> ForwardPass:
+    def encode(self, prompt: str) -> list[int]:
+        ids = self.tokenizer(prompt)["input_ids"]
+        if not ids:
+            raise AnalysisError("the prompt gives no tokens", "prompt")
+        return list(ids)
+
+    def run_ids(self, label: str, ids: list[int]) -> ForwardPass:
+        """One forward pass over token ids, keeping logits, residual stream, attentions and MLP neurons."""
         import torch
 
-        encoded = self.tokenizer(prompt, return_tensors="pt")
-        ids = encoded["input_ids"]
-        n = ids.shape[1]
-        if n == 0:
-            raise AnalysisError("the prompt gives no tokens")
         limit = self.max_positions
-        if limit is not None and n > limit:
-            raise AnalysisError(f"the prompt is {n} tokens long; {self.source.name} reads at most {limit}")
-        with torch.no_grad():
-            out = self.model(**encoded, output_hidden_states=True, output_attentions=True)
-        logits = out.logits[0].float() if self.is_causal else None
+        if limit is not None and len(ids) > limit:
+            raise AnalysisError(
+                f"the prompt is {len(ids)} tokens long; {self.source.name} reads at most {limit}", "prompt"
+            )
+        layers = architecture.decoder_layers(self.model)
+        mlp_outs = {i: architecture.mlp_output(layer) for i, layer in enumerate(layers)}
+        hooked = {i: m for i, m in mlp_outs.items() if m is not None}
+        norm = architecture.final_norm(self.model)
+        if norm is not None:
+            hooked[-1] = norm
+        with torch.no_grad(), architecture.capture_inputs(hooked) as captured:
+            out = self.model(torch.tensor([ids]), output_hidden_states=True, output_attentions=True)
+        self.forward_count += 1
+        hidden = [h[0] for h in out.hidden_states]
+        if -1 in captured:
+            hidden[-1] = captured[-1][0]  # the residual stream before the final norm
+        mlp = None
+        if layers and all(i in captured for i in range(len(layers))):
+            mlp = torch.stack([captured[i][0] for i in range(len(layers))]).float()
         return ForwardPass(
-            prompt=prompt,
-            input_ids=ids[0].tolist(),
-            tokens=self.token_texts(ids[0].tolist()),
-            logits=logits,
-            hidden_states=torch.stack([h[0] for h in out.hidden_states]).float(),
+            prompt=label,
+            input_ids=list(ids),
+            tokens=self.token_texts(list(ids)),
+            logits=out.logits[0].float() if self.is_causal else None,
+            hidden_states=torch.stack(hidden).float(),
             attentions=torch.stack([a[0] for a in out.attentions]).float(),
+            mlp_activations=mlp,
         )
 
     def token_texts(self, ids: list[int]) -> list[str]:
@@ -252,27 +277,55 @@ class LoadedModel:
             texts.append(text)
         return texts
 
+    def single_token(self, text: str) -> int:
+        """The id of a candidate that must be exactly one token; the error shows how it splits."""
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) == 1:
+            return int(ids[0])
+        if not ids:
+            raise AnalysisError(f"candidate {text!r} gives no token")
+        pieces = " + ".join(repr(t) for t in self.token_texts(ids))
+        raise AnalysisError(
+            f"candidate {text!r} is {len(ids)} tokens for {self.source.name} ({pieces}); "
+            "name a single token (ranks are per token), e.g. its first piece"
+        )
+
+    def require_lm_head(self, analysis: str) -> None:
+        if not self.is_causal:
+            raise AnalysisError(
+                f"{analysis} needs a model that predicts the next token; {self.source.name} is an encoder "
+                f"({self.architecture})"
+            )
+
     def final_norm(self) -> Any:
         """The norm applied before the unembedding (ln_f, norm, final_layer_norm...)."""
-        base = self.model.base_model
-        for name in ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm"):
-            module = getattr(base, name, None)
-            if module is not None and callable(module):
-                return module
-        raise AnalysisError(f"cannot find the final norm of {self.architecture}")
+        norm = architecture.final_norm(self.model)
+        if norm is None:
+            raise AnalysisError(f"cannot find the final norm of {self.architecture}")
+        return norm
 
     def layer_logits(self, forward: ForwardPass) -> torch.Tensor:
-        """Logit lens: [layer+1, pos, vocab]; rows 0..L-1 pass through the final norm and unembedding,
-        the last row is the model's own output logits."""
+        """Logit lens: [layer+1, pos, vocab]; every row of the residual stream through the final norm and
+        the unembedding (the last row equals the model's own output logits)."""
         import torch
 
         if forward.logits is None:
             raise AnalysisError(f"{self.source.name} is an encoder ({self.architecture}): it predicts no next token")
-        norm = self.final_norm()
-        unembed = self.model.get_output_embeddings()
-        with torch.no_grad():
-            early = unembed(norm(forward.hidden_states[:-1])).float()
-        return torch.cat([early, forward.logits[None]], dim=0)
+        if "layer_logits" not in forward.derived:
+            norm = self.final_norm()
+            unembed = self.model.get_output_embeddings()
+            with torch.no_grad():
+                early = unembed(norm(forward.hidden_states[:-1])).float()
+            forward.derived["layer_logits"] = torch.cat([early, forward.logits[None]], dim=0)
+        return forward.derived["layer_logits"]
+
+    def layer_log_probs(self, forward: ForwardPass) -> torch.Tensor:
+        """log softmax of layer_logits, [layer+1, pos, vocab], computed once per pass."""
+        import torch
+
+        if "layer_log_probs" not in forward.derived:
+            forward.derived["layer_log_probs"] = torch.log_softmax(self.layer_logits(forward).double(), -1).float()
+        return forward.derived["layer_log_probs"]
 
 
 _LOADED: dict[str, LoadedModel] = {}

@@ -56,13 +56,14 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_build_writes_pages_figures_and_json(tmp_path, tiny_models):
+def test_build_writes_pages_figures_and_json(tmp_path, tiny_models, forget_models):
     write_lesson(tmp_path / "lessons", "02-logits.md", GOOD)
     write_lesson(tmp_path / "lessons", "01-attention.md", ATTENTION)
     summary = build(options(tmp_path, tiny_models["gpt2"]))
     site = tmp_path / "site"
     assert summary.pages == 3 and summary.analyses == 3 and summary.computed == 3
     assert summary.forward_passes == 2  # one per distinct prompt, shared by topk and logit_lens
+    assert summary.model_loads == 1
     index = (site / "index.html").read_text()
     assert index.index("01-attention.html") < index.index("02-logits.html")
     page = (site / "02-logits.html").read_text()
@@ -154,7 +155,7 @@ def test_errors_found_while_computing_name_the_line(tmp_path, tiny_models):
         build(options(tmp_path, tiny_models["gpt2"]))
     messages = [str(x).split("lessons/", 1)[1] for x in e.value.errors]
     assert messages[0].startswith("01-a.md:3: topk: the prompt is ") and "gpt2 reads at most 64" in messages[0]
-    assert messages[1].startswith("01-a.md:6: topk: k is 99999, but the vocabulary has only")
+    assert messages[1].startswith("01-a.md:9: topk: k is 99999, but the vocabulary has only")
     assert not (tmp_path / "site").exists()
 
 

@@ -17,7 +17,9 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     n_layers, n_heads = attn.shape[0], attn.shape[1]
     layer = options["layer"]
     if not 0 <= layer < n_layers:
-        raise AnalysisError(f"layer {layer} is out of range: {model.source.name} has layers 0 to {n_layers - 1}")
+        raise AnalysisError(
+            f"layer {layer} is out of range: {model.source.name} has layers 0 to {n_layers - 1}", "layer"
+        )
     scale = 10.0**DECIMALS
     return {
         "tokens": forward.tokens,

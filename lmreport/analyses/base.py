@@ -96,6 +96,12 @@ class Analysis:
     def __post_init__(self) -> None:
         object.__setattr__(self, "option_map", {o.name: o for o in self.options})
 
+    def prompts(self, options: dict[str, Any]) -> list[str]:
+        """The prompts this analysis runs on (each gets one forward pass per build)."""
+        if "prompts" in options:
+            return list(options["prompts"])
+        return [options["prompt"]]
+
     @property
     def option_names(self) -> list[str]:
         return [o.name for o in self.options]

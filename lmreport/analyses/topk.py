@@ -14,7 +14,8 @@ def resolve_position(position: int, n_tokens: int) -> int:
     if not -n_tokens <= position < n_tokens:
         raise AnalysisError(
             f"position {position} is out of range: the prompt has {n_tokens} tokens "
-            f"(0 to {n_tokens - 1}, or -1 for the last)"
+            f"(0 to {n_tokens - 1}, or -1 for the last)",
+            "position",
         )
     return position % n_tokens
 
@@ -26,7 +27,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         raise AnalysisError(f"{model.source.name} is an encoder ({model.architecture}): it predicts no next token")
     k = options["k"]
     if k > model.vocab_size:
-        raise AnalysisError(f"k is {k}, but the vocabulary has only {model.vocab_size} tokens")
+        raise AnalysisError(f"k is {k}, but the vocabulary has only {model.vocab_size} tokens", "k")
     position = resolve_position(options["position"], len(forward.tokens))
     log_probs = torch.log_softmax(forward.logits[position].double(), dim=-1)
     top = torch.topk(log_probs, k)

@@ -1,0 +1,74 @@
+"""Finding the parts of a transformer by role (layers, final norm, MLP output), across GPT-2, Llama and BERT."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+_LAYER_PATHS = ("layers", "h", "encoder.layer", "decoder.layers", "blocks")
+_FINAL_NORMS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm")
+# The module whose input is the MLP's neuron activations (after the nonlinearity, before projecting back).
+_MLP_OUT_PATHS = ("mlp.down_proj", "mlp.c_proj", "mlp.fc2", "mlp.dense_4h_to_h", "output.dense")
+
+
+def _get(module: Any, path: str) -> Any:
+    for part in path.split("."):
+        module = getattr(module, part, None)
+        if module is None:
+            return None
+    return module
+
+
+def decoder_layers(model: Any) -> list[Any]:
+    """The transformer blocks, in order."""
+    base = model.base_model
+    for path in _LAYER_PATHS:
+        layers = _get(base, path)
+        if layers is not None:
+            return list(layers)
+    return []
+
+
+def final_norm(model: Any) -> Any | None:
+    """The norm applied to the residual stream before the unembedding, if the model has one."""
+    base = model.base_model
+    for name in _FINAL_NORMS:
+        module = getattr(base, name, None)
+        if module is not None and callable(module):
+            return module
+    return None
+
+
+def mlp_output(layer: Any) -> Any | None:
+    for path in _MLP_OUT_PATHS:
+        module = _get(layer, path)
+        if module is not None:
+            return module
+    return None
+
+
+def mlp_output_weight(module: Any) -> Any:
+    """The MLP output projection as [d_ff, d_model], whatever its storage (Linear or GPT-2's Conv1D)."""
+    import torch
+
+    if isinstance(module, torch.nn.Linear):
+        return module.weight.T
+    return module.weight  # transformers' Conv1D stores [in, out]
+
+
+@contextmanager
+def capture_inputs(modules: dict[int, Any]) -> Iterator[dict[int, Any]]:
+    """Record the first input of each module during a forward pass; the hooks are always removed."""
+    captured: dict[int, Any] = {}
+    handles = []
+    try:
+        for key, module in modules.items():
+
+            def hook(_module: Any, args: tuple, key: int = key) -> None:
+                captured[key] = args[0].detach()
+
+            handles.append(module.register_forward_pre_hook(hook))
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
