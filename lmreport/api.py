@@ -9,15 +9,17 @@ from .errors import AnalysisError, LmreportError
 from .result import Result
 
 
-def analyze(analysis: str, prompt: str, model: str | None = None, **options: Any) -> Result:
+def analyze(analysis: str, prompt: str | None = None, model: str | None = None, **options: Any) -> Result:
     """Run one analysis, e.g. analyze("logit_lens", prompt="The capital of France is").
 
     model: a Hugging Face id, a local folder, a .gguf file, or an embedded alias (default: smollm2).
+    Analyses over several prompts take prompts=[...] instead of prompt.
     The result displays itself in a notebook (_repr_html_) and .data holds the numbers.
     """
     spec = analyses.get(analysis)
     try:
-        parsed = spec.parse_options({"prompt": prompt, **options})
+        given = options if prompt is None else {"prompt": prompt, **options}
+        parsed = spec.parse_options(given)
     except analyses.OptionError as e:
         raise LmreportError(str(e)) from None
     source = models.resolve(model)

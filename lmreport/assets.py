@@ -51,12 +51,12 @@ GROUP_SCRIPTS = {
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
 
 
-def _wrap_view(source: str, name: str) -> str:
-    """BertViz view script -> a function of its params, with require.config removed."""
+def _wrap_view(source: str, name: str, marker: str = "PYTHON_PARAMS") -> str:
+    """BertViz view script -> a function of its params (found where `marker` stood), require.config removed."""
     stripped, n = _REQUIRE_CONFIG.subn("", source, count=1)
-    if n != 1 or "PYTHON_PARAMS" not in stripped:
+    if n != 1 or marker not in stripped:
         raise LmreportError(f"BertViz's {name}.js has an unexpected shape; this lmreport needs bertviz 1.4.x")
-    body = stripped.replace("PYTHON_PARAMS", "lmreportParams")
+    body = stripped.replace(marker, "lmreportParams")
     return (
         f"function {name}(lmreportParams) {{\n"
         "  const requirejs = function (deps, start) { start(window.jQuery, window.d3); };\n"
@@ -69,8 +69,11 @@ def bertviz_script() -> str:
     """The page-side BertViz code: both views, reading attention from a JSON <script> block."""
     head = _package_file("bertviz", "head_view.js", "bertviz").read_text(encoding="utf-8")
     model = _package_file("bertviz", "model_view.js", "bertviz").read_text(encoding="utf-8")
+    neuron = _package_file("bertviz", "neuron_view.js", "bertviz").read_text(encoding="utf-8")
     glue = (STATIC_DIR / "bertviz-glue.js").read_text(encoding="utf-8")
-    return glue.replace("/*VIEWS*/", _wrap_view(head, "headView") + _wrap_view(model, "modelView"))
+    views = (_wrap_view(head, "headView") + _wrap_view(model, "modelView")
+             + _wrap_view(neuron, "neuronView", "window.bertviz_params"))
+    return glue.replace("/*VIEWS*/", views)
 
 
 def write_assets(site_dir: Path) -> None:

@@ -147,7 +147,7 @@ def _lesson_body(
             analysis=placed.result.analysis,
             figure_id=figure_id,
             title=placed.title,
-            prompt=placed.result.options.get("prompt", ""),
+            prompt=placed.result.options.get("prompt") or " / ".join(placed.result.options.get("prompts", [])),
             data_url=data_name,
             html=Markup(figure.html),
         )

@@ -39,7 +39,8 @@ def _save_tiny(folder: Path, kind: str) -> Path:
     tok = _tokenizer(folder)
     vocab = len(tok)
     if kind == "gpt2":
-        model = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=64, n_embd=32, n_layer=3, n_head=4))
+        model = GPT2LMHeadModel(GPT2Config(vocab_size=vocab, n_positions=64, n_embd=32, n_layer=3, n_head=4,
+                                           bos_token_id=0, eos_token_id=0))
     elif kind == "llama":
         model = LlamaForCausalLM(
             LlamaConfig(
@@ -50,7 +51,7 @@ def _save_tiny(folder: Path, kind: str) -> Path:
                 num_attention_heads=6,
                 num_key_value_heads=2,
                 max_position_embeddings=64,
-                tie_word_embeddings=True,
+                tie_word_embeddings=True, bos_token_id=0, eos_token_id=0,
             )
         )
     else:

@@ -7,6 +7,7 @@ import torch
 
 from lmreport import models
 
+from .conftest import REPO
 from .test_build import assert_no_outside_urls
 
 pytestmark = pytest.mark.embedded
@@ -42,4 +43,5 @@ def test_attention_has_all_heads(embedded_site):
 def test_no_page_references_an_outside_url(embedded_site):
     assert_no_outside_urls(embedded_site)
     pages = sorted(p.name for p in embedded_site.glob("*.html"))
-    assert pages == ["01-attention.html", "02-next-token.html", "03-logit-lens.html", "index.html"]
+    lessons = sorted(p.stem + ".html" for p in (REPO / "lessons").glob("*.md"))
+    assert pages == lessons + ["index.html"]

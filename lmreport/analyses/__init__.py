@@ -5,10 +5,25 @@ from __future__ import annotations
 import difflib
 
 from ..errors import LmreportError
-from . import attention, logit_lens, topk
+from . import (
+    attention,
+    compare_prompts,
+    compare_tokens,
+    generate,
+    hidden_states,
+    logit_lens,
+    neuron_view,
+    neurons,
+    rank_evolution,
+    topk,
+)
 from .base import Analysis, Option, OptionError
 
-REGISTRY: dict[str, Analysis] = {a.name: a for a in (attention.ANALYSIS, logit_lens.ANALYSIS, topk.ANALYSIS)}
+_MODULES = (
+    attention, neuron_view, topk, logit_lens, rank_evolution, compare_tokens, compare_prompts, hidden_states,
+    neurons, generate,
+)
+REGISTRY: dict[str, Analysis] = {m.ANALYSIS.name: m.ANALYSIS for m in _MODULES}
 
 __all__ = ["REGISTRY", "Analysis", "Option", "OptionError", "get", "unknown_message"]
 

@@ -13,21 +13,26 @@ DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded value
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
-    attn = forward.attentions  # [layer, head, query, key]
-    n_layers, n_heads = attn.shape[0], attn.shape[1]
-    layer = options["layer"]
-    if not 0 <= layer < n_layers:
+    n_layers = forward.attentions.shape[0]
+    if options["layer"] >= n_layers:
         raise AnalysisError(
-            f"layer {layer} is out of range: {model.source.name} has layers 0 to {n_layers - 1}", "layer"
+            f"layer {options['layer']} is out of range: {model.source.name} has layers 0 to {n_layers - 1}", "layer"
         )
+    data = attention_data(forward, options["views"], options["layer"])
+    data["kv_heads"] = getattr(model.config, "num_key_value_heads", data["n_heads"])
+    return data
+
+
+def attention_data(forward: ForwardPass, views: list[str], layer: int) -> dict[str, Any]:
+    """Attention of every layer and head, rounded for drawing, with what the views need."""
+    attn = forward.attentions  # [layer, head, query, key]
     scale = 10.0**DECIMALS
     return {
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
-        "n_layers": n_layers,
-        "n_heads": n_heads,
-        "kv_heads": getattr(model.config, "num_key_value_heads", n_heads),
-        "views": options["views"],
+        "n_layers": attn.shape[0],
+        "n_heads": attn.shape[1],
+        "views": views,
         "layer": layer,
         "attention": ((attn.double() * scale).round() / scale).tolist(),
     }

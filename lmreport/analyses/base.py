@@ -28,44 +28,91 @@ class Option:
     type: type
     default: Any = REQUIRED
     help: str = ""
-    minimum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
     choices: tuple[Any, ...] = ()
     nullable: bool = False
+    min_items: int = 1
+    item: type = str
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
 
     def parse(self, value: Any) -> Any:
+        """The value, checked and normalised; OptionError says what is wrong."""
         if value is None and self.nullable:
             return None
-        if self.type is str:
-            if not isinstance(value, str):
-                raise OptionError(f"must be text, got {_yaml_repr(value)}: put it in quotes")
-            if self.required and not value.strip():
-                raise OptionError("must not be empty")
-        elif self.type is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise OptionError(f"must be a whole number, got {_yaml_repr(value)}")
-            if self.minimum is not None and value < self.minimum:
-                raise OptionError(f"must be at least {self.minimum}, got {value}")
-        elif self.type is bool:
-            if not isinstance(value, bool):
-                raise OptionError(f"must be true or false, got {_yaml_repr(value)}")
-        elif self.type is list:
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise OptionError(f"must be a list of text, got {_yaml_repr(value)}")
-            value = list(value)
-            if not value:
-                raise OptionError("must name at least one value")
+        value = _PARSERS[self.type](self, value)
         if self.choices:
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if v not in self.choices]
             if bad:
                 raise OptionError(f"'{bad[0]}' is not one of: {', '.join(map(str, self.choices))}")
         return value
+
+    def check_bounds(self, value: float) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise OptionError(f"must be at least {self.minimum:g}, got {value:g}")
+        if self.maximum is not None and value > self.maximum:
+            raise OptionError(f"must be at most {self.maximum:g}, got {value:g}")
+
+
+def _parse_text(option: Option, value: Any) -> str:
+    if not isinstance(value, str):
+        raise OptionError(f"must be text, got {_yaml_repr(value)}: put it in quotes")
+    if option.required and not value.strip():
+        raise OptionError("must not be empty")
+    return value
+
+
+def _parse_int(option: Option, value: Any) -> int:
+    if not _is(value, int):
+        raise OptionError(f"must be a whole number, got {_yaml_repr(value)}")
+    option.check_bounds(value)
+    return value
+
+
+def _parse_float(option: Option, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise OptionError(f"must be a number, got {_yaml_repr(value)}")
+    option.check_bounds(float(value))
+    return float(value)
+
+
+def _parse_bool(option: Option, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise OptionError(f"must be true or false, got {_yaml_repr(value)}")
+    return value
+
+
+def _parse_list(option: Option, value: Any) -> list[Any]:
+    if _is(value, option.item):
+        value = [value]
+    if not isinstance(value, list) or not all(_is(v, option.item) for v in value):
+        kind = "whole numbers" if option.item is int else "text"
+        raise OptionError(f"must be a list of {kind}, got {_yaml_repr(value)}")
+    if len(value) < option.min_items:
+        raise OptionError(f"must name at least {option.min_items}, got {len(value)}")
+    if len(set(value)) != len(value):
+        raise OptionError("names the same value twice")
+    if option.item is int:
+        for v in value:
+            option.check_bounds(v)
+    return list(value)
+
+
+_PARSERS: dict[type, Callable[[Option, Any], Any]] = {
+    str: _parse_text,
+    int: _parse_int,
+    float: _parse_float,
+    bool: _parse_bool,
+    list: _parse_list,
+}
+
+
+def _is(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
 
 
 def _yaml_repr(value: Any) -> str:

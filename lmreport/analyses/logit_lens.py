@@ -6,6 +6,7 @@ from typing import Any
 
 from ..models import ForwardPass, LoadedModel
 from .base import PROMPT, Analysis, Option
+from .common import layer_names
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     return {
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
-        "layers": ["embeddings"] + [f"layer {i}" for i in range(1, n_layers + 1)],
+        "layers": layer_names(n_layers + 1),
         "top_ids": ids,
         "top_tokens": [[[text[i] for i in pos] for pos in layer] for layer in ids],
         "top_probs": top.values.tolist(),

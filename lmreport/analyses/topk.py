@@ -7,17 +7,7 @@ from typing import Any
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
 from .base import PROMPT, Analysis, Option
-
-
-def resolve_position(position: int, n_tokens: int) -> int:
-    """A position given as in Python (negative counts from the end) as a 0-based index."""
-    if not -n_tokens <= position < n_tokens:
-        raise AnalysisError(
-            f"position {position} is out of range: the prompt has {n_tokens} tokens "
-            f"(0 to {n_tokens - 1}, or -1 for the last)",
-            "position",
-        )
-    return position % n_tokens
+from .common import resolve_position
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:

@@ -5,13 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..result import Result
-from . import attention, logit_lens, topk
+from . import (
+    attention,
+    compare_prompts,
+    compare_tokens,
+    generate,
+    hidden_states,
+    logit_lens,
+    neurons,
+    rank_evolution,
+    topk,
+)
 from .common import Figure
 
 RENDERERS: dict[str, Callable[[Result, str], Figure]] = {
     "attention": attention.render,
-    "logit_lens": logit_lens.render,
+    "neuron_view": attention.render_neuron_view,
     "topk": topk.render,
+    "logit_lens": logit_lens.render,
+    "rank_evolution": rank_evolution.render,
+    "compare_tokens": compare_tokens.render,
+    "compare_prompts": compare_prompts.render,
+    "hidden_states": hidden_states.render,
+    "neurons": neurons.render,
+    "generate": generate.render,
 }
 
 

@@ -1,31 +1,50 @@
-"""BertViz head and model views, drawing from one copy of the attention per figure."""
+"""BertViz head, model and neuron views, drawing from one copy of the numbers per figure."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from ..result import Result
 from .common import Figure, display_tokens, script_json
 
-_VIEW_TITLES = {
+_VIEW_HELP = {
     "head": "Head view: one layer; click a head's colour to show or hide it, hover a token to focus it.",
     "model": "Model view: every layer (rows) and head (columns); click a cell to enlarge it.",
+    "neuron": "Neuron view: pick a layer and head, then hover a token on the left to see its query, the keys, "
+    "their products and the attention that results.",
 }
 
 
-def render(result: Result, figure_id: str) -> Figure:
-    data = result.data
-    payload = {
-        "tokens": display_tokens(data["tokens"]),
-        "attention": data["attention"],
-        "layer": data["layer"],
-    }
-    parts = [f'<script type="application/json" id="{figure_id}-data">{script_json(payload)}</script>']
+def _view(view: str, data_id: str, root: str, selects: str) -> str:
+    return (
+        f'<p class="view-help">{_VIEW_HELP[view]}</p>\n'
+        f'<div class="bertviz bertviz-{view}" id="{root}">'
+        f'<span style="user-select:none">{selects}</span><div id="vis"></div></div>\n'
+        f'<script>lmreportBertviz.{view}("{data_id}", "{root}");</script>'
+    )
+
+
+def views_html(data: dict[str, Any], figure_id: str) -> str:
+    payload = {"tokens": display_tokens(data["tokens"]), "attention": data["attention"], "layer": data["layer"]}
+    data_id = f"{figure_id}-data"
+    parts = [f'<script type="application/json" id="{data_id}">{script_json(payload)}</script>']
     for view in data["views"]:
-        root = f"{figure_id}-{view}"
         select = 'Layer: <select id="layer"></select>' if view == "head" else ""
-        parts.append(
-            f'<p class="view-help">{_VIEW_TITLES[view]}</p>\n'
-            f'<div class="bertviz bertviz-{view}" id="{root}">'
-            f'<span style="user-select:none">{select}</span><div id="vis"></div></div>\n'
-            f'<script>lmreportBertviz.{view}("{figure_id}-data", "{root}");</script>'
-        )
-    return Figure(html="\n".join(parts), assets={"bertviz"})
+        parts.append(_view(view, data_id, f"{figure_id}-{view}", select))
+    return "\n".join(parts)
+
+
+def render(result: Result, figure_id: str) -> Figure:
+    return Figure(html=views_html(result.data, figure_id), assets={"bertviz"})
+
+
+def render_neuron_view(result: Result, figure_id: str) -> Figure:
+    data = result.data
+    payload = {key: data[key] for key in ("attention", "queries", "keys", "layers", "layer", "head", "bidirectional")}
+    payload["tokens"] = display_tokens(data["tokens"])
+    data_id = f"{figure_id}-data"
+    selects = ('<span class="dropdown-label">Layer: </span><select id="layer"></select> '
+               '<span class="dropdown-label">Head: </span><select id="att_head"></select>')
+    html = (f'<script type="application/json" id="{data_id}">{script_json(payload)}</script>\n'
+            + _view("neuron", data_id, f"{figure_id}-neuron", selects))
+    return Figure(html=html, assets={"bertviz"})

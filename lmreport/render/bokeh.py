@@ -1,13 +1,133 @@
-"""Bokeh plots as page fragments that use the site's shared BokehJS (never a CDN)."""
+"""Bokeh plots as page fragments that use the site's shared BokehJS (never a CDN), and the plot
+shapes several views share: a labelled grid (layer × position) and lines across layers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bokeh.embed import components
-from bokeh.models import Plot
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, LogColorMapper
+from bokeh.palettes import Blues256, Category10_10
+from bokeh.plotting import figure
 
-from .common import Figure
+from .common import Figure, short
+
+LIGHT_TO_DARK = list(reversed(Blues256))[20:200]
+PALETTE = Category10_10
 
 
-def bokeh_figure(plot: Plot) -> Figure:
+def bokeh_figure(plot: Any) -> Figure:
     script, div = components(plot)
     return Figure(html=f'<div class="bk-figure">{div}</div>\n{script}', assets={"bokeh"})
+
+
+def grid(
+    *,
+    title: str,
+    x_labels: list[str],
+    y_labels: list[str],
+    values: list[list[float]],
+    text: list[list[str]],
+    hover: dict[str, list[list[str]]],
+    low: float,
+    high: float,
+    log: bool = False,
+    reverse: bool = False,
+    x_axis_label: str = "",
+    y_axis_label: str = "",
+) -> Any:
+    """A heatmap: values[y][x] coloured (log scale if asked; reverse: small is dark), text in each cell,
+    hover columns (name -> [y][x] strings). Row 0 is drawn at the bottom."""
+    n_rows, n_cols = len(y_labels), len(x_labels)
+    cell_px = max(46, min(86, 820 // max(n_cols, 1)))
+    palette = list(reversed(LIGHT_TO_DARK)) if reverse else LIGHT_TO_DARK
+    mapper_cls = LogColorMapper if log else LinearColorMapper
+    mapper = mapper_cls(palette=palette, low=low, high=high)
+    cols: dict[str, list[Any]] = {"x": [], "y": [], "value": [], "ink": [], "cell": []}
+    cols.update({name: [] for name in hover})
+    dark_at = 0.55
+    for y in range(n_rows):
+        for x in range(n_cols):
+            value = values[y][x]
+            cols["x"].append(x)
+            cols["y"].append(y)
+            cols["value"].append(value)
+            cols["cell"].append(short(text[y][x], cell_px // 9))
+            cols["ink"].append("#ffffff" if _darkness(value, low, high, log, reverse) > dark_at else "#111111")
+            for name, table in hover.items():
+                cols[name].append(table[y][x])
+    fig = figure(
+        height=90 + 20 * n_rows,
+        width=130 + cell_px * n_cols,
+        x_range=(-0.5, n_cols - 0.5),
+        y_range=(-0.5, n_rows - 0.5),
+        title=title,
+        tools="save,reset",
+        toolbar_location="right",
+    )
+    source = ColumnDataSource(cols)
+    cells = fig.rect(x="x", y="y", width=0.96, height=0.92, source=source,
+                     fill_color={"field": "value", "transform": mapper}, line_color=None)
+    fig.text(x="x", y="y", text="cell", source=source, text_align="center", text_baseline="middle",
+             text_font_size="10px", text_color="ink")
+    fig.xaxis.ticker = list(range(n_cols))
+    fig.xaxis.major_label_overrides = {i: short(t, cell_px // 7) for i, t in enumerate(x_labels)}
+    fig.xaxis.major_label_orientation = 0.6 if n_cols > 12 or (n_cols > 8 and "\n" not in "".join(x_labels)) else 0
+    fig.yaxis.ticker = list(range(n_rows))
+    fig.yaxis.major_label_overrides = dict(enumerate(y_labels))
+    fig.xaxis.axis_label = x_axis_label
+    fig.yaxis.axis_label = y_axis_label
+    fig.grid.grid_line_color = None
+    fig.add_tools(HoverTool(renderers=[cells], tooltips=[(name, f"@{{{name}}}") for name in hover]))
+    return fig
+
+
+def _darkness(value: float, low: float, high: float, log: bool, reverse: bool) -> float:
+    import math
+
+    if log:
+        value, low, high = (math.log(max(v, 1e-12)) for v in (value, low, high))
+    share = 0.0 if high == low else min(1.0, max(0.0, (value - low) / (high - low)))
+    return 1 - share if reverse else share
+
+
+def layer_ticks(n_rows: int) -> dict[int, str]:
+    return {i: ("emb" if i == 0 else str(i)) for i in range(n_rows)}
+
+
+def lines(
+    *,
+    title: str,
+    series: list[dict[str, Any]],
+    n_rows: int,
+    y_axis_label: str,
+    log_y: bool = False,
+    flip_y: bool = False,
+    width: int = 560,
+    height: int = 320,
+) -> Any:
+    """Lines across layers, one per series {label, values, hover: {name: [str]}}; hover shows the values."""
+    fig = figure(
+        width=width, height=height, title=title, tools="save,reset", toolbar_location="right",
+        y_axis_type="log" if log_y else "linear", x_range=(-0.5, n_rows - 0.5),
+    )
+    renderers = []
+    for i, s in enumerate(series):
+        data = {"layer": list(range(n_rows)), "value": s["values"], "label": [s["label"]] * n_rows}
+        data.update(s.get("hover", {}))
+        source = ColumnDataSource(data)
+        color = PALETTE[i % len(PALETTE)]
+        fig.line("layer", "value", source=source, color=color, line_width=2, legend_label=s["label"],
+                 line_dash=s.get("dash", "solid"))
+        renderers.append(fig.scatter("layer", "value", source=source, color=color, size=5))
+    names = list(series[0].get("hover", {})) if series else []
+    fig.add_tools(HoverTool(renderers=renderers,
+                            tooltips=[("", "@label"), ("layer", "@layer")] + [(n, f"@{{{n}}}") for n in names]))
+    if flip_y:
+        fig.y_range.flipped = True
+    fig.xaxis.axis_label = "layer (0 = embeddings)"
+    fig.yaxis.axis_label = y_axis_label
+    fig.legend.click_policy = "hide"
+    fig.legend.label_text_font_size = "11px"
+    fig.add_layout(fig.legend[0], "right")
+    return fig

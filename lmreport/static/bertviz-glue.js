@@ -28,5 +28,18 @@ window.lmreportBertviz = (function () {
         include_layers: d.layers, include_heads: d.heads, total_heads: d.heads.length,
       });
     },
+    neuron: function (dataId, rootId) {
+      const data = JSON.parse(document.getElementById(dataId).textContent);
+      neuronView({
+        attention: { all: { attn: data.attention, queries: data.queries, keys: data.keys,
+                            left_text: data.tokens, right_text: data.tokens } },
+        default_filter: "all", root_div_id: rootId, bidirectional: data.bidirectional, display_mode: "light",
+        layer: Math.max(0, data.layers.indexOf(data.layer)), head: data.head,
+      });
+      // The view numbers its layers 0..n-1; show the model's own layer numbers.
+      document.querySelectorAll("#" + rootId + " #layer option").forEach(function (option, i) {
+        option.textContent = data.layers[i];
+      });
+    },
   };
 })();

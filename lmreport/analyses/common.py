@@ -1,0 +1,46 @@
+"""Helpers several analyses share: positions, candidate tokens, ranks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import AnalysisError
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..models import LoadedModel
+
+
+def resolve_position(position: int, n_tokens: int, option: str = "position") -> int:
+    """A position given as in Python (negative counts from the end) as a 0-based index."""
+    if not -n_tokens <= position < n_tokens:
+        raise AnalysisError(
+            f"position {position} is out of range: the prompt has {n_tokens} tokens "
+            f"(0 to {n_tokens - 1}, or -1 for the last)",
+            option,
+        )
+    return position % n_tokens
+
+
+def candidate_ids(model: LoadedModel, texts: list[str], option: str = "tokens") -> list[int]:
+    """One token id per candidate text; a text that is several tokens is an error naming its pieces."""
+    ids = []
+    for text in texts:
+        try:
+            ids.append(model.single_token(text))
+        except AnalysisError as e:
+            raise AnalysisError(str(e), option) from None
+    return ids
+
+
+def ranks(log_probs: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """1-based ranks [..., c] of token ids [..., c] in log_probs [..., vocab] (1 = most likely; ties share
+    the better rank)."""
+    chosen = log_probs.gather(-1, ids)  # [..., c]
+    return (log_probs.unsqueeze(-2) > chosen.unsqueeze(-1)).sum(-1) + 1
+
+
+def layer_names(n_rows: int) -> list[str]:
+    """Row labels of a layer axis: embeddings, then layer 1..L (the last is the output)."""
+    return ["embeddings"] + [f"layer {i}" for i in range(1, n_rows)]

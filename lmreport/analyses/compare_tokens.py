@@ -1,0 +1,57 @@
+"""Two or more candidate next tokens side by side: rank and probability at every layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import ForwardPass, LoadedModel
+from .base import PROMPT, Analysis, Option
+from .common import candidate_ids, layer_names, ranks, resolve_position
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    import torch
+
+    model.require_lm_head("compare_tokens")
+    position = resolve_position(options["position"], len(forward.tokens))
+    ids = candidate_ids(model, options["tokens"])
+    at = model.layer_log_probs(forward)[:, position, :]  # [layer+1, vocab]
+    id_tensor = torch.tensor(ids).expand(at.shape[0], -1)
+    cand_ranks = ranks(at, id_tensor)  # [layer+1, candidate]
+    cand_probs = at.gather(-1, id_tensor).double().exp()
+    leader = cand_ranks.argmin(-1).tolist()  # which candidate ranks best at each layer
+    winner = leader[-1]
+    since = len(leader) - 1
+    while since > 0 and leader[since - 1] == winner:
+        since -= 1
+    return {
+        "tokens": forward.tokens,
+        "input_ids": forward.input_ids,
+        "position": position,
+        "layers": layer_names(at.shape[0]),
+        "candidates": [
+            {"text": text, "id": i, "token": model.token_texts([i])[0],
+             "ranks": cand_ranks[:, c].tolist(), "probs": cand_probs[:, c].tolist()}
+            for c, (text, i) in enumerate(zip(options["tokens"], ids, strict=True))
+        ],
+        "leader": leader,
+        "winner": winner,
+        "leads_from_layer": since,
+    }
+
+
+ANALYSIS = Analysis(
+    name="compare_tokens",
+    label="Competing next tokens, layer by layer",
+    summary=(
+        "Two or more candidate next tokens (\" is\" vs \" are\"): their rank and probability at every layer "
+        "(logit lens, final norm applied), to see where the answer overtakes."
+    ),
+    version="1",
+    options=(
+        PROMPT,
+        Option("tokens", list, help="the candidates, each a single token, e.g. [\" is\", \" are\"]", min_items=2),
+        Option("position", int, -1, "compare the predictions after this position (-1: the last token)"),
+    ),
+    compute=compute,
+)

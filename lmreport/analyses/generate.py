@@ -1,0 +1,81 @@
+"""Generate text (greedy, or sampled with a fixed seed) and show, for each new token, the alternatives
+the model weighed, with their probabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import ForwardPass, LoadedModel
+from .attention import attention_data
+from .base import PROMPT, Analysis, Option
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    import torch
+
+    model.require_lm_head("generate")
+    prompt_ids = torch.tensor([forward.input_ids])
+    settings: dict[str, Any] = {"max_new_tokens": options["new_tokens"], "do_sample": options["sample"]}
+    if options["sample"]:
+        settings.update(temperature=options["temperature"], top_k=0, top_p=1.0)
+    else:
+        settings.update(temperature=None, top_k=None, top_p=None)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        torch.manual_seed(options["seed"])
+        out = model.model.generate(
+            prompt_ids,
+            attention_mask=torch.ones_like(prompt_ids),
+            return_dict_in_generate=True,
+            output_logits=True,
+            pad_token_id=model.tokenizer.pad_token_id or model.tokenizer.eos_token_id,
+            **settings,
+        )
+    new_ids = out.sequences[0, prompt_ids.shape[1]:].tolist()
+    steps = []
+    for chosen, logits in zip(new_ids, out.logits, strict=False):
+        log_probs = torch.log_softmax(logits[0].double(), -1)
+        top = torch.topk(log_probs, options["k"])
+        alt_ids = top.indices.tolist()
+        steps.append({
+            "id": chosen,
+            "token": model.token_texts([chosen])[0],
+            "prob": float(log_probs[chosen].exp()),
+            "rank": int((log_probs > log_probs[chosen]).sum()) + 1,
+            "alternatives": [{"id": i, "token": t, "prob": float(p)}
+                             for i, t, p in zip(alt_ids, model.token_texts(alt_ids), top.values.exp().tolist(),
+                                                strict=True)],
+        })
+    data: dict[str, Any] = {
+        "tokens": forward.tokens,
+        "input_ids": forward.input_ids,
+        "steps": steps,
+        "text": model.tokenizer.decode(new_ids),
+        "attention": None,
+    }
+    if options["attention"]:
+        full = model.run_ids(forward.prompt + " + generated", forward.input_ids + new_ids)
+        data["attention"] = attention_data(full, views=options["views"], layer=0)
+    return data
+
+
+ANALYSIS = Analysis(
+    name="generate",
+    label="Generated text, token by token",
+    summary=(
+        "Generate N tokens (greedy, or sampled with a fixed seed) and show, for every new token, the top-k "
+        "alternatives with their probabilities (softmax of the raw logits, before any temperature)."
+    ),
+    version="1",
+    options=(
+        PROMPT,
+        Option("new_tokens", int, 10, "how many tokens to generate", minimum=1, maximum=200),
+        Option("k", int, 5, "alternatives shown per step", minimum=1, maximum=50),
+        Option("sample", bool, False, "sample instead of always taking the most likely token"),
+        Option("seed", int, 0, "random seed for sampling (the same seed gives the same text)"),
+        Option("temperature", float, 1.0, "sampling temperature", minimum=0.05, maximum=10),
+        Option("attention", bool, False, "also draw attention views over prompt + generated text"),
+        Option("views", list, ["head"], "attention views to draw when attention is true: head, model",
+               choices=("head", "model")),
+    ),
+    compute=compute,
+)

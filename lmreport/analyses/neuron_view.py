@@ -1,0 +1,126 @@
+"""BertViz neuron view: the query and key vectors behind one head's attention, and their products.
+
+Queries and keys are recomputed from the residual stream of the single forward pass, per
+architecture (GPT-2, BERT, Llama-style with rotary positions and grouped keys); the test checks that
+softmax(q·k/√d) gives back the model's own attention.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..architecture import decoder_layers
+from ..errors import AnalysisError
+from ..models import ForwardPass, LoadedModel
+from .base import PROMPT, Analysis, Option
+
+DECIMALS = 3
+SUPPORTED = "GPT-2, BERT and Llama-style (Llama, Mistral, Qwen2, SmolLM) models"
+
+
+def queries_keys(forward: ForwardPass, model: LoadedModel, layers: list[int]) -> tuple[Any, Any]:
+    """[layer, head, pos, d_head] queries and keys, as the attention of those layers used them."""
+    import torch
+
+    blocks = decoder_layers(model.model)
+    kind = model.config.model_type
+    out_q, out_k = [], []
+    with torch.no_grad():
+        for index in layers:
+            h = forward.hidden_states[index][None]  # the residual stream entering layer `index`
+            if kind == "gpt2":
+                q, k = _gpt2(blocks[index], h, model.config)
+            elif kind in ("bert", "roberta", "distilbert") and hasattr(blocks[index], "attention"):
+                q, k = _bert(blocks[index], h)
+            elif hasattr(blocks[index], "self_attn") and hasattr(blocks[index].self_attn, "q_proj"):
+                q, k = _llama(model.model, blocks[index], h)
+            else:
+                raise AnalysisError(f"the neuron view supports {SUPPORTED}; {model.architecture} is not one of them")
+            out_q.append(q[0])
+            out_k.append(k[0])
+    return torch.stack(out_q), torch.stack(out_k)
+
+
+def _split(x: Any, n_heads: int) -> Any:
+    b, pos, d = x.shape
+    return x.view(b, pos, n_heads, d // n_heads).transpose(1, 2)
+
+
+def _gpt2(block: Any, h: Any, config: Any) -> tuple[Any, Any]:
+    q, k, _ = block.attn.c_attn(block.ln_1(h)).split(config.n_embd, dim=2)
+    return _split(q, config.n_head), _split(k, config.n_head)
+
+
+def _bert(block: Any, h: Any) -> tuple[Any, Any]:
+    attn = block.attention.self
+    n = attn.num_attention_heads
+    return _split(attn.query(h), n), _split(attn.key(h), n)
+
+
+def _llama(model: Any, block: Any, h: Any) -> tuple[Any, Any]:
+    import torch
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+    attn = block.self_attn
+    x = block.input_layernorm(h)
+    d_head = attn.head_dim
+    q = attn.q_proj(x).view(1, x.shape[1], -1, d_head).transpose(1, 2)
+    k = attn.k_proj(x).view(1, x.shape[1], -1, d_head).transpose(1, 2)
+    for norm in ("q_norm", "k_norm"):  # Qwen3-style per-head norms
+        if hasattr(attn, norm):
+            q, k = (getattr(attn, norm)(q), k) if norm == "q_norm" else (q, getattr(attn, norm)(k))
+    positions = torch.arange(x.shape[1])[None]
+    cos, sin = model.base_model.rotary_emb(x, positions)
+    q, k = apply_rotary_pos_emb(q, k, cos, sin)
+    return q, k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    n_layers = forward.attentions.shape[0]
+    layers = options["layers"] or list(range(n_layers))
+    bad = [layer for layer in layers + [options["layer"]] if layer >= n_layers]
+    if bad:
+        option = "layer" if bad[-1] == options["layer"] and options["layer"] >= n_layers else "layers"
+        raise AnalysisError(f"layer {bad[0]} is out of range: {model.source.name} has layers 0 to {n_layers - 1}",
+                            option)
+    if options["layer"] not in layers:
+        raise AnalysisError(f"layer {options['layer']} is not among the layers shown {layers}", "layer")
+    if options["head"] >= forward.attentions.shape[1]:
+        raise AnalysisError(f"head {options['head']} is out of range: there are {forward.attentions.shape[1]} heads",
+                            "head")
+    q, k = queries_keys(forward, model, layers)
+    scale = 10.0**DECIMALS
+    attn = forward.attentions[layers]
+    return {
+        "tokens": forward.tokens,
+        "input_ids": forward.input_ids,
+        "layers": layers,
+        "layer": options["layer"],
+        "head": options["head"],
+        "bidirectional": not model.is_causal,
+        "scale": 1 / math.sqrt(q.shape[-1]),
+        "attention": ((attn.double() * scale).round() / scale).tolist(),
+        "queries": ((q.double() * scale).round() / scale).tolist(),
+        "keys": ((k.double() * scale).round() / scale).tolist(),
+    }
+
+
+ANALYSIS = Analysis(
+    name="neuron_view",
+    label="Neuron view: queries and keys",
+    summary=(
+        "BertViz neuron view: for one head, each token's query and key vectors, their element-wise product "
+        "and dot product, and the attention that the softmax makes of them."
+    ),
+    version="1",
+    options=(
+        PROMPT,
+        Option("layer", int, 0, "the layer shown first (0-based)", minimum=0),
+        Option("head", int, 0, "the head shown first (0-based)", minimum=0),
+        Option("layers", list, [], "layers to include (default all; fewer makes a lighter page)", item=int,
+               min_items=0, minimum=0),
+    ),
+    compute=compute,
+    needs_lm_head=False,
+)

@@ -1,0 +1,131 @@
+"""MLP neurons: the most active ones per token and layer, the ones that most raise the output token,
+and a non-negative factorization (NMF) of all activations shown as token highlighting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..architecture import decoder_layers, mlp_output, mlp_output_weight
+from ..errors import AnalysisError
+from ..models import ForwardPass, LoadedModel
+from .base import PROMPT, Analysis, Option
+from .common import candidate_ids, resolve_position
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    acts = forward.mlp_activations  # [layer, pos, d_ff]
+    if acts is None:
+        raise AnalysisError(f"cannot find the MLP neurons of {model.architecture}")
+    top = options["top"]
+    values, indices = acts.topk(min(top, acts.shape[-1]), dim=-1)
+    data: dict[str, Any] = {
+        "tokens": forward.tokens,
+        "input_ids": forward.input_ids,
+        "n_layers": acts.shape[0],
+        "d_ff": acts.shape[-1],
+        "top_neurons": indices.tolist(),  # [layer][pos][top]
+        "top_values": values.tolist(),
+        "contributions": None,
+        "factors": factorize(acts, options["factors"]),
+    }
+    if model.is_causal:
+        data["contributions"] = contributions(forward, options, model)
+    return data
+
+
+def direct_logit_direction(forward: ForwardPass, model: LoadedModel, position: int, token_id: int) -> Any:
+    """u such that u · v is how much a residual-stream vector v, added before the final norm, raises the
+    token's logit, holding the norm's scale fixed (RMSNorm: g ⊙ w / rms; LayerNorm: the same, centred)."""
+    import torch
+
+    norm = model.final_norm()
+    w = model.model.get_output_embeddings().weight[token_id].double()
+    gain = getattr(norm, "weight", None)
+    direction = w * gain.double() if gain is not None else w
+    residual = forward.hidden_states[-1, position].double()
+    eps = float(getattr(norm, "variance_epsilon", getattr(norm, "eps", 1e-5)))
+    if isinstance(norm, torch.nn.LayerNorm):
+        direction = direction - direction.mean()
+        scale = torch.sqrt(residual.var(unbiased=False) + eps)
+    else:
+        scale = torch.sqrt(residual.pow(2).mean() + eps)
+    return direction / scale
+
+
+def contributions(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    """Activation × (output weight · direct-logit direction) for every neuron at `position`."""
+    import torch
+
+    position = resolve_position(options["position"], len(forward.tokens))
+    if options["token"] is None:
+        token_id = int(forward.logits[position].argmax())
+    else:
+        token_id = candidate_ids(model, [options["token"]], "token")[0]
+    u = direct_logit_direction(forward, model, position, token_id)
+    per_layer = []
+    with torch.no_grad():
+        for layer in decoder_layers(model.model):
+            per_layer.append(mlp_output_weight(mlp_output(layer)).double() @ u)  # [d_ff]
+    weights = torch.stack(per_layer)  # [layer, d_ff]
+    contrib = forward.mlp_activations[:, position, :].double() * weights
+    flat = contrib.flatten()
+    n = min(options["contributors"], flat.numel())
+    order = torch.cat([flat.topk(n).indices, (-flat).topk(n).indices])
+    d_ff = contrib.shape[-1]
+    return {
+        "position": position,
+        "token_id": token_id,
+        "token": model.token_texts([token_id])[0],
+        "neurons": [
+            {"layer": int(i) // d_ff, "neuron": int(i) % d_ff,
+             "activation": float(forward.mlp_activations[int(i) // d_ff, position, int(i) % d_ff]),
+             "weight": float(weights.flatten()[i]), "contribution": float(flat[i])}
+            for i in order.tolist()
+        ],
+        "total_by_layer": contrib.sum(-1).tolist(),
+    }
+
+
+def factorize(acts: Any, n_factors: int) -> dict[str, Any]:
+    """NMF of the [pos, layer·d_ff] activations (negative values clipped to 0, as NMF needs)."""
+    from sklearn.decomposition import NMF
+
+    n_layers, n_pos, d_ff = acts.shape
+    matrix = acts.permute(1, 0, 2).reshape(n_pos, -1).clamp(min=0).double().numpy()
+    k = max(1, min(n_factors, n_pos))
+    nmf = NMF(n_components=k, init="nndsvda", max_iter=500, random_state=0)
+    token_weights = nmf.fit_transform(matrix)  # [pos, k]
+    components = nmf.components_.reshape(k, n_layers, d_ff)
+    layer_share = components.sum(-1)
+    layer_share = layer_share / layer_share.sum(-1, keepdims=True).clip(min=1e-12)
+    peak = token_weights.max(0).clip(min=1e-12)
+    return {
+        "n": k,
+        "token_weights": (token_weights / peak).T.tolist(),  # [factor][pos], each factor scaled to max 1
+        "layer_share": layer_share.tolist(),  # [factor][layer], sums to 1
+        "reconstruction_error": float(nmf.reconstruction_err_),
+        "clipped_negative": bool((acts < 0).any()),
+    }
+
+
+ANALYSIS = Analysis(
+    name="neurons",
+    label="MLP neurons",
+    summary=(
+        "MLP neuron activations: the most active neurons per token and layer; the neurons that most raise "
+        "the output token (activation × output weight projected on the unembedding); and an NMF of all "
+        "activations shown as token highlighting."
+    ),
+    version="1",
+    options=(
+        PROMPT,
+        Option("top", int, 5, "neurons listed per token and layer", minimum=1),
+        Option("token", str, None, "the output token to explain (default: the model's top prediction)",
+               nullable=True),
+        Option("position", int, -1, "the position whose prediction is explained (-1: the last)"),
+        Option("contributors", int, 10, "neurons shown that raise (and that lower) the token most", minimum=1),
+        Option("factors", int, 5, "number of NMF factors", minimum=1, maximum=20),
+    ),
+    compute=compute,
+    needs_lm_head=False,
+)
