@@ -45,3 +45,25 @@ def test_no_page_references_an_outside_url(embedded_site):
     pages = sorted(p.name for p in embedded_site.glob("*.html"))
     lessons = sorted(p.stem + ".html" for p in (REPO / "lessons").glob("*.md"))
     assert pages == lessons + ["index.html"]
+
+
+def test_keys_to_the_cabinet_are(embedded_site, capsys):
+    """" are" vs " is" after "The keys to the cabinet": checked against ranks found by sorting."""
+    data = json.loads((embedded_site / "data" / "04-rankings-3-compare_tokens.json").read_text())["data"]
+    loaded = models.load(models.resolve(None))
+    enc = loaded.tokenizer("The keys to the cabinet", return_tensors="pt")
+    with torch.no_grad():
+        out = loaded.model(**enc, output_hidden_states=True)
+        rows = [loaded.model.lm_head(loaded.model.model.norm(h[0, -1])) for h in out.hidden_states[:-1]]
+        rows.append(out.logits[0, -1])
+    by_name = {c["text"]: c for c in data["candidates"]}
+    for text in (" is", " are"):
+        token = loaded.tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert len(token) == 1
+        expected = [int((row > row[token[0]]).sum()) + 1 for row in rows]
+        assert by_name[text]["ranks"] == expected
+    assert data["candidates"][data["winner"]]["text"] == " are"
+    with capsys.disabled():
+        print("\n  layer:  " + " ".join(f"{i:>5}" for i in range(0, 31, 5)))
+        for text in (" is", " are"):
+            print(f"  {text!r:>6}: " + " ".join(f"{by_name[text]['ranks'][i]:>5}" for i in range(0, 31, 5)))

@@ -78,3 +78,26 @@ def test_standalone_html_inlines_its_scripts():
     html = standalone_html(attention_result(["a", "b"]))
     assert "window.lmreportBertviz" in html and "jQuery" in html
     assert not re.search(r"<script[^>]+src=", html)
+
+
+OPTIONS = {
+    "compare_prompts": {"prompts": [HOSTILE, "The key"], "tokens": [" the", " is"], "ratio": [" the", " is"]},
+    "compare_tokens": {"prompt": HOSTILE, "tokens": [" the", " is"]},
+    "rank_evolution": {"prompt": HOSTILE, "tokens": [" the"]},
+    "generate": {"prompt": HOSTILE, "new_tokens": 3, "attention": True},
+}
+
+
+def test_every_analysis_renders_hostile_text_as_text(gpt2):
+    """Every renderer, fed real results for a prompt full of markup, puts none of it into the page as markup."""
+    from lmreport import analyses
+
+    for name, analysis in analyses.REGISTRY.items():
+        options = analysis.parse_options(OPTIONS.get(name, {"prompt": HOSTILE}))
+        data = analysis.compute(gpt2.forward(analysis.prompts(options)[0]), options, gpt2)
+        html = render(Result(name, options, {"name": "m"}, data), "fig-1").html
+        assert "<img" not in html and "<script>alert" not in html and "onerror=alert(1)>" not in html, name
+        if name == "topk":  # the title carries the prompt: it is there, escaped
+            assert "alert(1)" in html
+        scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
+        assert all("</" not in s.replace("<\\/", "") for s in scripts), name

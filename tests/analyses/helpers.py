@@ -1,0 +1,28 @@
+"""Independent computations for the analysis tests: each reads the model's modules by their own names."""
+
+import torch
+
+NORM = {"gpt2": lambda m: m.transformer.ln_f, "llama": lambda m: m.model.norm}
+
+
+def run(loaded, prompt, **kwargs):
+    enc = loaded.tokenizer(prompt, return_tensors="pt")
+    with torch.no_grad():
+        return loaded.model(**enc, **kwargs)
+
+
+def lens_log_probs(loaded, prompt, kind):
+    """[layer+1, pos, vocab] log-probs: every hidden state through the named final norm and lm_head;
+    the last row is the model's own output."""
+    out = run(loaded, prompt, output_hidden_states=True)
+    norm = NORM[kind](loaded.model)
+    with torch.no_grad():
+        rows = [torch.log_softmax(loaded.model.lm_head(norm(h[0])).double(), -1) for h in out.hidden_states[:-1]]
+    rows.append(torch.log_softmax(out.logits[0].double(), -1))
+    return torch.stack(rows)
+
+
+def rank_by_sorting(log_probs_row, token_id):
+    """1-based rank by sorting the whole vocabulary (descending)."""
+    order = torch.argsort(log_probs_row, descending=True)
+    return int((order == token_id).nonzero()[0, 0]) + 1

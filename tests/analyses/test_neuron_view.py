@@ -1,0 +1,57 @@
+"""neuron_view: the queries and keys it shows give back the model's own attention through the softmax."""
+
+import pytest
+import torch
+
+from lmreport import analyses
+from lmreport.errors import AnalysisError
+
+PROMPT = "Alice gave a book to Bob"
+
+
+def compute(loaded, **options):
+    analysis = analyses.get("neuron_view")
+    parsed = analysis.parse_options({"prompt": PROMPT, **options})
+    return analysis.compute(loaded.forward(PROMPT), parsed, loaded)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama", "bert"])
+def test_softmax_of_query_key_products_is_the_attention(kind, request):
+    loaded = request.getfixturevalue(kind)
+    data = compute(loaded)
+    q = torch.tensor(data["queries"], dtype=torch.float64)
+    k = torch.tensor(data["keys"], dtype=torch.float64)
+    scores = q @ k.transpose(-1, -2) * data["scale"]
+    n = scores.shape[-1]
+    if not data["bidirectional"]:
+        scores = scores.masked_fill(torch.triu(torch.ones(n, n, dtype=torch.bool), 1), float("-inf"))
+    enc = loaded.tokenizer(PROMPT, return_tensors="pt")
+    with torch.no_grad():
+        attn = torch.stack([a[0] for a in loaded.model(**enc, output_attentions=True).attentions]).double()
+    # q and k are rounded to 3 decimals for the page; the softmax of their product stays close.
+    assert torch.allclose(torch.softmax(scores, -1), attn, atol=2e-2)
+    assert q.shape[:2] == (loaded.config.num_hidden_layers, loaded.config.num_attention_heads)
+    assert data["bidirectional"] == (kind == "bert")
+
+
+def test_exact_before_rounding(llama):
+    from lmreport.analyses.neuron_view import queries_keys
+
+    forward = llama.forward(PROMPT)
+    q, k = queries_keys(forward, llama, [0, 2])
+    scores = (q @ k.transpose(-1, -2)).double() / q.shape[-1] ** 0.5
+    n = scores.shape[-1]
+    scores = scores.masked_fill(torch.triu(torch.ones(n, n, dtype=torch.bool), 1), float("-inf"))
+    assert torch.allclose(torch.softmax(scores, -1), forward.attentions[[0, 2]].double(), atol=1e-5)
+    assert q.shape[1] == 6 and k.shape[1] == 6  # 2 key heads shared by 6 query heads, repeated
+
+
+def test_layer_subset_and_bounds(gpt2):
+    data = compute(gpt2, layers=[0, 2], layer=2, head=1)
+    assert data["layers"] == [0, 2] and len(data["queries"]) == 2
+    with pytest.raises(AnalysisError, match="layer 7 is out of range: gpt2 has layers 0 to 2"):
+        compute(gpt2, layers=[0, 7])
+    with pytest.raises(AnalysisError, match=r"layer 1 is not among the layers shown \[0, 2\]"):
+        compute(gpt2, layers=[0, 2], layer=1)
+    with pytest.raises(AnalysisError, match="head 9 is out of range: there are 4 heads"):
+        compute(gpt2, head=9)
