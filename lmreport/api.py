@@ -25,7 +25,7 @@ def analyze(analysis: str, prompt: str | None = None, model: str | None = None, 
     source = models.resolve(model)
     loaded = models.load(source)
     try:
-        data = spec.compute(loaded.forward(spec.prompts(parsed)[0]), parsed, loaded)
+        data = spec.run(loaded.forward(spec.prompts(parsed)[0]), parsed, loaded)
     except AnalysisError as e:
         raise LmreportError(f"{analysis}: {e}") from None
     finally:

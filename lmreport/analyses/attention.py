@@ -49,5 +49,6 @@ ANALYSIS = Analysis(
         Option("layer", int, 0, "the layer the head view opens on (0-based)", minimum=0),
     ),
     compute=compute,
+    max_tokens=256,
     needs_lm_head=False,
 )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LessonError
+from ..errors import AnalysisError, LessonError
 
 if TYPE_CHECKING:
     from ..lessons import Directive
@@ -137,11 +137,20 @@ class Analysis:
     options: tuple[Option, ...]
     compute: ComputeFn
     needs_lm_head: bool = True
-    extra_help: str = ""
+    max_tokens: int | None = None  # a longer prompt would make an unreadable or too heavy figure
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "option_map", {o.name: o for o in self.options})
+
+    def run(self, forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+        """compute(), after checking that the prompt is not too long for this analysis's figure."""
+        if self.max_tokens is not None and len(forward.tokens) > self.max_tokens:
+            raise AnalysisError(
+                f"the prompt is {len(forward.tokens)} tokens long; {self.name} draws at most {self.max_tokens}",
+                "prompt",
+            )
+        return self.compute(forward, options, model)
 
     def prompts(self, options: dict[str, Any]) -> list[str]:
         """The prompts this analysis runs on (each gets one forward pass per build)."""

@@ -25,7 +25,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     for prompt in options["prompts"]:
         pass_ = model.forward(prompt)
         position = resolve_position(options["position"], len(pass_.tokens))
-        at = model.layer_log_probs(pass_)[:, position, :]
+        at = model.lens_at(pass_, position)  # [layer+1, vocab]
         id_tensor = torch.tensor(ids).expand(at.shape[0], -1)
         cand_log_probs = at.gather(-1, id_tensor).double()
         row = {

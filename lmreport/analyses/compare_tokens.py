@@ -15,7 +15,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     model.require_lm_head("compare_tokens")
     position = resolve_position(options["position"], len(forward.tokens))
     ids = candidate_ids(model, options["tokens"])
-    at = model.layer_log_probs(forward)[:, position, :]  # [layer+1, vocab]
+    at = model.lens_at(forward, position)  # [layer+1, vocab]
     id_tensor = torch.tensor(ids).expand(at.shape[0], -1)
     cand_ranks = ranks(at, id_tensor)  # [layer+1, candidate]
     cand_probs = at.gather(-1, id_tensor).double().exp()

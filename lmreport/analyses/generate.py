@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
+from .attention import ANALYSIS as ATTENTION
 from .attention import attention_data
 from .base import PROMPT, Analysis, Option
+
+ATTENTION_LIMIT = ATTENTION.max_tokens or 256
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -53,6 +57,9 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "attention": None,
     }
     if options["attention"]:
+        if len(forward.input_ids) + len(new_ids) > ATTENTION_LIMIT:
+            raise AnalysisError(f"attention views draw at most {ATTENTION_LIMIT} tokens; prompt and generated "
+                                f"text are {len(forward.input_ids) + len(new_ids)}", "attention")
         full = model.run_ids(forward.prompt + " + generated", forward.input_ids + new_ids)
         data["attention"] = attention_data(full, views=options["views"], layer=0)
     return data

@@ -56,5 +56,6 @@ ANALYSIS = Analysis(
                "leave the first token out of the PCA (its vector is often huge and would dominate)"),
     ),
     compute=compute,
+    max_tokens=1024,
     needs_lm_head=False,
 )

@@ -12,20 +12,20 @@ from .common import layer_names
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
     import torch
 
-    layer_logits = model.layer_logits(forward)  # [layer+1, pos, vocab]
-    probs = torch.softmax(layer_logits.double(), dim=-1)
-    top = torch.topk(probs, min(options["top"], probs.shape[-1]), dim=-1)
-    ids = top.indices.tolist()
-    unique = sorted({i for layer in ids for pos in layer for i in pos})
+    top_ids, top_probs = [], []
+    for log_probs in model.lens(forward):  # [pos, vocab], one layer at a time
+        top = torch.topk(log_probs, min(options["top"], log_probs.shape[-1]), dim=-1)
+        top_ids.append(top.indices.tolist())
+        top_probs.append(top.values.exp().tolist())
+    unique = sorted({i for layer in top_ids for pos in layer for i in pos})
     text = dict(zip(unique, model.token_texts(unique), strict=True))
-    n_layers = layer_logits.shape[0] - 1
     return {
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
-        "layers": layer_names(n_layers + 1),
-        "top_ids": ids,
-        "top_tokens": [[[text[i] for i in pos] for pos in layer] for layer in ids],
-        "top_probs": top.values.tolist(),
+        "layers": layer_names(len(top_ids)),
+        "top_ids": top_ids,
+        "top_tokens": [[[text[i] for i in pos] for pos in layer] for layer in top_ids],
+        "top_probs": top_probs,
     }
 
 
@@ -42,4 +42,5 @@ ANALYSIS = Analysis(
         Option("top", int, 5, "how many tokens each cell lists on hover", minimum=1),
     ),
     compute=compute,
+    max_tokens=256,
 )

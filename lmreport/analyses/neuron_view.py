@@ -122,5 +122,6 @@ ANALYSIS = Analysis(
                min_items=0, minimum=0),
     ),
     compute=compute,
+    max_tokens=64,
     needs_lm_head=False,
 )

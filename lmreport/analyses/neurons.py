@@ -127,5 +127,6 @@ ANALYSIS = Analysis(
         Option("factors", int, 5, "number of NMF factors", minimum=1, maximum=20),
     ),
     compute=compute,
+    max_tokens=512,
     needs_lm_head=False,
 )

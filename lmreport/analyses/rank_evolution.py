@@ -14,34 +14,35 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     import torch
 
     model.require_lm_head("rank_evolution")
-    log_probs = model.layer_log_probs(forward)  # [layer+1, pos, vocab]
-    output_ids = log_probs[-1].argmax(-1)  # the model's own prediction after each position
-    index = output_ids.expand(log_probs.shape[0], -1).unsqueeze(-1)  # [layer+1, pos, 1]
-    output_ranks = ranks(log_probs, index).squeeze(-1)
-    output_probs = log_probs.gather(-1, index).squeeze(-1).double().exp()
+    output_ids = forward.logits.argmax(-1)  # the model's own prediction after each position
+    position = resolve_position(options["position"], len(forward.tokens))
+    ids = torch.tensor(candidate_ids(model, options["tokens"])) if options["tokens"] else None
+    out_ranks, out_probs, cand_ranks, cand_probs = [], [], [], []
+    for log_probs in model.lens(forward):  # [pos, vocab], one layer at a time
+        index = output_ids.unsqueeze(-1)
+        out_ranks.append(ranks(log_probs, index).squeeze(-1).tolist())
+        out_probs.append(log_probs.gather(-1, index).squeeze(-1).exp().tolist())
+        if ids is not None:
+            at = log_probs[position]
+            cand_ranks.append(ranks(at, ids).tolist())
+            cand_probs.append(at[ids].exp().tolist())
     data: dict[str, Any] = {
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
-        "layers": layer_names(log_probs.shape[0]),
+        "layers": layer_names(len(out_ranks)),
         "output_ids": output_ids.tolist(),
         "output_tokens": model.token_texts(output_ids.tolist()),
-        "output_ranks": output_ranks.tolist(),  # [layer][pos]
-        "output_probs": output_probs.tolist(),
+        "output_ranks": out_ranks,  # [layer][pos]
+        "output_probs": out_probs,
         "position": None,
         "candidates": [],
     }
-    if options["tokens"]:
-        position = resolve_position(options["position"], len(forward.tokens))
-        ids = candidate_ids(model, options["tokens"])
-        at = log_probs[:, position, :]  # [layer+1, vocab]
-        id_tensor = torch.tensor(ids).expand(at.shape[0], -1)
-        cand_ranks = ranks(at, id_tensor)  # [layer+1, candidate]
-        cand_probs = at.gather(-1, id_tensor).double().exp()
+    if ids is not None:
         data["position"] = position
         data["candidates"] = [
-            {"text": text, "id": i, "token": model.token_texts([i])[0],
-             "ranks": cand_ranks[:, c].tolist(), "probs": cand_probs[:, c].tolist()}
-            for c, (text, i) in enumerate(zip(options["tokens"], ids, strict=True))
+            {"text": text, "id": int(i), "token": model.token_texts([int(i)])[0],
+             "ranks": [row[c] for row in cand_ranks], "probs": [row[c] for row in cand_probs]}
+            for c, (text, i) in enumerate(zip(options["tokens"], ids.tolist(), strict=True))
         ]
     return data
 
@@ -60,4 +61,5 @@ ANALYSIS = Analysis(
         Option("position", int, -1, "where the named tokens are ranked (-1: after the last token)"),
     ),
     compute=compute,
+    max_tokens=256,
 )

@@ -36,7 +36,8 @@ def test_each_layer_through_final_norm_and_unembedding(name, norm, head, request
     top = torch.topk(expected, 4, dim=-1)
     assert data["top_ids"] == top.indices.tolist()
     assert torch.allclose(torch.tensor(data["top_probs"], dtype=torch.float64), top.values, atol=1e-6)
-    assert data["top_tokens"][0][0][0] == loaded.tokenizer.decode([top.indices[0, 0, 0].item()])
+    decoded = loaded.tokenizer.decode([top.indices[0, 0, 0].item()])
+    assert data["top_tokens"][0][0][0] == decoded or ("\ufffd" in decoded and "\\x" in data["top_tokens"][0][0][0])
 
 
 def test_last_row_is_the_models_own_prediction(llama):
