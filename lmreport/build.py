@@ -20,7 +20,7 @@ from .errors import AnalysisError, BuildFailed, LessonError, LmreportError
 from .lessons import Directive, Lesson, scan_lessons
 from .progress import library_progress, progress_bar
 from .result import Result
-from .site import PlacedFigure, SiteInfo, check_replaceable, write_site
+from .site import PlacedFigure, SiteInfo, check_replaceable, recover, write_site
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
@@ -77,6 +77,7 @@ def build(options: BuildOptions) -> BuildSummary:
     """Build the site; raise BuildFailed with every error found, leaving the old site untouched."""
     started = time.perf_counter()
     summary = BuildSummary(site_dir=options.site_dir)
+    recover(options.site_dir)
     check_replaceable(options.site_dir)
     nonce = secrets.token_hex(8)
     scan = scan_lessons(options.lessons_dir, nonce)

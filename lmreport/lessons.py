@@ -54,8 +54,8 @@ class Lesson:
 
 
 def slot_marker(nonce: str, index: int) -> str:
-    """The raw-HTML line that stands in the markdown where directive `index` will be drawn."""
-    return f'<div class="lmreport-slot" data-slot="{nonce}-{index}"></div>'
+    """The word that stands alone in the markdown where directive `index` will be drawn."""
+    return f"lmreportslot{nonce}x{index}"
 
 
 @dataclass
@@ -75,7 +75,11 @@ def scan_lessons(lessons_dir: Path, nonce: str = "slot") -> ScanResult:
     files = sorted(p for p in lessons_dir.glob("*.md") if p.is_file())
     if not files:
         result.errors.append(LessonError(lessons_dir, 0, "no lessons (*.md files) in this folder"))
+    inside = lessons_dir.resolve()
     for path in files:
+        if inside not in path.resolve().parents:
+            result.errors.append(LessonError(path, 1, "links to a file outside the lessons folder; not read"))
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
@@ -182,9 +186,17 @@ def _front_matter(
         elif isinstance(value, bool) or not isinstance(value, expected):
             kind = "a number" if key == "order" else "text"
             errors.append(LessonError(path, line, f"front matter '{key}' must be {kind}, got {value!r}"))
+        elif isinstance(value, str) and control_character(value):
+            errors.append(LessonError(path, line, f"front matter '{key}' contains the control character "
+                                                  f"U+{ord(control_character(value)):04X}"))
         else:
             front[str(key)] = value
     return front, end + 1
+
+
+def control_character(text: str) -> str | None:
+    """The first control character (other than tab and newlines) in text: a page cannot show it as typed."""
+    return next((c for c in text if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0), None)
 
 
 def _scan_body(

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,9 @@ MARKER = ".lmreport-site"
 TEMPLATES = next(
     p for p in (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates") if p.is_dir()
 )
-MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "toc", "attr_list"]
+MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "toc"]
+SAFE_URL = re.compile(r"^(https?:|mailto:|#|[^:]*$)", re.I)  # absolute web links, anchors, or relative paths
+_URL_ATTR = re.compile(r'\b(?:href|src)="([^"]*)"')
 
 
 @dataclass
@@ -51,8 +55,46 @@ class SiteInfo:
     figures: dict[str, list[PlacedFigure]] = field(default_factory=dict)
 
 
+def recover(site_dir: Path) -> None:
+    """Tidy up after builds that were killed: a build that died between its two renames left the previous
+    site beside its place, so put it back; staging folders of dead builds are removed."""
+    parent = Path(site_dir).parent
+    if not parent.is_dir():
+        return
+    for path in sorted(parent.glob(f".{site_dir.name}.old-*")) + sorted(parent.glob(f".{site_dir.name}.new-*")):
+        pid = _pid_of(path.name)
+        if pid is None or _alive(pid):
+            continue
+        if path.name.startswith(f".{site_dir.name}.old-") and not site_dir.exists():
+            os.rename(path, site_dir)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _pid_of(name: str) -> int | None:
+    match = re.search(r"\.(?:old|new)-(\d+)", name)
+    return int(match.group(1)) if match else None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def check_replaceable(site_dir: Path) -> None:
     """Refuse to replace a folder lmreport did not make (a typo in -o must not delete user files)."""
+    for ancestor in Path(site_dir).absolute().parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise LmreportError(f"cannot write the site into '{site_dir}': '{ancestor}' is a file, not a folder")
+            break
     if site_dir.exists():
         if not site_dir.is_dir():
             raise LmreportError(f"output '{site_dir}' exists and is not a folder")
@@ -65,10 +107,11 @@ def check_replaceable(site_dir: Path) -> None:
 def write_site(site_dir: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -> int:
     """Write every page into a staging folder and swap it in; return the number of pages."""
     site_dir = Path(site_dir)
+    recover(site_dir)
     check_replaceable(site_dir)
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
-        staging = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.new-"))
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.new-{os.getpid()}-"))
     except OSError as e:
         raise LmreportError(f"cannot write beside '{site_dir}': {e.strerror}") from None
     try:
@@ -132,10 +175,34 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
     return len(lessons) + 1
 
 
+def lesson_html(lesson: Lesson) -> str:
+    """Markdown to HTML with raw HTML shown as text, so that lesson text can never become markup or script;
+    a link to a javascript:, data: or other non-web URL is an error at its line."""
+    md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    html = md.convert(lesson.body)
+    for url in _URL_ATTR.findall(html):
+        target = unescape(url)
+        if not SAFE_URL.match(target.strip()):
+            raise LessonError(lesson.path, _line_of(lesson, target),
+                              f"link to '{target[:60]}' is not allowed: use http(s), mailto or a relative path")
+    return html
+
+
+def _line_of(lesson: Lesson, text: str) -> int:
+    """The line of the lesson file where text first appears (1 if it cannot be found)."""
+    try:
+        source = lesson.path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return 1
+    return next((i + 1 for i, line in enumerate(source) if text in line), 1)
+
+
 def _lesson_body(
     root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str
 ) -> tuple[str, set[str]]:
-    html = markdown.markdown(lesson.body, extensions=MARKDOWN_EXTENSIONS, output_format="html")
+    html = lesson_html(lesson)
     groups: set[str] = set()
     for placed in figures:
         figure_id = f"fig-{placed.index + 1}"
@@ -151,7 +218,7 @@ def _lesson_body(
             data_url=data_name,
             html=Markup(figure.html),
         )
-        marker = slot_marker(nonce, placed.index)
+        marker = f"<p>{slot_marker(nonce, placed.index)}</p>"
         if html.count(marker) != 1:
             raise LessonError(
                 lesson.path,

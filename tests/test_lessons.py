@@ -97,3 +97,16 @@ def test_lessons_sorted_by_order_then_name(tmp_path):
     (tmp_path / "a.md").write_text("# A\n")
     (tmp_path / "03-c.md").write_text("# C\n")
     assert [lesson.slug for lesson in scan_lessons(tmp_path).lessons] == ["b", "03-c", "a"]
+
+
+def test_a_link_out_of_the_lessons_folder_is_not_read(tmp_path):
+    secret = tmp_path / "secret.md"
+    secret.write_text("# secret\n")
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "01-a.md").symlink_to(secret)
+    (tmp_path / "lessons" / "02-b.md").write_text("# B\n")
+    result = scan_lessons(tmp_path / "lessons")
+    assert [str(e).split("lessons/")[1] for e in result.errors] == [
+        "01-a.md:1: links to a file outside the lessons folder; not read"
+    ]
+    assert [lesson.slug for lesson in result.lessons] == ["02-b"]

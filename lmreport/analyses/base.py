@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AnalysisError, LessonError
+from ..lessons import control_character
 
 if TYPE_CHECKING:
     from ..lessons import Directive
@@ -63,7 +64,14 @@ def _parse_text(option: Option, value: Any) -> str:
         raise OptionError(f"must be text, got {_yaml_repr(value)}: put it in quotes")
     if option.required and not value.strip():
         raise OptionError("must not be empty")
+    check_characters(value)
     return value
+
+
+def check_characters(text: str) -> None:
+    bad = control_character(text)
+    if bad is not None:
+        raise OptionError(f"contains the control character U+{ord(bad):04X} at character {text.index(bad) + 1}")
 
 
 def _parse_int(option: Option, value: Any) -> int:
@@ -96,6 +104,9 @@ def _parse_list(option: Option, value: Any) -> list[Any]:
         raise OptionError(f"must name at least {option.min_items}, got {len(value)}")
     if len(set(value)) != len(value):
         raise OptionError("names the same value twice")
+    if option.item is str:
+        for v in value:
+            check_characters(v)
     if option.item is int:
         for v in value:
             option.check_bounds(v)
