@@ -15,12 +15,13 @@ import yaml
 
 from . import analyses, models
 from .analyses.base import Analysis
-from .cache import ResultCache, result_key
+from .cache import ResultCache, figure_key, result_key
 from .errors import AnalysisError, BuildFailed, LessonError, LmreportError
 from .lessons import Directive, Lesson, scan_lessons
 from .progress import library_progress, progress_bar
+from .render import render
 from .result import Result
-from .site import PlacedFigure, SiteInfo, check_replaceable, recover, write_site
+from .site import PlacedFigure, SiteInfo, check_replaceable, figure_id, recover, write_site
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
@@ -92,7 +93,8 @@ def build(options: BuildOptions) -> BuildSummary:
     if errors:
         raise BuildFailed(errors)
     summary.analyses = len(jobs)
-    errors = compute_all(jobs, ResultCache(options.cache_dir, options.use_cache), summary, options.progress)
+    cache = ResultCache(options.cache_dir, options.use_cache)
+    errors = compute_all(jobs, cache, summary, options.progress)
     if errors:
         raise BuildFailed(errors)
     info = SiteInfo(
@@ -100,7 +102,7 @@ def build(options: BuildOptions) -> BuildSummary:
         versions=library_versions(),
         build_date=build_date(),
         default_model={"name": default_source.name, **default_source.identity},
-        figures=_figures_by_lesson(jobs),
+        figures=render_all(jobs, cache),
     )
     try:
         summary.pages = write_site(options.site_dir, scan.lessons, info, nonce)
@@ -215,11 +217,20 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
     return None
 
 
-def _figures_by_lesson(jobs: list[Job]) -> dict[str, list[PlacedFigure]]:
+def render_all(jobs: list[Job], cache: ResultCache) -> dict[str, list[PlacedFigure]]:
+    """Draw every result (or take its drawing from the cache), grouped by lesson."""
     figures: dict[str, list[PlacedFigure]] = defaultdict(list)
     for job in jobs:
         assert job.result is not None
-        figures[job.lesson.slug].append(PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result))
+        fid = figure_id(job.index)
+        key = figure_key(job.key, fid)
+        figure = cache.get_figure(key)
+        if figure is None:
+            figure = render(job.result, fid)
+            cache.put_figure(key, figure)
+        figures[job.lesson.slug].append(
+            PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result, figure)
+        )
     return figures
 
 

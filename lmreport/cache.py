@@ -10,11 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .render.common import Figure
 from .result import Result
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
 CACHE_FORMAT = 1
+RENDER_FORMAT = 1  # bump when a renderer changes what it draws
 
 
 def result_key(model_identity: dict[str, str], analysis: str, analysis_version: str, options: dict[str, Any]) -> str:
@@ -30,6 +32,13 @@ def result_key(model_identity: dict[str, str], analysis: str, analysis_version: 
         "transformers": versions["transformers"],
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def figure_key(result_key_: str, figure_id: str) -> str:
+    """Key of a rendered figure: its result, its id on the page, and the code and libraries that draw it."""
+    versions = library_versions()
+    material = [RENDER_FORMAT, result_key_, figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"]]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
 class ResultCache:
@@ -58,15 +67,37 @@ class ResultCache:
             return None
 
     def put(self, key: str, result: Result) -> None:
+        self._write(self._path(key), {"key": key, "result": result.to_dict()})
+
+    def get_figure(self, key: str) -> Figure | None:
+        """A rendered fragment stored under figure_key(); None when absent or unreadable."""
+        if not self.enabled:
+            return None
+        path = self.folder / "figures" / key[:2] / f"{key}.json"
+        if not path.exists():
+            return None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            if entry.get("key") != key:
+                raise ValueError("entry does not match its key")
+            return Figure(html=entry["html"], assets=set(entry["assets"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            log.warning("cache entry %s is unreadable (%s); rendering again", path, e)
+            return None
+
+    def put_figure(self, key: str, figure: Figure) -> None:
+        path = self.folder / "figures" / key[:2] / f"{key}.json"
+        self._write(path, {"key": key, "html": figure.html, "assets": sorted(figure.assets)})
+
+    def _write(self, path: Path, entry: dict[str, Any]) -> None:
         """Write atomically, so a killed build or a second build never leaves half a file."""
         if not self.enabled:
             return
-        path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"key": key, "result": result.to_dict()}, f)
+                json.dump(entry, f)
             os.replace(tmp, path)
         except OSError as e:
             log.warning("could not write cache entry %s: %s", path, e)

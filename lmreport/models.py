@@ -36,6 +36,8 @@ EMBEDDED = {
 }
 # Eager attention keeps layer × head × n² weights: 1024 tokens is about 1 GiB for SmolLM2.
 MAX_PROMPT_TOKENS = 1024
+# The logit lens of a short prompt is kept with its forward pass for the next analysis, up to this size.
+LENS_CACHE_BYTES = 256 * 2**20
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model", ".gguf", ".jinja", ".pt")
 
 
@@ -183,6 +185,7 @@ class ForwardPass:
     hidden_states: torch.Tensor
     attentions: torch.Tensor
     mlp_activations: torch.Tensor | None = None
+    lens: list[torch.Tensor] | None = field(default=None, repr=False)  # the logit lens, once computed
 
 
 @dataclass
@@ -317,24 +320,36 @@ class LoadedModel:
         return norm
 
     def lens(self, forward: ForwardPass, position: int | None = None) -> Iterator[torch.Tensor]:
-        """Logit lens, one layer at a time (embeddings, then after each layer): log-probabilities
-        [pos, vocab], or [vocab] at one position, from the residual stream through the final norm and the
-        unembedding. The last one is the model's own output. Yielding per layer keeps memory to one
-        [pos, vocab] block even for long prompts."""
+        """Logit lens, one layer at a time (embeddings, then after each layer): logits [pos, vocab], or
+        [vocab] at one position, from the residual stream through the final norm and the unembedding. The
+        last one is the model's own output. Yielding per layer keeps memory to one [pos, vocab] block even
+        for long prompts; ranks compare logits directly, probabilities come from lens_log_probs."""
         import torch
 
         if forward.logits is None:
             raise AnalysisError(f"{self.source.name} is an encoder ({self.architecture}): it predicts no next token")
+        if position is None and forward.lens is not None:
+            yield from forward.lens
+            return
         norm = self.final_norm()
         unembed = self.model.get_output_embeddings()
         where = slice(None) if position is None else position
+        keep = position is None and forward.hidden_states[0, :, :1].numel() * self.vocab_size * 4 * len(
+            forward.hidden_states) <= LENS_CACHE_BYTES
+        kept = []
         with torch.no_grad():
             for hidden in forward.hidden_states[:-1]:
-                yield torch.log_softmax(unembed(norm(hidden[where])).double(), -1)
-            yield torch.log_softmax(forward.logits[where].double(), -1)
+                logits = unembed(norm(hidden[where])).float()
+                if keep:
+                    kept.append(logits)
+                yield logits
+            yield forward.logits[where]
+        if keep:
+            # Several analyses of one prompt (logit lens, rank evolution) then share the unembedding work.
+            forward.lens = kept + [forward.logits]
 
     def lens_at(self, forward: ForwardPass, position: int) -> torch.Tensor:
-        """Logit lens at one position for every layer: [layer+1, vocab] log-probabilities."""
+        """Logit lens at one position for every layer: [layer+1, vocab] logits."""
         import torch
 
         return torch.stack(list(self.lens(forward, position)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -16,7 +16,8 @@ class Result:
     data: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: asdict() deep-copies every number of large results.
+        return {"analysis": self.analysis, "options": self.options, "model": self.model, "data": self.data}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Result:

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from .assets import script_names, write_assets
 from .errors import LessonError, LmreportError
 from .lessons import Lesson, slot_marker
-from .render import render
+from .render.common import Figure
 from .result import Result
 
 MARKER = ".lmreport-site"
@@ -37,13 +37,23 @@ _URL_ATTR = re.compile(r'\b(?:href|src)="([^"]*)"')
 
 @dataclass
 class PlacedFigure:
-    """A computed result, where it goes, and how it is captioned."""
+    """A computed result, its drawing, where it goes, and how it is captioned."""
 
     lesson: Lesson
     index: int
     line: int
     title: str
     result: Result
+    figure: Figure
+
+    @property
+    def figure_id(self) -> str:
+        return figure_id(self.index)
+
+
+def figure_id(index: int) -> str:
+    """The id of the index-th figure of a page (unique on its page)."""
+    return f"fig-{index + 1}"
 
 
 @dataclass
@@ -205,14 +215,13 @@ def _lesson_body(
     html = lesson_html(lesson)
     groups: set[str] = set()
     for placed in figures:
-        figure_id = f"fig-{placed.index + 1}"
-        figure = render(placed.result, figure_id)
+        figure = placed.figure
         groups |= figure.assets
         data_name = f"data/{lesson.slug}-{placed.index + 1}-{placed.result.analysis}.json"
         _write_json(root / data_name, _figure_json(lesson, placed))
         block = env.get_template("figure.html").render(
             analysis=placed.result.analysis,
-            figure_id=figure_id,
+            figure_id=placed.figure_id,
             title=placed.title,
             prompt=placed.result.options.get("prompt") or " / ".join(placed.result.options.get("prompts", [])),
             data_url=data_name,

@@ -80,7 +80,7 @@ def test_other_model_does_not_share_results(tmp_path, tiny_models):
 def test_corrupt_entries_warn_and_recompute(tmp_path, tiny_models, caplog):
     write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
     build(opts(tmp_path, tiny_models["gpt2"]))
-    entries = sorted((tmp_path / "cache").rglob("*.json"))
+    entries = sorted(p for p in (tmp_path / "cache").rglob("*.json") if "figures" not in p.parts)
     assert len(entries) == 3
     entries[0].write_text("{not json")
     entries[1].write_bytes(entries[1].read_bytes()[:40])
@@ -115,3 +115,26 @@ def test_round_trip(tmp_path):
     cache.put("ab" * 32, result)
     assert cache.get("ab" * 32) == result
     assert cache.get("cd" * 32) is None
+
+
+def test_drawings_are_cached_too(tmp_path, tiny_models, monkeypatch, caplog):
+    from lmreport import build as build_module
+
+    write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
+    build(opts(tmp_path, tiny_models["gpt2"]))
+    first = (tmp_path / "site" / "01-a.html").read_text()
+
+    def no_drawing(*args):
+        raise AssertionError("rendered again although nothing changed")
+
+    monkeypatch.setattr(build_module, "render", no_drawing)
+    write_lesson(tmp_path / "lessons", "01-a.md", LESSON.replace("Prose v1.", "Prose v2."))
+    build(opts(tmp_path, tiny_models["gpt2"]))
+    assert (tmp_path / "site" / "01-a.html").read_text() == first.replace("Prose v1.", "Prose v2.")
+    monkeypatch.undo()
+    figures = sorted((tmp_path / "cache" / "figures").rglob("*.json"))
+    assert len(figures) == 3
+    figures[0].write_text("garbage")
+    with caplog.at_level(logging.WARNING, logger="lmreport"):
+        build(opts(tmp_path, tiny_models["gpt2"]))
+    assert any("rendering again" in r.message for r in caplog.records)

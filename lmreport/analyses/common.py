@@ -34,11 +34,21 @@ def candidate_ids(model: LoadedModel, texts: list[str], option: str = "tokens") 
     return ids
 
 
-def ranks(log_probs: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """1-based ranks [..., c] of token ids [..., c] in log_probs [..., vocab] (1 = most likely; ties share
-    the better rank)."""
-    chosen = log_probs.gather(-1, ids)  # [..., c]
-    return (log_probs.unsqueeze(-2) > chosen.unsqueeze(-1)).sum(-1) + 1
+def ranks(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """1-based ranks [..., c] of token ids [..., c] among logits [..., vocab] (1 = most likely; ties share
+    the better rank). Logits rank exactly as probabilities do."""
+    chosen = logits.gather(-1, ids)  # [..., c]
+    return (logits.unsqueeze(-2) > chosen.unsqueeze(-1)).sum(-1) + 1
+
+
+def log_probabilities(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Log-softmax [..., c] of token ids [..., c], in float64 (log-sum-exp over the vocabulary)."""
+    return logits.gather(-1, ids).double() - logits.double().logsumexp(-1, keepdim=True)
+
+
+def probabilities(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Softmax probabilities [..., c] of token ids [..., c], in float64."""
+    return log_probabilities(logits, ids).exp()
 
 
 def layer_names(n_rows: int) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
 from .base import Analysis, Option
-from .common import candidate_ids, layer_names, ranks, resolve_position
+from .common import candidate_ids, layer_names, log_probabilities, ranks, resolve_position
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         position = resolve_position(options["position"], len(pass_.tokens))
         at = model.lens_at(pass_, position)  # [layer+1, vocab]
         id_tensor = torch.tensor(ids).expand(at.shape[0], -1)
-        cand_log_probs = at.gather(-1, id_tensor).double()
+        cand_log_probs = log_probabilities(at, id_tensor)
         row = {
             "prompt": prompt,
             "tokens": pass_.tokens,

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..models import ForwardPass, LoadedModel
 from .base import PROMPT, Analysis, Option
-from .common import candidate_ids, layer_names, ranks, resolve_position
+from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     at = model.lens_at(forward, position)  # [layer+1, vocab]
     id_tensor = torch.tensor(ids).expand(at.shape[0], -1)
     cand_ranks = ranks(at, id_tensor)  # [layer+1, candidate]
-    cand_probs = at.gather(-1, id_tensor).double().exp()
+    cand_probs = probabilities(at, id_tensor)
     leader = cand_ranks.argmin(-1).tolist()  # which candidate ranks best at each layer
     winner = leader[-1]
     since = len(leader) - 1

@@ -6,17 +6,17 @@ from typing import Any
 
 from ..models import ForwardPass, LoadedModel
 from .base import PROMPT, Analysis, Option
-from .common import layer_names
+from .common import layer_names, probabilities
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
     import torch
 
     top_ids, top_probs = [], []
-    for log_probs in model.lens(forward):  # [pos, vocab], one layer at a time
-        top = torch.topk(log_probs, min(options["top"], log_probs.shape[-1]), dim=-1)
+    for logits in model.lens(forward):  # [pos, vocab], one layer at a time
+        top = torch.topk(logits, min(options["top"], logits.shape[-1]), dim=-1)
         top_ids.append(top.indices.tolist())
-        top_probs.append(top.values.exp().tolist())
+        top_probs.append(probabilities(logits, top.indices).tolist())
     unique = sorted({i for layer in top_ids for pos in layer for i in pos})
     text = dict(zip(unique, model.token_texts(unique), strict=True))
     return {

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..models import ForwardPass, LoadedModel
 from .base import PROMPT, Analysis, Option
-from .common import candidate_ids, layer_names, ranks, resolve_position
+from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -18,14 +18,13 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     position = resolve_position(options["position"], len(forward.tokens))
     ids = torch.tensor(candidate_ids(model, options["tokens"])) if options["tokens"] else None
     out_ranks, out_probs, cand_ranks, cand_probs = [], [], [], []
-    for log_probs in model.lens(forward):  # [pos, vocab], one layer at a time
-        index = output_ids.unsqueeze(-1)
-        out_ranks.append(ranks(log_probs, index).squeeze(-1).tolist())
-        out_probs.append(log_probs.gather(-1, index).squeeze(-1).exp().tolist())
+    index = output_ids.unsqueeze(-1)
+    for logits in model.lens(forward):  # [pos, vocab], one layer at a time
+        out_ranks.append(ranks(logits, index).squeeze(-1).tolist())
+        out_probs.append(probabilities(logits, index).squeeze(-1).tolist())
         if ids is not None:
-            at = log_probs[position]
-            cand_ranks.append(ranks(at, ids).tolist())
-            cand_probs.append(at[ids].exp().tolist())
+            cand_ranks.append(ranks(logits[position], ids).tolist())
+            cand_probs.append(probabilities(logits[position], ids).tolist())
     data: dict[str, Any] = {
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,

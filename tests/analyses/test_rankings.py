@@ -94,5 +94,9 @@ def test_next_token_analyses_refuse_an_encoder(bert):
 
 
 def test_probabilities_sum_to_one_at_every_layer(gpt2):
-    for lp in gpt2.lens(gpt2.forward(PROMPT)):
-        assert torch.allclose(lp.exp().sum(-1), torch.ones(lp.shape[:1], dtype=torch.float64), atol=1e-9)
+    from lmreport.analyses.common import probabilities
+
+    for logits in gpt2.lens(gpt2.forward(PROMPT)):
+        every = torch.arange(logits.shape[-1]).expand(logits.shape[0], -1)
+        total = probabilities(logits, every).sum(-1)
+        assert torch.allclose(total, torch.ones_like(total), atol=1e-9)

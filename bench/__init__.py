@@ -1,0 +1,1 @@
+"""Benchmarks of lmreport builds, printed as ratios measured in one run (see bench/README.md)."""

@@ -1,0 +1,84 @@
+"""One measurement in a fresh process (so that peak memory and model loading are its own).
+
+    python -m bench.child TASK JSON_ARGS   ->   prints one JSON line with the numbers
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def task_build(args: dict) -> dict:
+    """A course build; time counted from after the imports."""
+    import torch  # noqa: F401  (imported before the clock starts, as in task_bare)
+    import transformers  # noqa: F401
+
+    from lmreport import models
+    from lmreport.build import BuildOptions, build
+
+    started = time.perf_counter()
+    summary = build(BuildOptions(lessons_dir=Path(args["lessons"]), site_dir=Path(args["site"]),
+                                 model=args.get("model"), cache_dir=Path(args["cache"]), progress=False))
+    seconds = time.perf_counter() - started
+    weights = 0
+    for loaded in models._LOADED.values():
+        weights += sum(p.numel() * 4 for p in loaded.model.parameters())
+    return {"seconds": seconds, "computed": summary.computed, "cached": summary.cached,
+            "model_loads": summary.model_loads, "forward_passes": summary.forward_passes,
+            "pages": summary.pages, "peak_rss": peak_rss_bytes(), "fp32_weight_bytes": weights}
+
+
+def task_bare(args: dict) -> dict:
+    """The physical minimum of a build: load each model, run one forward pass per distinct prompt with the
+    same outputs requested (hidden states, attentions), and the generations the course asks for."""
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    started = time.perf_counter()
+    for folder, prompts, generations in args["work"]:
+        config = AutoConfig.from_pretrained(folder)
+        causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in config.architectures or [])
+        cls = AutoModelForCausalLM if causal else AutoModel
+        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32).eval()
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        with torch.no_grad():
+            for prompt in prompts:
+                model(**tokenizer(prompt, return_tensors="pt"), output_hidden_states=True, output_attentions=True)
+            for prompt, new_tokens in generations:
+                ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+                model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, do_sample=False,
+                               temperature=None, top_p=None, top_k=None,
+                               pad_token_id=tokenizer.eos_token_id)
+    return {"seconds": time.perf_counter() - started, "peak_rss": peak_rss_bytes()}
+
+
+def task_load(args: dict) -> dict:
+    """Loading the embedded model from its GGUF file (dequantizing) or from the converted weights."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    started = time.perf_counter()
+    if args.get("gguf_file"):
+        AutoModelForCausalLM.from_pretrained(args["folder"], gguf_file=args["gguf_file"], dtype=torch.float32)
+    else:
+        AutoModelForCausalLM.from_pretrained(args["folder"], attn_implementation="eager", dtype=torch.float32)
+    return {"seconds": time.perf_counter() - started}
+
+
+TASKS = {"build": task_build, "bare": task_bare, "load": task_load}
+
+
+if __name__ == "__main__":
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    print(json.dumps(TASKS[sys.argv[1]](json.loads(sys.argv[2]))))

@@ -1,0 +1,34 @@
+"""The benchmark script runs end to end on a tiny model, so it cannot rot (its numbers are not judged here)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import REPO, write_lesson
+
+pytestmark = pytest.mark.bench
+
+
+def test_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n\nProse.\n\n```lmreport\nanalysis: topk\nprompt: The capital of\n```\n\n"
+                 "```lmreport\nanalysis: logit_lens\nprompt: \"The keys to the\"\n```\n")
+    write_lesson(lessons, "02-b.md", "# B\n\n```lmreport\nanalysis: generate\nprompt: Alice gave\nnew_tokens: 3\n```\n")
+    out = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--lessons", str(lessons), "--model", str(tiny_models["gpt2"]), "--repeat",
+         "1", "--lengths", "8,16", "--skip-browser", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(out.read_text())
+    by_name = {f["name"]: f for f in results["figures"]}
+    assert by_name["cold build vs bare minimum"]["ratio"] > 0
+    assert by_name["warm rebuild, nothing changed"]["detail"]["model_loads"] == 0
+    assert by_name["rebuild after one directive edit"]["ratio"] == 1  # one forward pass
+    assert by_name["model load: converted vs GGUF"]["detail"]["skipped"]
+    assert by_name["page weight: head + model view, 20 tokens"]["detail"]["tokens"] == 20
+    assert by_name["forward pass cost by prompt length"]["detail"]["lengths"] == [8, 16]
+    assert "cold build vs bare minimum" in run.stdout
