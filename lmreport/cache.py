@@ -7,14 +7,16 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .render.common import Figure
 from .result import Result
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
+T = TypeVar("T")
 CACHE_FORMAT = 1
 RENDER_FORMAT = 1  # bump when a renderer changes what it draws
 
@@ -48,46 +50,37 @@ class ResultCache:
         self.folder = Path(folder)
         self.enabled = enabled
 
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.json"
+    def _path(self, key: str, kind: str = "") -> Path:
+        return self.folder / kind / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> Result | None:
-        if not self.enabled:
-            return None
-        path = self._path(key)
-        if not path.exists():
-            return None
-        try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
-            if entry.get("key") != key:
-                raise ValueError("entry does not match its key")
-            return Result.from_dict(entry["result"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-            log.warning("cache entry %s is unreadable (%s); recomputing", path, e)
-            return None
+        """The result stored under result_key(); None when absent or unreadable."""
+        return self._read(key, "", lambda entry: Result.from_dict(entry["result"]), "recomputing")
 
     def put(self, key: str, result: Result) -> None:
         self._write(self._path(key), {"key": key, "result": result.to_dict()})
 
     def get_figure(self, key: str) -> Figure | None:
         """A rendered fragment stored under figure_key(); None when absent or unreadable."""
+        return self._read(key, "figures", lambda e: Figure(html=e["html"], assets=set(e["assets"])), "rendering again")
+
+    def put_figure(self, key: str, figure: Figure) -> None:
+        self._write(self._path(key, "figures"), {"key": key, "html": figure.html, "assets": sorted(figure.assets)})
+
+    def _read(self, key: str, kind: str, parse: Callable[[dict[str, Any]], T], then: str) -> T | None:
         if not self.enabled:
             return None
-        path = self.folder / "figures" / key[:2] / f"{key}.json"
+        path = self._path(key, kind)
         if not path.exists():
             return None
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
             if entry.get("key") != key:
                 raise ValueError("entry does not match its key")
-            return Figure(html=entry["html"], assets=set(entry["assets"]))
+            return parse(entry)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-            log.warning("cache entry %s is unreadable (%s); rendering again", path, e)
+            log.warning("cache entry %s is unreadable (%s); %s", path, e, then)
             return None
-
-    def put_figure(self, key: str, figure: Figure) -> None:
-        path = self.folder / "figures" / key[:2] / f"{key}.json"
-        self._write(path, {"key": key, "html": figure.html, "assets": sorted(figure.assets)})
 
     def _write(self, path: Path, entry: dict[str, Any]) -> None:
         """Write atomically, so a killed build or a second build never leaves half a file."""

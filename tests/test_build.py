@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from lmreport import analyses, cli
-from lmreport.build import BuildOptions, build
+from lmreport.build import build
 from lmreport.errors import BuildFailed
 
-from .conftest import write_lesson
+from .conftest import build_options, write_lesson
 
 GOOD = """---
 title: Logits <b>&</b> friends
@@ -41,15 +41,6 @@ prompt: Alice gave a book to Bob
 """
 
 
-def options(tmp_path: Path, model: Path, **kw) -> BuildOptions:
-    return BuildOptions(
-        lessons_dir=tmp_path / "lessons",
-        site_dir=tmp_path / "site",
-        model=str(model),
-        cache_dir=tmp_path / "cache",
-        progress=False,
-        **kw,
-    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -59,7 +50,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def test_build_writes_pages_figures_and_json(tmp_path, tiny_models, forget_models):
     write_lesson(tmp_path / "lessons", "02-logits.md", GOOD)
     write_lesson(tmp_path / "lessons", "01-attention.md", ATTENTION)
-    summary = build(options(tmp_path, tiny_models["gpt2"]))
+    summary = build(build_options(tmp_path, tiny_models["gpt2"]))
     site = tmp_path / "site"
     assert summary.pages == 3 and summary.analyses == 3 and summary.computed == 3
     assert summary.forward_passes == 2  # one per distinct prompt, shared by topk and logit_lens
@@ -86,7 +77,7 @@ def test_build_writes_pages_figures_and_json(tmp_path, tiny_models, forget_model
 def test_no_outside_urls_in_any_page(tmp_path, tiny_models):
     write_lesson(tmp_path / "lessons", "02-logits.md", GOOD)
     write_lesson(tmp_path / "lessons", "01-attention.md", ATTENTION)
-    build(options(tmp_path, tiny_models["llama"]))
+    build(build_options(tmp_path, tiny_models["llama"]))
     assert_no_outside_urls(tmp_path / "site")
 
 
@@ -107,7 +98,7 @@ def assert_no_outside_urls(site: Path) -> None:
 
 def test_all_errors_reported_together_and_old_site_kept(tmp_path, tiny_models, capsys):
     write_lesson(tmp_path / "lessons", "02-logits.md", GOOD)
-    build(options(tmp_path, tiny_models["gpt2"]))
+    build(build_options(tmp_path, tiny_models["gpt2"]))
     before = snapshot(tmp_path / "site")
     bad = GOOD.replace("k: 5", "kk: 5") + "\n```lmreport\nanalysis: topp\nprompt: x\n```\n"
     bad += "\n```lmreport\nanalysis: logit_lens\n```\n\n```lmreport\nanalysis: topk\nprompt: hi\nk: ten\n```\n"
@@ -141,7 +132,7 @@ def test_all_errors_reported_together_and_old_site_kept(tmp_path, tiny_models, c
 def test_prompt_that_is_not_text_asks_for_quotes(tmp_path, tiny_models):
     write_lesson(tmp_path / "lessons", "01-a.md", "```lmreport\nanalysis: topk\nprompt: yes\n```\n")
     with pytest.raises(BuildFailed) as e:
-        build(options(tmp_path, tiny_models["gpt2"]))
+        build(build_options(tmp_path, tiny_models["gpt2"]))
     assert str(e.value.errors[0]).endswith("01-a.md:3: topk: option 'prompt' must be text, got true: put it in quotes")
 
 
@@ -151,7 +142,7 @@ def test_errors_found_while_computing_name_the_line(tmp_path, tiny_models):
     text += "```lmreport\nanalysis: topk\nprompt: hi\nk: 99999\n```\n"
     write_lesson(tmp_path / "lessons", "01-a.md", text)
     with pytest.raises(BuildFailed) as e:
-        build(options(tmp_path, tiny_models["gpt2"]))
+        build(build_options(tmp_path, tiny_models["gpt2"]))
     messages = [str(x).split("lessons/", 1)[1] for x in e.value.errors]
     assert messages[0].startswith("01-a.md:3: topk: the prompt is ") and "gpt2 reads at most 64" in messages[0]
     assert messages[1].startswith("01-a.md:9: topk: k is 99999, but the vocabulary has only")
@@ -175,7 +166,7 @@ def test_lesson_model_that_does_not_exist_points_at_front_matter_directive(tmp_p
     text = "---\nmodel: ./missing-model\n---\n\n```lmreport\nanalysis: topk\nprompt: hi\n```\n"
     write_lesson(tmp_path / "lessons", "01-a.md", text)
     with pytest.raises(BuildFailed) as e:
-        build(options(tmp_path, tiny_models["gpt2"]))
+        build(build_options(tmp_path, tiny_models["gpt2"]))
     assert str(e.value.errors[0]).endswith("01-a.md:5: topk: model folder './missing-model' does not exist")
 
 
@@ -184,21 +175,21 @@ def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path, tiny_models):
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "precious.txt").write_text("keep me")
     with pytest.raises(Exception, match="not empty and was not made by lmreport"):
-        build(options(tmp_path, tiny_models["gpt2"]))
+        build(build_options(tmp_path, tiny_models["gpt2"]))
     assert (tmp_path / "site" / "precious.txt").read_text() == "keep me"
 
 
 def test_strict_turns_warnings_into_errors(tmp_path, tiny_models):
     write_lesson(tmp_path / "lessons", "01-a.md", "---\ncolour: red\n---\n# a\n")
-    assert build(options(tmp_path, tiny_models["gpt2"])).warnings
+    assert build(build_options(tmp_path, tiny_models["gpt2"])).warnings
     with pytest.raises(BuildFailed, match="01-a.md:2: unknown front matter key 'colour'"):
-        build(options(tmp_path, tiny_models["gpt2"], strict=True))
+        build(build_options(tmp_path, tiny_models["gpt2"], strict=True))
 
 
 def test_indented_figure_is_still_placed(tmp_path, tiny_models):
     write_lesson(
         tmp_path / "lessons", "01-a.md", "- item\n\n   ```lmreport\n   analysis: topk\n   prompt: hi\n   ```\n"
     )
-    build(options(tmp_path, tiny_models["gpt2"]))
+    build(build_options(tmp_path, tiny_models["gpt2"]))
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert page.count('class="lmreport-figure') == 1 and "lmreport-slot" not in page

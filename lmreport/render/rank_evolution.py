@@ -14,56 +14,39 @@ RANK_COLOUR_LIMIT = 1000  # ranks from here down are all drawn palest
 def render(result: Result, figure_id: str) -> Figure:
     data = result.data
     tokens = display_tokens(data["tokens"])
-    layers = data["layers"]
-    n_rows = len(layers)
     outputs = [display_token(t) for t in data["output_tokens"]]
-    ranks, probs = data["output_ranks"], data["output_probs"]
-    layer_hover = [[layers[y]] * len(tokens) for y in range(n_rows)]
-    main = grid(
+    main = rank_grid(
         title="Rank, at each layer, of the token the model finally predicts "
         "(1 = top; the darker, the better; 1000 and worse are palest)",
-        x_labels=[f"{t}\n→ {o}" for t, o in zip(tokens, outputs, strict=True)],
-        y_labels=list(layer_ticks(n_rows).values()),
-        values=ranks,
-        text=[[str(r) for r in row] for row in ranks],
-        hover={
-            "layer": layer_hover,
-            "after": [[f"{x}: {t}" for x, t in enumerate(tokens)] for _ in range(n_rows)],
-            "token": [outputs for _ in range(n_rows)],
-            "rank": [[str(r) for r in row] for row in ranks],
-            "probability": [[f"{100 * p:.2f}%" for p in row] for row in probs],
-        },
-        low=1,
-        high=RANK_COLOUR_LIMIT,
-        log=True,
-        reverse=True,
+        columns=[f"{t}\n→ {o}" for t, o in zip(tokens, outputs, strict=True)],
+        hover_columns={"after": [f"{x}: {t}" for x, t in enumerate(tokens)], "token": outputs},
+        layers=data["layers"], ranks=data["output_ranks"], probs=data["output_probs"],
         x_axis_label="input token → the model's final prediction after it",
-        y_axis_label="layer",
     )
-    plots = [main]
-    if data["candidates"]:
-        cands = data["candidates"]
-        names = [display_token(c["token"]) for c in cands]
-        cand_ranks = [[c["ranks"][y] for c in cands] for y in range(n_rows)]
-        cand_probs = [[c["probs"][y] for c in cands] for y in range(n_rows)]
-        after = f"{data['position']}: {tokens[data['position']]}"
-        plots.append(grid(
-            title=f"Rank of the named tokens after “{after}”",
-            x_labels=names,
-            y_labels=list(layer_ticks(n_rows).values()),
-            values=cand_ranks,
-            text=[[str(r) for r in row] for row in cand_ranks],
-            hover={
-                "layer": [[layers[y]] * len(cands) for y in range(n_rows)],
-                "token": [names for _ in range(n_rows)],
-                "rank": [[str(r) for r in row] for row in cand_ranks],
-                "probability": [[f"{100 * p:.3f}%" for p in row] for row in cand_probs],
-            },
-            low=1,
-            high=RANK_COLOUR_LIMIT,
-            log=True,
-            reverse=True,
-            x_axis_label="named token",
-            y_axis_label="layer",
-        ))
-    return bokeh_figure(column(*plots) if len(plots) > 1 else main)
+    if not data["candidates"]:
+        return bokeh_figure(main)
+    cands = data["candidates"]
+    names = [display_token(c["token"]) for c in cands]
+    named = rank_grid(
+        title=f"Rank of the named tokens after “{data['position']}: {tokens[data['position']]}”",
+        columns=names, hover_columns={"token": names}, layers=data["layers"],
+        ranks=[[c["ranks"][y] for c in cands] for y in range(len(data["layers"]))],
+        probs=[[c["probs"][y] for c in cands] for y in range(len(data["layers"]))],
+        x_axis_label="named token",
+    )
+    return bokeh_figure(column(main, named))
+
+
+def rank_grid(*, title: str, columns: list[str], hover_columns: dict[str, list[str]], layers: list[str],
+              ranks: list[list[int]], probs: list[list[float]], x_axis_label: str):
+    """Ranks [layer][column] as a grid: log colour scale, 1 darkest, RANK_COLOUR_LIMIT and worse palest."""
+    n_rows = len(layers)
+    hover = {"layer": [[layers[y]] * len(columns) for y in range(n_rows)]}
+    hover.update({name: [values for _ in range(n_rows)] for name, values in hover_columns.items()})
+    hover["rank"] = [[str(r) for r in row] for row in ranks]
+    hover["probability"] = [[f"{100 * p:.3f}%" for p in row] for row in probs]
+    return grid(
+        title=title, x_labels=columns, y_labels=list(layer_ticks(n_rows).values()), values=ranks,
+        text=[[str(r) for r in row] for row in ranks], hover=hover, low=1, high=RANK_COLOUR_LIMIT, log=True,
+        reverse=True, x_axis_label=x_axis_label, y_axis_label="layer",
+    )
