@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import threading
 import time
@@ -136,6 +137,28 @@ def test_attention_views_respond_to_clicks(driver, embedded_site):
     assert browser.console_errors(driver) == []
 
 
+def test_neuron_view_selectors_respond(driver, embedded_site):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    visit(driver, (embedded_site / "09-queries-and-keys.html").as_uri(), embedded_site.as_uri())
+    view = driver.find_element(By.CSS_SELECTOR, ".bertviz-neuron")
+    layers = Select(view.find_element(By.ID, "layer"))
+    heads = Select(view.find_element(By.ID, "att_head"))
+    data = json.loads((embedded_site / "data" / "09-queries-and-keys-1-neuron_view.json").read_text())["data"]
+    assert [o.text for o in layers.options] == [str(n) for n in data["layers"]]
+    assert layers.first_selected_option.text == str(data["layer"])
+    assert heads.first_selected_option.text == str(data["head"])
+    vis = view.find_element(By.ID, "vis")
+    before = vis.get_attribute("innerHTML")
+    heads.select_by_visible_text("5")
+    assert vis.get_attribute("innerHTML") != before
+    before = vis.get_attribute("innerHTML")
+    layers.select_by_visible_text(str(data["layers"][-1]))
+    assert vis.get_attribute("innerHTML") != before
+    assert browser.console_errors(driver) == []
+
+
 TOOLTIP_TEXT = """
 const out = [];
 function walk(root) {
@@ -170,8 +193,6 @@ def hover(driver, plot: int, x: float, y: float) -> str:
 
 
 def test_bokeh_hover_shows_the_numbers(driver, embedded_site):
-    import json
-
     visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
     top = json.loads((embedded_site / "data" / "02-next-token-1-topk.json").read_text())["data"]["predictions"][0]
     tip = hover(driver, 0, top["prob"] / 2, 1)  # the middle of the first bar
