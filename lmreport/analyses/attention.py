@@ -50,5 +50,4 @@ ANALYSIS = Analysis(
     ),
     compute=compute,
     max_tokens=256,
-    needs_lm_head=False,
 )

@@ -147,7 +147,6 @@ class Analysis:
     version: str
     options: tuple[Option, ...]
     compute: ComputeFn
-    needs_lm_head: bool = True
     max_tokens: int | None = None  # a longer prompt would make an unreadable or too heavy figure
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 

@@ -57,5 +57,4 @@ ANALYSIS = Analysis(
     ),
     compute=compute,
     max_tokens=1024,
-    needs_lm_head=False,
 )

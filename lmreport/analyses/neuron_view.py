@@ -123,5 +123,4 @@ ANALYSIS = Analysis(
     ),
     compute=compute,
     max_tokens=64,
-    needs_lm_head=False,
 )

@@ -128,5 +128,4 @@ ANALYSIS = Analysis(
     ),
     compute=compute,
     max_tokens=512,
-    needs_lm_head=False,
 )
