@@ -38,6 +38,7 @@ EMBEDDED = {
 MAX_PROMPT_TOKENS = 1024
 # The logit lens of a short prompt is kept with its forward pass for the next analysis, up to this size.
 LENS_CACHE_BYTES = 256 * 2**20
+LENS_CHUNK_BYTES = 128 * 2**20  # logits computed in one matrix product
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".json", ".txt", ".model", ".gguf", ".jinja", ".pt")
 
 
@@ -333,20 +334,29 @@ class LoadedModel:
             return
         norm = self.final_norm()
         unembed = self.model.get_output_embeddings()
-        where = slice(None) if position is None else position
-        keep = position is None and forward.hidden_states[0, :, :1].numel() * self.vocab_size * 4 * len(
-            forward.hidden_states) <= LENS_CACHE_BYTES
+        hidden = forward.hidden_states[:-1]  # [layer, pos, d]
+        if position is not None:
+            hidden = hidden[:, position : position + 1]
+        n_layers, n_pos, d = hidden.shape
+        # Several layers per matrix product: the unembedding matrix is read once per chunk, not once per
+        # layer (a product of one row per layer is limited by memory, not arithmetic).
+        per_chunk = max(1, LENS_CHUNK_BYTES // (n_pos * self.vocab_size * 4))
+        keep = position is None and n_layers * n_pos * self.vocab_size * 4 <= LENS_CACHE_BYTES
         kept = []
         with torch.no_grad():
-            for hidden in forward.hidden_states[:-1]:
-                logits = unembed(norm(hidden[where])).float()
-                if keep:
-                    kept.append(logits)
-                yield logits
-            yield forward.logits[where]
+            for start in range(0, n_layers, per_chunk):
+                block = hidden[start : start + per_chunk]
+                logits = unembed(norm(block.reshape(-1, d))).float().view(len(block), n_pos, -1)
+                for layer_logits in logits:
+                    layer_logits = layer_logits if position is None else layer_logits[0]
+                    if keep:
+                        kept.append(layer_logits)
+                    yield layer_logits
+        last = forward.logits if position is None else forward.logits[position]
+        yield last
         if keep:
             # Several analyses of one prompt (logit lens, rank evolution) then share the unembedding work.
-            forward.lens = kept + [forward.logits]
+            forward.lens = kept + [last]
 
     def lens_at(self, forward: ForwardPass, position: int) -> torch.Tensor:
         """Logit lens at one position for every layer: [layer+1, vocab] logits."""
