@@ -97,6 +97,14 @@ def bert(tiny_models):
     return models.load(models.resolve(str(tiny_models["bert"])))
 
 
+@pytest.fixture(scope="session")
+def smollm2():
+    """The embedded SmolLM2-135M-Instruct (converted once into the user cache)."""
+    from lmreport import models
+
+    return models.load(models.resolve(None))
+
+
 @pytest.fixture
 def forget_models():
     """Drop loaded models, so a test can count loads from a cold process."""

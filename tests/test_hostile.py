@@ -119,3 +119,24 @@ def test_control_characters_in_front_matter_and_javascript_links(tmp_path, tiny_
     write_lesson(tmp_path / "lessons", "01-a.md", "# A\n")
     with pytest.raises(BuildFailed, match=r"02-b.md:5: link to 'javascript:alert\(1\)' is not allowed"):
         build(options)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not browser.available(), reason="needs Debian's chromium and chromium-driver")
+def test_notebook_view_works_offline_on_its_own(tmp_path, tiny_models):
+    """A result's _repr_html_ (what a notebook shows) draws with no file or network access."""
+    import lmreport
+
+    parts = [lmreport.analyze(name, prompt=SCRIPT, model=str(tiny_models["gpt2"]))._repr_html_()
+             for name in ("topk", "attention")]
+    page = tmp_path / "notebook.html"
+    page.write_text("<!doctype html><meta charset='utf-8'><title>notebook</title>" + "".join(parts))
+    with browser.chromium() as driver:
+        browser.requests_and_failures(driver)
+        driver.get(page.as_uri())
+        time.sleep(1.5)
+        urls, failed = browser.requests_and_failures(driver)
+        assert failed == [] and [u for u in urls if not u.startswith(("data:", page.as_uri()))] == []
+        assert browser.console_errors(driver) == []
+        assert driver.execute_script("return Bokeh.documents.length") == 1
+        assert driver.execute_script("return document.querySelectorAll('.bertviz #vis svg').length") == 2

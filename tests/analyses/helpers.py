@@ -2,7 +2,7 @@
 
 import torch
 
-NORM = {"gpt2": lambda m: m.transformer.ln_f, "llama": lambda m: m.model.norm}
+NORM = {"gpt2": lambda m: m.transformer.ln_f, "llama": lambda m: m.model.norm, "smollm2": lambda m: m.model.norm}
 
 
 def run(loaded, prompt, **kwargs):

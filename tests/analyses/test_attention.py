@@ -9,7 +9,7 @@ from lmreport.errors import AnalysisError
 PROMPT = "Alice gave a book to Bob"
 
 
-@pytest.mark.parametrize("name", ["gpt2", "llama", "bert"])
+@pytest.mark.parametrize("name", ["gpt2", "llama", "bert", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_attention_matches_model_output(name, request):
     loaded = request.getfixturevalue(name)
     attention = analyses.get("attention")

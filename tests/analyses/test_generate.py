@@ -14,7 +14,7 @@ def compute(loaded, **options):
     return analysis.compute(loaded.forward(PROMPT), parsed, loaded)
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_greedy_is_an_argmax_loop(kind, request):
     loaded = request.getfixturevalue(kind)
     data = compute(loaded, new_tokens=5, k=3)
@@ -24,10 +24,11 @@ def test_greedy_is_an_argmax_loop(kind, request):
             probs = torch.softmax(loaded.model(ids).logits[0, -1].double(), -1)
         chosen = int(probs.argmax())
         assert step["id"] == chosen and step["rank"] == 1
-        assert step["prob"] == pytest.approx(float(probs[chosen]), rel=1e-5)
+        # generate() reuses its key-value cache; a full pass sums in another order: 1e-4 relative
+        assert step["prob"] == pytest.approx(float(probs[chosen]), rel=1e-4)
         top = torch.topk(probs, 3)
         assert [a["id"] for a in step["alternatives"]] == top.indices.tolist()
-        assert [a["prob"] for a in step["alternatives"]] == pytest.approx(top.values.tolist(), rel=1e-5)
+        assert [a["prob"] for a in step["alternatives"]] == pytest.approx(top.values.tolist(), rel=1e-4)
         ids = torch.cat([ids, torch.tensor([[chosen]])], dim=1)
     assert len(data["steps"]) == 5
     assert data["text"] == loaded.tokenizer.decode([s["id"] for s in data["steps"]])

@@ -33,7 +33,7 @@ def residual_stream(loaded, kind):
     return torch.stack(rows).double().numpy(), out
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_norms_and_cosines(kind, request):
     loaded = request.getfixturevalue(kind)
     data = compute(loaded)

@@ -24,6 +24,7 @@ def by_hand(loaded, prompt, norm, head):
     [
         ("gpt2", lambda m: m.transformer.ln_f, lambda m: m.lm_head),
         ("llama", lambda m: m.model.norm, lambda m: m.lm_head),
+        pytest.param("smollm2", lambda m: m.model.norm, lambda m: m.lm_head, marks=pytest.mark.embedded),
     ],
 )
 def test_each_layer_through_final_norm_and_unembedding(name, norm, head, request):
@@ -35,7 +36,8 @@ def test_each_layer_through_final_norm_and_unembedding(name, norm, head, request
     assert data["layers"] == ["embeddings"] + [f"layer {i}" for i in range(1, n_layers + 1)]
     top = torch.topk(expected, 4, dim=-1)
     assert data["top_ids"] == top.indices.tolist()
-    assert torch.allclose(torch.tensor(data["top_probs"], dtype=torch.float64), top.values, atol=1e-6)
+    # float32 products summed in another order: agreement to 1e-4 relative
+    assert torch.allclose(torch.tensor(data["top_probs"], dtype=torch.float64), top.values, rtol=1e-4, atol=1e-7)
     decoded = loaded.tokenizer.decode([top.indices[0, 0, 0].item()])
     assert data["top_tokens"][0][0][0] == decoded or ("\ufffd" in decoded and "\\x" in data["top_tokens"][0][0][0])
 

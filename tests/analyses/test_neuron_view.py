@@ -15,7 +15,7 @@ def compute(loaded, **options):
     return analysis.compute(loaded.forward(PROMPT), parsed, loaded)
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "llama", "bert"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", "bert", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_softmax_of_query_key_products_is_the_attention(kind, request):
     loaded = request.getfixturevalue(kind)
     data = compute(loaded)

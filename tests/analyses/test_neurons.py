@@ -9,7 +9,11 @@ from lmreport import analyses
 from .helpers import run
 
 PROMPT = "The capital of France is"
-DOWN = {"gpt2": lambda m, i: m.transformer.h[i].mlp.c_proj, "llama": lambda m, i: m.model.layers[i].mlp.down_proj}
+DOWN = {
+    "gpt2": lambda m, i: m.transformer.h[i].mlp.c_proj,
+    "llama": lambda m, i: m.model.layers[i].mlp.down_proj,
+    "smollm2": lambda m, i: m.model.layers[i].mlp.down_proj,
+}
 
 
 def compute(loaded, **options):
@@ -30,7 +34,7 @@ def activations_and_residual(loaded, kind):
 
     for i in range(n):
         handles.append(DOWN[kind](loaded.model, i).register_forward_pre_hook(keeper(i)))
-    norm = loaded.model.model.norm if kind == "llama" else loaded.model.transformer.ln_f
+    norm = loaded.model.transformer.ln_f if kind == "gpt2" else loaded.model.model.norm
     handles.append(norm.register_forward_pre_hook(keeper("final")))
     try:
         out = run(loaded, PROMPT)
@@ -40,7 +44,7 @@ def activations_and_residual(loaded, kind):
     return torch.stack([acts[i] for i in range(n)]).double(), acts["final"].double(), out.logits[0]
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_top_neurons_and_contributions(kind, request):
     loaded = request.getfixturevalue(kind)
     data = compute(loaded, top=3, contributors=4)
@@ -53,7 +57,7 @@ def test_top_neurons_and_contributions(kind, request):
     assert contrib["token_id"] == token and contrib["position"] == acts.shape[1] - 1
     w_u = loaded.model.lm_head.weight[token].double()
     r = residual[-1]
-    if kind == "llama":
+    if kind != "gpt2":
         norm = loaded.model.model.norm
         u = norm.weight.double() * w_u / torch.sqrt(r.pow(2).mean() + norm.variance_epsilon)
     else:
@@ -62,7 +66,7 @@ def test_top_neurons_and_contributions(kind, request):
         u = (g - g.mean()) / torch.sqrt(r.var(unbiased=False) + norm.eps)
     for n in contrib["neurons"]:
         proj = DOWN[kind](loaded.model, n["layer"])
-        w_out = proj.weight[:, n["neuron"]] if kind == "llama" else proj.weight[n["neuron"], :]
+        w_out = proj.weight[n["neuron"], :] if kind == "gpt2" else proj.weight[:, n["neuron"]]
         expected = float(acts[n["layer"], -1, n["neuron"]] * (w_out.detach().double() @ u.detach()))
         assert n["contribution"] == pytest.approx(expected, rel=1e-4, abs=1e-7)
     ups = [n["contribution"] for n in contrib["neurons"][:4]]

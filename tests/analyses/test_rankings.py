@@ -19,7 +19,7 @@ def compute(name, loaded, **options):
     return analysis.compute(loaded.forward(analysis.prompts(parsed)[0]), parsed, loaded)
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_rank_evolution_matches_sorting(kind, request):
     loaded = request.getfixturevalue(kind)
     data = compute("rank_evolution", loaded, prompt=PROMPT, tokens=[" the", " is"], position=-2)
@@ -40,7 +40,7 @@ def test_rank_evolution_matches_sorting(kind, request):
                                               rel=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+@pytest.mark.parametrize("kind", ["gpt2", "llama", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_compare_tokens_matches_sorting_and_names_the_leader(kind, request):
     loaded = request.getfixturevalue(kind)
     data = compute("compare_tokens", loaded, prompt=PROMPT, tokens=[" is", " the", "The"])

@@ -18,7 +18,7 @@ def direct_probs(loaded, prompt, position=-1):
     return torch.softmax(logits, -1), logits
 
 
-@pytest.mark.parametrize("name", ["gpt2", "llama"])
+@pytest.mark.parametrize("name", ["gpt2", "llama", pytest.param("smollm2", marks=pytest.mark.embedded)])
 def test_topk_matches_softmax_of_logits(name, request):
     loaded = request.getfixturevalue(name)
     topk = analyses.get("topk")
