@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 
 @contextmanager
@@ -14,7 +15,8 @@ def progress_bar(total: int, unit: str, enabled: bool | None) -> Iterator[tqdm]:
     show = sys.stderr.isatty() if enabled is None else enabled
     bar = tqdm(total=total, unit=f" {unit}", desc="computing", disable=not show or total == 0, file=sys.stderr)
     try:
-        yield bar
+        with logging_redirect_tqdm():  # log lines go above the bar, not through it
+            yield bar
     finally:
         bar.close()
 
