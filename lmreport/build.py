@@ -17,11 +17,11 @@ from . import analyses, models
 from .analyses.base import Analysis
 from .cache import ResultCache, figure_key, result_key
 from .errors import AnalysisError, BuildFailed, LessonError, LmreportError
-from .lessons import Directive, Lesson, scan_lessons
+from .lessons import Directive, Lesson, control_character, scan_lessons, yaml_key_lines
 from .progress import library_progress, progress_bar
 from .render import render
 from .result import Result
-from .site import PlacedFigure, SiteInfo, check_replaceable, figure_id, recover, write_site
+from .site import PlacedFigure, SiteInfo, check_replaceable, figure_id, lesson_html, recover, write_site
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
@@ -89,7 +89,7 @@ def build(options: BuildOptions) -> BuildSummary:
         log.warning("%s", warning)
     default_source = models.resolve(options.model)
     jobs, plan_errors = plan(scan.lessons, default_source)
-    errors += plan_errors
+    errors += plan_errors + convert_prose(scan.lessons)
     if errors:
         raise BuildFailed(errors)
     summary.analyses = len(jobs)
@@ -112,6 +112,17 @@ def build(options: BuildOptions) -> BuildSummary:
     return summary
 
 
+def convert_prose(lessons: list[Lesson]) -> list[LessonError]:
+    """Markdown to HTML for every lesson before any model work, so a bad link fails the build at once."""
+    errors = []
+    for lesson in lessons:
+        try:
+            lesson.html = lesson_html(lesson)
+        except LessonError as e:
+            errors.append(e)
+    return errors
+
+
 def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
     """Optional course.yml beside the lessons: title and description of the site."""
     course = {"title": "lmreport course", "description": ""}
@@ -126,11 +137,16 @@ def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
     if not isinstance(data, dict):
         return course, [LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines (title, description)")]
     errors = []
+    lines = yaml_key_lines(path.read_text(encoding="utf-8"), first_line=1)
     for key, value in data.items():
+        line = lines.get(str(key), 1)
         if key not in course:
-            errors.append(LessonError(path, 1, f"unknown key '{key}' in {COURSE_FILE} (valid: title, description)"))
+            errors.append(LessonError(path, line, f"unknown key '{key}' in {COURSE_FILE} (valid: title, description)"))
         elif not isinstance(value, str):
-            errors.append(LessonError(path, 1, f"'{key}' in {COURSE_FILE} must be text"))
+            errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} must be text"))
+        elif control_character(value):
+            errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} contains the control character "
+                                                  f"U+{ord(control_character(value)):04X}"))
         else:
             course[key] = value
     return course, errors

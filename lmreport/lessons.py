@@ -51,6 +51,7 @@ class Lesson:
     description: str
     body: str
     directives: list[Directive]
+    html: str = ""  # the prose as HTML, with a marker where each directive's figure goes
 
 
 def slot_marker(nonce: str, index: int) -> str:
@@ -175,7 +176,7 @@ def _front_matter(
     if not isinstance(data, dict):
         errors.append(LessonError(path, 2, "front matter must be 'key: value' lines"))
         return {}, end + 1
-    key_lines = _key_lines(source, first_line=2)
+    key_lines = yaml_key_lines(source, first_line=2)
     front: dict[str, Any] = {}
     for key, value in data.items():
         line = key_lines.get(str(key), 2)
@@ -244,7 +245,7 @@ def _parse_directive(path: Path, fence_line: int, body: list[str], errors: list[
     source = "\n".join(body)
     try:
         params = yaml.safe_load(source)
-        key_lines = _key_lines(source, first_line=first)
+        key_lines = yaml_key_lines(source, first_line=first)
     except yaml.YAMLError as e:
         errors.append(LessonError(path, first + _yaml_line(e), f"malformed YAML in lmreport block: {_yaml_problem(e)}"))
         return None
@@ -269,7 +270,7 @@ def _parse_directive(path: Path, fence_line: int, body: list[str], errors: list[
     return Directive(path=path, line=fence_line, analysis=analysis.strip(), params=params, param_lines=key_lines)
 
 
-def _key_lines(source: str, first_line: int) -> dict[str, int]:
+def yaml_key_lines(source: str, first_line: int) -> dict[str, int]:
     """Map each top-level key of a YAML mapping to its line in the file."""
     node = yaml.compose(source, Loader=yaml.SafeLoader)
     if not isinstance(node, yaml.MappingNode):

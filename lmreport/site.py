@@ -212,7 +212,7 @@ def _line_of(lesson: Lesson, text: str) -> int:
 def _lesson_body(
     root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str
 ) -> tuple[str, set[str]]:
-    html = lesson_html(lesson)
+    html = lesson.html or lesson_html(lesson)
     groups: set[str] = set()
     for placed in figures:
         figure = placed.figure

@@ -193,3 +193,27 @@ def test_indented_figure_is_still_placed(tmp_path, tiny_models):
     build(build_options(tmp_path, tiny_models["gpt2"]))
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert page.count('class="lmreport-figure') == 1 and "lmreport-slot" not in page
+
+
+def test_course_file_errors_point_at_their_line(tmp_path, tiny_models):
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    (tmp_path / "lessons" / "course.yml").write_text("title: My course\ncolour: blue\ndescription: 3\n")
+    with pytest.raises(BuildFailed) as e:
+        build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert [str(x).split("lessons/")[1] for x in e.value.errors] == [
+        "course.yml:2: unknown key 'colour' in course.yml (valid: title, description)",
+        "course.yml:3: 'description' in course.yml must be text",
+    ]
+    (tmp_path / "lessons" / "course.yml").write_text("title: My <b>course</b>\n")
+    build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert "<title>a · My &lt;b&gt;course&lt;/b&gt;</title>" in (tmp_path / "site" / "01-a.html").read_text()
+
+
+def test_a_bad_link_fails_before_any_model_work(tmp_path, tiny_models, forget_models):
+    from lmreport import models
+
+    text = "# a\n\n[x](javascript:alert(1))\n\n```lmreport\nanalysis: topk\nprompt: hi\n```\n"
+    write_lesson(tmp_path / "lessons", "01-a.md", text)
+    with pytest.raises(BuildFailed, match="01-a.md:3: link to 'javascript:alert"):
+        build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert models._LOADED == {}
