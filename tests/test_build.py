@@ -217,3 +217,34 @@ def test_a_bad_link_fails_before_any_model_work(tmp_path, tiny_models, forget_mo
     with pytest.raises(BuildFailed, match="01-a.md:3: link to 'javascript:alert"):
         build(build_options(tmp_path, tiny_models["gpt2"]))
     assert models._LOADED == {}
+
+
+def test_unknown_hub_id_offline_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    code = cli.main(["build", str(tmp_path / "lessons"), "-o", str(tmp_path / "site"), "--model", "no-org/no-model"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert ("error: model 'no-org/no-model' is neither a local folder nor in the Hugging Face cache, "
+            "and HF_HUB_OFFLINE is set") in err
+
+
+def test_hub_id_loads_from_the_local_hugging_face_cache(tmp_path, tiny_models, monkeypatch, forget_models):
+    """A hub id resolves offline to its cached snapshot, and the revision keys the result cache."""
+    import shutil
+
+    hub = tmp_path / "hf" / "hub" / "models--test-org--tiny-gpt2"
+    snapshot = hub / "snapshots" / "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(tiny_models["gpt2"], snapshot)
+    (hub / "refs").mkdir(parents=True)
+    (hub / "refs" / "main").write_text(snapshot.name)
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))  # read at call time
+    write_lesson(tmp_path / "lessons", "01-a.md", "```lmreport\nanalysis: topk\nprompt: The capital of\n```\n")
+    summary = build(build_options(tmp_path, "test-org/tiny-gpt2"))
+    assert summary.computed == 1 and summary.model_loads == 1
+    data = json.loads((tmp_path / "site" / "data" / "01-a-1-topk.json").read_text())
+    assert data["model"] == {"name": "test-org/tiny-gpt2", "kind": "hub", "revision": snapshot.name}
