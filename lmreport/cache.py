@@ -18,7 +18,7 @@ from .versions import library_versions
 log = logging.getLogger("lmreport")
 T = TypeVar("T")
 CACHE_FORMAT = 1
-RENDER_FORMAT = 1  # bump when a renderer changes what it draws
+RENDER_FORMAT = 4  # bump when a renderer changes what it draws
 
 
 def result_key(model_identity: dict[str, str], analysis: str, analysis_version: str, options: dict[str, Any]) -> str:

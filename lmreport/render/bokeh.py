@@ -39,7 +39,9 @@ def grid(
     """A heatmap: values[y][x] coloured (log scale if asked; reverse: small is dark), text in each cell,
     hover columns (name -> [y][x] strings). Row 0 is drawn at the bottom."""
     n_rows, n_cols = len(y_labels), len(x_labels)
-    cell_px = max(46, min(86, 820 // max(n_cols, 1)))
+    cell_px = max(46, min(86, 760 // max(n_cols, 1)))
+    width = max(130 + cell_px * n_cols, min(900, 7 * len(title) + 80))  # room for the whole title
+    cell_px = (width - 130) // max(n_cols, 1)
     palette = list(reversed(LIGHT_TO_DARK)) if reverse else LIGHT_TO_DARK
     mapper_cls = LogColorMapper if log else LinearColorMapper
     mapper = mapper_cls(palette=palette, low=low, high=high)
@@ -52,13 +54,13 @@ def grid(
             cols["x"].append(x)
             cols["y"].append(y)
             cols["value"].append(value)
-            cols["cell"].append(short(text[y][x], cell_px // 9))
+            cols["cell"].append(short(text[y][x], min(cell_px // 9, 14)))
             cols["ink"].append("#ffffff" if _darkness(value, low, high, log, reverse) > dark_at else "#111111")
             for name, table in hover.items():
                 cols[name].append(table[y][x])
     fig = figure(
         height=90 + 20 * n_rows,
-        width=130 + cell_px * n_cols,
+        width=width,
         x_range=(-0.5, n_cols - 0.5),
         y_range=(-0.5, n_rows - 0.5),
         title=title,
@@ -71,7 +73,8 @@ def grid(
     fig.text(x="x", y="y", text="cell", source=source, text_align="center", text_baseline="middle",
              text_font_size="10px", text_color="ink")
     fig.xaxis.ticker = list(range(n_cols))
-    fig.xaxis.major_label_overrides = {i: short(t, cell_px // 7) for i, t in enumerate(x_labels)}
+    fig.xaxis.major_label_overrides = {i: "\n".join(short(part, cell_px // 7) for part in t.split("\n"))
+                                       for i, t in enumerate(x_labels)}
     fig.xaxis.major_label_orientation = 0.6 if n_cols > 12 or (n_cols > 8 and "\n" not in "".join(x_labels)) else 0
     fig.yaxis.ticker = list(range(n_rows))
     fig.yaxis.major_label_overrides = dict(enumerate(y_labels))
