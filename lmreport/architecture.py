@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from typing import Any
 
 _LAYER_PATHS = ("layers", "h", "encoder.layer", "decoder.layers", "blocks")
-_FINAL_NORMS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm")
+_FINAL_NORMS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm", "decoder.final_layer_norm")
 # The module whose input is the MLP's neuron activations (after the nonlinearity, before projecting back).
-_MLP_OUT_PATHS = ("mlp.down_proj", "mlp.c_proj", "mlp.fc2", "mlp.dense_4h_to_h", "output.dense")
+_MLP_OUT_PATHS = ("mlp.down_proj", "mlp.c_proj", "mlp.fc2", "mlp.dense_4h_to_h", "output.dense", "fc2")
 
 
 def _get(module: Any, path: str) -> Any:
@@ -33,8 +33,8 @@ def decoder_layers(model: Any) -> list[Any]:
 def final_norm(model: Any) -> Any | None:
     """The norm applied to the residual stream before the unembedding, if the model has one."""
     base = model.base_model
-    for name in _FINAL_NORMS:
-        module = getattr(base, name, None)
+    for path in _FINAL_NORMS:
+        module = _get(base, path)
         if module is not None and callable(module):
             return module
     return None

@@ -265,10 +265,10 @@ class LoadedModel:
         self.forward_count += 1
         hidden = [h[0] for h in out.hidden_states]
         if -1 in captured:
-            hidden[-1] = captured[-1][0]  # the residual stream before the final norm
+            hidden[-1] = _unbatched(captured[-1])  # the residual stream before the final norm
         mlp = None
         if layers and all(i in captured for i in range(len(layers))):
-            mlp = torch.stack([captured[i][0] for i in range(len(layers))]).float()
+            mlp = torch.stack([_unbatched(captured[i]) for i in range(len(layers))]).float()
         return ForwardPass(
             prompt=label,
             input_ids=list(ids),
@@ -363,6 +363,11 @@ class LoadedModel:
         import torch
 
         return torch.stack(list(self.lens(forward, position)))
+
+
+def _unbatched(x: torch.Tensor) -> torch.Tensor:
+    """[1, pos, d] -> [pos, d]; some models (OPT) flatten to [pos, d] before their MLP already."""
+    return x[0] if x.dim() == 3 else x
 
 
 _BYTE_FALLBACK = re.compile(r"^(<0x[0-9A-Fa-f]{2}>)+$")

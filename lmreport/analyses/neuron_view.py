@@ -33,13 +33,20 @@ def queries_keys(forward: ForwardPass, model: LoadedModel, layers: list[int]) ->
                 q, k = _gpt2(blocks[index], h, model.config)
             elif kind in ("bert", "roberta", "distilbert") and hasattr(blocks[index], "attention"):
                 q, k = _bert(blocks[index], h)
-            elif hasattr(blocks[index], "self_attn") and hasattr(blocks[index].self_attn, "q_proj"):
+            elif _is_llama_like(model.model, blocks[index]):
                 q, k = _llama(model.model, blocks[index], h)
             else:
                 raise AnalysisError(f"the neuron view supports {SUPPORTED}; {model.architecture} is not one of them")
             out_q.append(q[0])
             out_k.append(k[0])
     return torch.stack(out_q), torch.stack(out_k)
+
+
+def _is_llama_like(model: Any, block: Any) -> bool:
+    """Pre-norm blocks with q_proj/k_proj and rotary positions shared at the model level."""
+    attn = getattr(block, "self_attn", None)
+    return (attn is not None and hasattr(attn, "q_proj") and hasattr(attn, "head_dim")
+            and hasattr(block, "input_layernorm") and hasattr(model.base_model, "rotary_emb"))
 
 
 def _split(x: Any, n_heads: int) -> Any:

@@ -55,3 +55,25 @@ def test_layer_subset_and_bounds(gpt2):
         compute(gpt2, layers=[0, 2], layer=1)
     with pytest.raises(AnalysisError, match="head 9 is out of range: there are 4 heads"):
         compute(gpt2, head=9)
+
+
+@pytest.mark.parametrize("kind", ["gpt_neox", "opt"])
+def test_other_architectures_get_a_clear_message(kind, tmp_path):
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM
+
+    from lmreport import models
+
+    from ..conftest import _tokenizer
+
+    tok = _tokenizer(tmp_path)
+    if kind == "gpt_neox":
+        config = GPTNeoXConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                               intermediate_size=64, max_position_embeddings=64)
+        GPTNeoXForCausalLM(config).save_pretrained(tmp_path)
+    else:
+        config = OPTConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                           ffn_dim=64, max_position_embeddings=64, word_embed_proj_dim=32)
+        OPTForCausalLM(config).save_pretrained(tmp_path)
+    loaded = models.load(models.resolve(str(tmp_path)))
+    with pytest.raises(AnalysisError, match=r"the neuron view supports GPT-2, BERT and Llama-style .* is not one"):
+        compute(loaded)
