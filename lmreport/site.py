@@ -225,6 +225,7 @@ def _lesson_body(
             title=placed.title,
             prompt=placed.result.options.get("prompt") or " / ".join(placed.result.options.get("prompts", [])),
             data_url=data_name,
+            notes=placed.result.data.get("notes", []),
             html=Markup(figure.html),
         )
         marker = f"<p>{slot_marker(nonce, placed.index)}</p>"

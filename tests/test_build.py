@@ -248,3 +248,11 @@ def test_hub_id_loads_from_the_local_hugging_face_cache(tmp_path, tiny_models, m
     assert summary.computed == 1 and summary.model_loads == 1
     data = json.loads((tmp_path / "site" / "data" / "01-a-1-topk.json").read_text())
     assert data["model"] == {"name": "test-org/tiny-gpt2", "kind": "hub", "revision": snapshot.name}
+
+
+def test_notes_are_shown_with_the_figure(tmp_path, tiny_models):
+    text = '```lmreport\nanalysis: compare_tokens\nprompt: The key\ntokens: ["is", " the"]\n```\n'
+    write_lesson(tmp_path / "lessons", "01-a.md", text)
+    build(build_options(tmp_path, tiny_models["gpt2"]))
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    assert '<p class="figure-note">&#39;is&#39; has no leading space; &#39; is&#39; is a different token' in page

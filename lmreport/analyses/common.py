@@ -34,6 +34,19 @@ def candidate_ids(model: LoadedModel, texts: list[str], option: str = "tokens") 
     return ids
 
 
+def space_notes(model: LoadedModel, texts: list[str]) -> list[str]:
+    """Reminders for candidates written without a leading space when the spaced form is a token too:
+    after a word, the model almost always predicts the spaced one."""
+    notes = []
+    for text in texts:
+        if text and not text[0].isspace():
+            spaced = model.tokenizer(" " + text, add_special_tokens=False)["input_ids"]
+            if len(spaced) == 1:
+                notes.append(f"'{text}' has no leading space; ' {text}' is a different token, usually the one "
+                             "that follows a word. Write tokens: [\" " + text + "\", ...] to follow it.")
+    return notes
+
+
 def ranks(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     """1-based ranks [..., c] of token ids [..., c] among logits [..., vocab] (1 = most likely; ties share
     the better rank). Logits rank exactly as probabilities do."""

@@ -9,7 +9,7 @@ from typing import Any
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
 from .base import Analysis, Option
-from .common import candidate_ids, layer_names, log_probabilities, ranks, resolve_position
+from .common import candidate_ids, layer_names, log_probabilities, ranks, resolve_position, space_notes
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         rows.append(row)
     n_rows = len(rows[0]["probs"][0])
     return {
+        "notes": space_notes(model, options["tokens"]),
         "layers": layer_names(n_rows),
         "candidates": [{"text": t, "id": i, "token": model.token_texts([i])[0]}
                        for t, i in zip(options["tokens"], ids, strict=True)],
@@ -58,7 +59,7 @@ ANALYSIS = Analysis(
         "Several prompts × candidate tokens: each candidate's probability and rank at every layer and at the "
         "output, with an optional log-ratio between two candidates (bias and sensitivity studies)."
     ),
-    version="1",
+    version="2",
     options=(
         Option("prompts", list, help="the prompts to compare, e.g. [\"The doctor said that\", ...]", min_items=1),
         Option("tokens", list, help="candidate next tokens, each a single token, e.g. [\" he\", \" she\"]"),

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..models import ForwardPass, LoadedModel
 from .base import PROMPT, Analysis, Option
-from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position
+from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position, space_notes
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -25,6 +25,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     while since > 0 and leader[since - 1] == winner:
         since -= 1
     return {
+        "notes": space_notes(model, options["tokens"]),
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
         "position": position,
@@ -47,7 +48,7 @@ ANALYSIS = Analysis(
         "Two or more candidate next tokens (\" is\" vs \" are\"): their rank and probability at every layer "
         "(logit lens, final norm applied), to see where the answer overtakes."
     ),
-    version="1",
+    version="2",
     options=(
         PROMPT,
         Option("tokens", list, help="the candidates, each a single token, e.g. [\" is\", \" are\"]", min_items=2),

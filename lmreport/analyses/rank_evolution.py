@@ -7,7 +7,7 @@ from typing import Any
 
 from ..models import ForwardPass, LoadedModel
 from .base import PROMPT, Analysis, Option
-from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position
+from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position, space_notes
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -26,6 +26,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
             cand_ranks.append(ranks(logits[position], ids).tolist())
             cand_probs.append(probabilities(logits[position], ids).tolist())
     data: dict[str, Any] = {
+        "notes": space_notes(model, options["tokens"]),
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
         "layers": layer_names(len(out_ranks)),
@@ -53,7 +54,7 @@ ANALYSIS = Analysis(
         "Through the logit lens (final norm applied), the rank at every layer of the token the model finally "
         "predicts at each position, and of any tokens you name."
     ),
-    version="1",
+    version="2",
     options=(
         PROMPT,
         Option("tokens", list, [], "tokens to follow at `position`, e.g. [\" Paris\", \" Rome\"]", min_items=0),

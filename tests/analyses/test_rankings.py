@@ -100,3 +100,12 @@ def test_probabilities_sum_to_one_at_every_layer(gpt2):
         every = torch.arange(logits.shape[-1]).expand(logits.shape[0], -1)
         total = probabilities(logits, every).sum(-1)
         assert torch.allclose(total, torch.ones_like(total), atol=1e-9)
+
+
+def test_a_candidate_without_its_space_gets_a_note(llama):
+    data = compute("compare_tokens", llama, prompt=PROMPT, tokens=["is", " the"])
+    assert data["notes"] == [
+        "'is' has no leading space; ' is' is a different token, usually the one that follows a word. "
+        "Write tokens: [\" is\", ...] to follow it."
+    ]
+    assert compute("compare_tokens", llama, prompt=PROMPT, tokens=[" is", " the"])["notes"] == []
