@@ -53,6 +53,10 @@ class Job:
     key: str = ""
     result: Result | None = None
 
+    @property
+    def prompts(self) -> list[str]:
+        return self.analysis.prompts(self.options)
+
 
 @dataclass
 class BuildSummary:
@@ -196,15 +200,15 @@ def compute_all(
             summary.cached += 1
         else:
             pending.append(job)
-    pending.sort(key=lambda job: (job.source.key, job.analysis.prompts(job.options)))
-    users = Counter((job.source.key, p) for job in pending for p in set(job.analysis.prompts(job.options)))
+    pending.sort(key=lambda job: (job.source.key, job.prompts))
+    users = Counter((job.source.key, p) for job in pending for p in set(job.prompts))
     errors: list[LessonError] = []
     with progress_bar(len(pending), "analyses", progress) as bar:
         for job in pending:
             error = _compute(job, cache, summary)
             if error is not None:
                 errors.append(error)
-            for prompt in set(job.analysis.prompts(job.options)):
+            for prompt in set(job.prompts):
                 users[(job.source.key, prompt)] -= 1
                 if users[(job.source.key, prompt)] == 0 and models.is_loaded(job.source):
                     models.load(job.source).forget(prompt)
@@ -222,7 +226,7 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
         model = models.load(source)
         before = model.forward_count
         try:
-            data = job.analysis.run(model.forward(job.analysis.prompts(job.options)[0]), job.options, model)
+            data = job.analysis.run(model.forward(job.prompts[0]), job.options, model)
         finally:
             summary.forward_passes += model.forward_count - before
     except (AnalysisError, LmreportError) as e:

@@ -36,10 +36,10 @@ def result_key(model_identity: dict[str, str], analysis: str, analysis_version: 
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def figure_key(result_key_: str, figure_id: str) -> str:
+def figure_key(result: str, figure_id: str) -> str:
     """Key of a rendered figure: its result, its id on the page, and the code and libraries that draw it."""
     versions = library_versions()
-    material = [RENDER_FORMAT, result_key_, figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"]]
+    material = [RENDER_FORMAT, result, figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"]]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 

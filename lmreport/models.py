@@ -336,6 +336,7 @@ class LoadedModel:
         unembed = self.model.get_output_embeddings()
         hidden = forward.hidden_states[:-1]  # [layer, pos, d]
         if position is not None:
+            position %= hidden.shape[1]  # -1 means the last, as everywhere else
             hidden = hidden[:, position : position + 1]
         n_layers, n_pos, d = hidden.shape
         # Several layers per matrix product: the unembedding matrix is read once per chunk, not once per

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -142,12 +141,3 @@ def embedded_site(tmp_path_factory) -> Path:
     build(BuildOptions(lessons_dir=REPO / "lessons", site_dir=site, cache_dir=out / "cache", progress=False))
     return site
 
-
-@pytest.fixture
-def chdir_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst)
