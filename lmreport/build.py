@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 from collections import Counter, defaultdict
@@ -11,15 +12,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import analyses, models
+from . import analyses, models, yamltext
 from .analyses.base import Analysis
 from .cache import ResultCache, figure_key, result_key
 from .errors import AnalysisError, BuildFailed, LessonError, LmreportError
-from .lessons import Directive, Lesson, control_character, scan_lessons, yaml_key_lines
+from .lessons import Directive, Lesson, control_character, normalise_text, read_text_file, scan_lessons
 from .progress import library_progress, progress_bar
 from .render import render
+from .render.common import Figure
 from .result import Result
 from .site import PlacedFigure, SiteInfo, check_replaceable, figure_id, lesson_html, recover, write_site
 from .versions import library_versions
@@ -52,6 +52,7 @@ class Job:
     source: models.ModelSource
     key: str = ""
     result: Result | None = None
+    from_cache: bool = False
 
     @property
     def prompts(self) -> list[str]:
@@ -82,8 +83,10 @@ def build(options: BuildOptions) -> BuildSummary:
     """Build the site; raise BuildFailed with every error found, leaving the old site untouched."""
     started = time.perf_counter()
     summary = BuildSummary(site_dir=options.site_dir)
-    recover(options.site_dir)
-    check_replaceable(options.site_dir)
+    site_dir = check_paths(options)
+    date = build_date()
+    recover(site_dir)
+    check_replaceable(site_dir)
     nonce = secrets.token_hex(8)
     scan = scan_lessons(options.lessons_dir, nonce)
     course, course_errors = read_course(options.lessons_dir)
@@ -104,12 +107,12 @@ def build(options: BuildOptions) -> BuildSummary:
     info = SiteInfo(
         course=course,
         versions=library_versions(),
-        build_date=build_date(),
+        build_date=date,
         default_model={"name": default_source.name, **default_source.identity},
-        figures=render_all(jobs, cache),
+        figures=render_all(jobs, cache, summary),
     )
     try:
-        summary.pages = write_site(options.site_dir, scan.lessons, info, nonce)
+        summary.pages = write_site(site_dir, scan.lessons, info, nonce)
     except LessonError as e:
         raise BuildFailed([e]) from None
     summary.seconds = time.perf_counter() - started
@@ -127,23 +130,42 @@ def convert_prose(lessons: list[Lesson]) -> list[LessonError]:
     return errors
 
 
+def check_paths(options: BuildOptions) -> Path:
+    """Where the site really goes (through a symlinked output folder, which stays a link), after checking that
+    replacing it whole can harm neither the lessons nor the cache: before any model work."""
+    site = Path(os.path.realpath(options.site_dir))
+    if site.parent == site:
+        raise LmreportError(f"cannot write the site into '{options.site_dir}': it is the root of the file system")
+    lessons = Path(os.path.realpath(options.lessons_dir))
+    cache = Path(os.path.realpath(options.cache_dir))
+    if site == lessons or site in lessons.parents:
+        raise LmreportError(f"the site folder '{options.site_dir}' would hold the lessons '{options.lessons_dir}': "
+                            "each build replaces the whole site folder")
+    if options.use_cache and (site == cache or site in cache.parents or cache in site.parents):
+        raise LmreportError(f"the site folder '{options.site_dir}' and the cache folder '{options.cache_dir}' "
+                            "overlap: each build replaces the whole site folder; keep them apart")
+    return site
+
+
 def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
     """Optional course.yml beside the lessons: title and description of the site."""
     course = {"title": "lmreport course", "description": ""}
     path = Path(lessons_dir) / COURSE_FILE
     if not path.is_file():
         return course, []
+    errors: list[LessonError] = []
+    text = read_text_file(path, lessons_dir, yamltext.MAX_SOURCE_CHARS, errors)
+    if text is None:
+        return course, errors
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        mark = getattr(e, "problem_mark", None)
-        return course, [LessonError(path, (mark.line + 1) if mark else 1, f"malformed {COURSE_FILE}: {e}")]
+        document = yamltext.load(normalise_text(text))
+    except yamltext.YamlProblem as e:
+        return course, [LessonError(path, e.line + 1, f"{COURSE_FILE}: {e.message}")]
+    data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
         return course, [LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines (title, description)")]
-    errors = []
-    lines = yaml_key_lines(path.read_text(encoding="utf-8"), first_line=1)
     for key, value in data.items():
-        line = lines.get(str(key), 1)
+        line = document.key_lines.get(str(key), 0) + 1
         if key not in course:
             errors.append(LessonError(path, line, f"unknown key '{key}' in {COURSE_FILE} (valid: title, description)"))
         elif not isinstance(value, str):
@@ -169,13 +191,10 @@ def plan(lessons: list[Lesson], default_source: models.ModelSource) -> tuple[lis
             analysis = analyses.REGISTRY[directive.analysis]
             options, option_errors = analysis.validate(directive)
             errors += option_errors
-            title = directive.params.get("title", analysis.label)
-            model_spec = directive.params.get("model", lesson.model)
-            for name, value in (("title", title), ("model", model_spec)):
-                if value is not None and not isinstance(value, str):
-                    errors.append(directive.error(f"{analysis.name}: option '{name}' must be text", name))
-            if option_errors or not isinstance(title, str):
+            if option_errors:
                 continue
+            title = directive.params.get("title") or analysis.label
+            model_spec = directive.params.get("model") or lesson.model
             try:
                 if model_spec not in sources:
                     sources[model_spec] = models.resolve(model_spec)
@@ -197,6 +216,7 @@ def compute_all(
         job.key = result_key(job.source.identity, job.analysis.name, job.analysis.version, job.options)
         job.result = cache.get(job.key)
         if job.result is not None:
+            job.from_cache = True
             summary.cached += 1
         else:
             pending.append(job)
@@ -237,7 +257,7 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
     return None
 
 
-def render_all(jobs: list[Job], cache: ResultCache) -> dict[str, list[PlacedFigure]]:
+def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary) -> dict[str, list[PlacedFigure]]:
     """Draw every result (or take its drawing from the cache), grouped by lesson."""
     figures: dict[str, list[PlacedFigure]] = defaultdict(list)
     for job in jobs:
@@ -246,7 +266,7 @@ def render_all(jobs: list[Job], cache: ResultCache) -> dict[str, list[PlacedFigu
         key = figure_key(job.key, fid)
         figure = cache.get_figure(key)
         if figure is None:
-            figure = render(job.result, fid)
+            figure = _render_or_recompute(job, fid, cache, summary)
             cache.put_figure(key, figure)
         figures[job.lesson.slug].append(
             PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result, figure)
@@ -254,10 +274,30 @@ def render_all(jobs: list[Job], cache: ResultCache) -> dict[str, list[PlacedFigu
     return figures
 
 
+def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildSummary) -> Figure:
+    """Draw a result; a cached one that cannot be drawn (an entry of the right form with the wrong numbers in
+    it) is a warning and a recompute, never a failed build."""
+    assert job.result is not None
+    try:
+        return render(job.result, fid)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+        if not job.from_cache:
+            raise
+        log.warning("%s: the cached result cannot be drawn (%s: %s); recomputing",
+                    f"{job.directive.path.as_posix()}:{job.directive.line}", type(e).__name__, e)
+    job.from_cache = False
+    summary.cached -= 1
+    error = _compute(job, cache, summary)
+    if error is not None:
+        raise BuildFailed([error])
+    return render(job.result, fid)
+
+
 def build_date() -> str:
     """Now in UTC, or SOURCE_DATE_EPOCH for reproducible builds."""
-    import os
-
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch else datetime.now(timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise LmreportError(f"SOURCE_DATE_EPOCH must be seconds since 1970, got {epoch[:40]!r}") from None
     return moment.strftime("%Y-%m-%d %H:%M UTC")

@@ -11,14 +11,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .assets import GROUP_SCRIPTS
 from .render.common import Figure
-from .result import Result
+from .result import Result, json_type
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
 T = TypeVar("T")
-CACHE_FORMAT = 1
-RENDER_FORMAT = 4  # bump when a renderer changes what it draws
+CACHE_FORMAT = 2  # 2: every entry carries a checksum of its payload
+RENDER_FORMAT = 5  # bump when a renderer changes what it draws (5: checksummed entries)
+CHECKSUM_FIELD = "sha256"
+
+
+def checksum(payload: dict[str, Any]) -> str:
+    """sha256 over the canonical JSON of an entry's payload (the entry without its checksum field)."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def result_key(model_identity: dict[str, str], analysis: str, analysis_version: str, options: dict[str, Any]) -> str:
@@ -43,8 +51,34 @@ def figure_key(result: str, figure_id: str) -> str:
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
+def _fields(entry: dict[str, Any], names: tuple[str, ...]) -> None:
+    if sorted(entry) != sorted(names):
+        raise ValueError(f"the entry holds {', '.join(sorted(map(str, entry)))}, not {', '.join(sorted(names))}")
+
+
+def _result_entry(entry: dict[str, Any]) -> Result:
+    _fields(entry, ("key", "result"))
+    return Result.from_dict(entry["result"])
+
+
+def _figure_entry(entry: dict[str, Any]) -> Figure:
+    _fields(entry, ("key", "html", "assets"))
+    html, assets = entry["html"], entry["assets"]
+    if not isinstance(html, str):
+        raise TypeError(f"the figure's 'html' must be a string, not {json_type(html)}")
+    if not isinstance(assets, list):
+        raise TypeError(f"the figure's 'assets' must be an array, not {json_type(assets)}")
+    for group in assets:
+        if not isinstance(group, str) or group not in GROUP_SCRIPTS:
+            raise ValueError(f"the figure needs the unknown asset group {group!r} (known: {', '.join(GROUP_SCRIPTS)})")
+    return Figure(html=html, assets=set(assets))
+
+
 class ResultCache:
-    """A folder of JSON files, one per result; a bad entry is a warning and a recompute."""
+    """A folder of JSON files, one per result; a bad entry is a warning and a recompute.
+
+    Each entry is {"key": ..., payload fields..., "sha256": checksum(everything else)}: an entry changed after
+    it was written, or of the wrong shape, is never used."""
 
     def __init__(self, folder: Path, enabled: bool = True):
         self.folder = Path(folder)
@@ -55,17 +89,18 @@ class ResultCache:
 
     def get(self, key: str) -> Result | None:
         """The result stored under result_key(); None when absent or unreadable."""
-        return self._read(key, "", lambda entry: Result.from_dict(entry["result"]), "recomputing")
+        return self._read(key, "", _result_entry, "recomputing")
 
     def put(self, key: str, result: Result) -> None:
-        self._write(self._path(key), {"key": key, "result": result.to_dict()})
+        self._write(self._path(key), {"key": key, "result": result.to_dict()}, _result_entry)
 
     def get_figure(self, key: str) -> Figure | None:
         """A rendered fragment stored under figure_key(); None when absent or unreadable."""
-        return self._read(key, "figures", lambda e: Figure(html=e["html"], assets=set(e["assets"])), "rendering again")
+        return self._read(key, "figures", _figure_entry, "rendering again")
 
     def put_figure(self, key: str, figure: Figure) -> None:
-        self._write(self._path(key, "figures"), {"key": key, "html": figure.html, "assets": sorted(figure.assets)})
+        entry = {"key": key, "html": figure.html, "assets": sorted(figure.assets)}
+        self._write(self._path(key, "figures"), entry, _figure_entry)
 
     def _read(self, key: str, kind: str, parse: Callable[[dict[str, Any]], T], then: str) -> T | None:
         if not self.enabled:
@@ -75,22 +110,37 @@ class ResultCache:
             return None
         try:
             entry = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(entry, dict):
+                raise TypeError(f"the entry must be an object, not {json_type(entry)}")
             if entry.get("key") != key:
                 raise ValueError("entry does not match its key")
+            stored = entry.pop(CHECKSUM_FIELD, None)
+            if not isinstance(stored, str):
+                raise ValueError(f"the entry has no '{CHECKSUM_FIELD}' checksum")
+            if stored != checksum(entry):
+                raise ValueError("the entry does not match its checksum: it was changed after it was written")
             return parse(entry)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        # UnicodeDecodeError: bytes that are not UTF-8; RecursionError: JSON nested too deep to read.
+        except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError, RecursionError) as e:
             log.warning("cache entry %s is unreadable (%s); %s", path, e, then)
             return None
 
-    def _write(self, path: Path, entry: dict[str, Any]) -> None:
-        """Write atomically, so a killed build or a second build never leaves half a file."""
+    def _write(self, path: Path, payload: dict[str, Any], check: Callable[[dict[str, Any]], Any]) -> None:
+        """Write atomically, so a killed build or a second build never leaves half a file; an entry that
+        would not read back (wrong shape, not JSON) is not written."""
         if not self.enabled:
+            return
+        try:
+            check(payload)
+            text = json.dumps({**payload, CHECKSUM_FIELD: checksum(payload)})
+        except (TypeError, ValueError, RecursionError) as e:  # wrong shape, not JSON, or text not valid Unicode
+            log.warning("could not write cache entry %s: %s", path, e)
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(entry, f)
+                f.write(text)
             os.replace(tmp, path)
         except OSError as e:
             log.warning("could not write cache entry %s: %s", path, e)

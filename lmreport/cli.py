@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .build import BuildOptions, build
-from .errors import BuildFailed, LmreportError
+from .errors import BuildFailed, LmreportError, printable
 
 
 def parser() -> argparse.ArgumentParser:
@@ -86,12 +86,14 @@ def build_options(args: argparse.Namespace) -> BuildOptions:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_PrintableFormatter(handler.formatter._fmt if handler.formatter else None))
     for noisy in ("transformers", "huggingface_hub", "urllib3", "filelock", "bokeh"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.ERROR)
     try:
         if args.command == "build":
             summary = build(build_options(args))
-            print(summary.line())
+            print(printable(summary.line()))
         elif args.command == "serve":
             from .serve import serve
 
@@ -112,17 +114,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines name files, models and tokens a user typed: escape what a terminal would act on."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), keep_newlines=True)
+
+
 def describe_analyses(name: str | None) -> str:
     from . import analyses
+    from .analyses.base import COMMON_OPTIONS
 
     chosen = [analyses.get(name)] if name else list(analyses.REGISTRY.values())
     lines = []
     for a in chosen:
         lines.append(f"{a.name}: {a.summary}")
-        for o in a.options:
+        for o in list(a.options) + list(COMMON_OPTIONS.values()):
             default = "required" if o.required else f"default {o.default!r}"
-            lines.append(f"    {o.name} ({o.type.__name__}, {default}): {o.help}")
-        lines.append("    title (text): caption of the figure;  model (text): run this block on another model")
+            limits = f"; {o.limits()}" if o.limits() else ""
+            lines.append(f"    {o.name} ({o.type.__name__}, {default}{limits}): {o.help}")
     return "\n".join(lines)
 
 

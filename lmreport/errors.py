@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# What a terminal would act on or hide instead of showing: C0 and C1 controls (ESC starts escape sequences),
+# lone surrogates (they cannot even be encoded), line and paragraph separators, and the bidirectional
+# overrides and isolates that reorder what is shown.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, keep_newlines: bool = False) -> str:
+    """Text as it may go to a terminal or a log: every character above written as an escape (\\x1b, \\u202e)."""
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if char == "\n" and keep_newlines:
+            return char
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+    return _UNSHOWN.sub(escape, text)
 
 
 class LmreportError(Exception):
     """A problem the user can fix (bad model path, unwritable folder); shown without a traceback."""
+
+    def __str__(self) -> str:
+        return printable(super().__str__(), keep_newlines=True)
 
 
 class LessonError(LmreportError):
@@ -19,7 +40,7 @@ class LessonError(LmreportError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.path.as_posix()}:{self.line}: {self.message}"
+        return printable(f"{self.path.as_posix()}:{self.line}: {self.message}")
 
 
 class BuildFailed(LmreportError):

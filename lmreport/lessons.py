@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from markdown_it.token import Token
 
+from . import prose, yamltext
 from .errors import LessonError
 
-DIRECTIVE_INFO = "lmreport"
 FRONT_MATTER_KEYS = {"title": str, "order": (int, float), "model": str, "description": str}
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>.*?)[ \t]*$")
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+MAX_SLUG_CHARS = 100  # page and data file names stay well under the 255 bytes a file name may have
+MAX_LESSON_BYTES = 1_000_000
 _ORDER_PREFIX_RE = re.compile(r"^(\d+)")
-_HEADING_RE = re.compile(r"^#\s+(.+?)\s*#*\s*$")
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Directive:
 
 @dataclass
 class Lesson:
-    """A lesson file: front matter, markdown body with one slot per directive."""
+    """A lesson file: front matter, its prose as markdown tokens, and the directives among them."""
 
     path: Path
     slug: str
@@ -49,14 +49,10 @@ class Lesson:
     order: float
     model: str | None
     description: str
-    body: str
+    tokens: list[Token]
     directives: list[Directive]
-    html: str = ""  # the prose as HTML, with a marker where each directive's figure goes
-
-
-def slot_marker(nonce: str, index: int) -> str:
-    """The word that stands alone in the markdown where directive `index` will be drawn."""
-    return f"lmreportslot{nonce}x{index}"
+    nonce: str = "slot"
+    html: str = ""  # the prose as HTML, with a slot where each directive's figure goes
 
 
 @dataclass
@@ -73,18 +69,13 @@ def scan_lessons(lessons_dir: Path, nonce: str = "slot") -> ScanResult:
     if not lessons_dir.is_dir():
         result.errors.append(LessonError(lessons_dir, 0, "lessons folder does not exist"))
         return result
-    files = sorted(p for p in lessons_dir.glob("*.md") if p.is_file())
+    # Hidden files (editor backups, lock files) are not lessons.
+    files = sorted(p for p in lessons_dir.glob("*.md") if p.is_file() and not p.name.startswith("."))
     if not files:
         result.errors.append(LessonError(lessons_dir, 0, "no lessons (*.md files) in this folder"))
-    inside = lessons_dir.resolve()
     for path in files:
-        if inside not in path.resolve().parents:
-            result.errors.append(LessonError(path, 1, "links to a file outside the lessons folder; not read"))
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            result.errors.append(LessonError(path, 1, f"not valid UTF-8 ({e.reason} at byte {e.start})"))
+        text = read_text_file(path, lessons_dir, MAX_LESSON_BYTES, result.errors)
+        if text is None:
             continue
         lesson = parse_lesson(path, text, result.errors, result.warnings, nonce)
         if lesson is not None:
@@ -92,6 +83,29 @@ def scan_lessons(lessons_dir: Path, nonce: str = "slot") -> ScanResult:
     _check_slugs(result)
     result.lessons.sort(key=lambda lesson: (lesson.order, lesson.path.name))
     return result
+
+
+def read_text_file(path: Path, inside: Path, max_bytes: int, errors: list[LessonError]) -> str | None:
+    """A UTF-8 file of the course folder, or None with the reason in errors: a link out of the folder, a file
+    too large to be a lesson, bytes that are not UTF-8 (at their line)."""
+    if Path(inside).resolve() not in path.resolve().parents:
+        errors.append(LessonError(path, 1, "links to a file outside the lessons folder; not read"))
+        return None
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            errors.append(LessonError(path, 1, f"is {size:,} bytes; a lesson file may have at most {max_bytes:,}"))
+            return None
+        raw = path.read_bytes()
+    except OSError as e:
+        errors.append(LessonError(path, 1, f"cannot be read: {e.strerror}"))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        errors.append(LessonError(path, line, f"not valid UTF-8 ({e.reason} at byte {e.start})"))
+        return None
 
 
 def _check_slugs(result: ScanResult) -> None:
@@ -104,18 +118,45 @@ def _check_slugs(result: ScanResult) -> None:
         seen[lesson.slug] = lesson.path
 
 
+def normalise_text(text: str) -> str:
+    """Without a byte order mark, with every line ending as '\n' (as markdown reads them)."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as editors and markdown count them: split at '\n' only (str.splitlines() also splits at form
+    feeds, U+2028 and others, which would shift every later line number)."""
+    return text.split("\n")
+
+
 def parse_lesson(
     path: Path, text: str, errors: list[LessonError], warnings: list[LessonError], nonce: str = "slot"
 ) -> Lesson | None:
     """Parse one lesson's text; problems go to errors/warnings, each with its line."""
-    if "\x00" in text:
-        errors.append(LessonError(path, text[: text.index("\x00")].count("\n") + 1, "NUL character in lesson"))
+    text = normalise_text(text)
+    if len(text) > MAX_LESSON_BYTES:
+        errors.append(LessonError(path, 1, f"is {len(text):,} characters; a lesson may have at most "
+                                           f"{MAX_LESSON_BYTES:,}"))
         return None
-    lines = text.splitlines()
+    bad = _prose_control_character(text)
+    if bad is not None:
+        line = text[: text.index(bad)].count("\n") + 1
+        errors.append(LessonError(path, line, f"the control character U+{ord(bad):04X} in the lesson: remove it"))
+        return None
+    lines = split_lines(text)
     front, body_start = _front_matter(path, lines, errors, warnings)
     slug = _slug(path, errors)
-    body, directives = _scan_body(path, lines, body_start, errors, nonce)
-    title = front.get("title") or _first_heading(lines[body_start:]) or path.stem
+    # The front matter stays as blank lines, so token lines are file lines.
+    tokens = prose.parse("\n" * body_start + "\n".join(lines[body_start:]))
+    deep = prose.nesting_line(tokens)
+    if deep is not None:
+        errors.append(LessonError(path, deep + 1, f"lists or quotes nested {prose.MAX_NESTING} levels deep; "
+                                                  "lmreport reads at most that many"))
+        return None
+    for line, message in prose.link_problems(tokens):
+        errors.append(LessonError(path, line + 1, message))
+    directives = _directives(path, tokens, lines, errors)
+    title = front.get("title") or prose.first_heading(tokens) or path.stem
     order = front.get("order")
     if order is None:
         m = _ORDER_PREFIX_RE.match(path.stem)
@@ -129,9 +170,16 @@ def parse_lesson(
         order=float(order),
         model=front.get("model"),
         description=front.get("description", ""),
-        body=body,
+        tokens=tokens,
         directives=directives,
+        nonce=nonce,
     )
+
+
+def _prose_control_character(text: str) -> str | None:
+    """A control character a page cannot show: any that control_character() finds, but a form feed (a page
+    break some editors write) is allowed in prose."""
+    return control_character(text.replace("\f", " "))
 
 
 def _slug(path: Path, errors: list[LessonError]) -> str | None:
@@ -139,20 +187,16 @@ def _slug(path: Path, errors: list[LessonError]) -> str | None:
     if slug == "index":
         errors.append(LessonError(path, 1, "a lesson cannot be named 'index' (the site's start page has that name)"))
         return None
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         errors.append(
             LessonError(path, 1, f"file name '{path.name}' makes a bad page name: use letters, digits, '-' and '_'")
         )
         return None
+    if len(slug) > MAX_SLUG_CHARS:
+        errors.append(LessonError(path, 1, f"file name is {len(slug)} characters before '.md'; at most "
+                                           f"{MAX_SLUG_CHARS} (page and data file names are made from it)"))
+        return None
     return slug
-
-
-def _first_heading(lines: list[str]) -> str | None:
-    for line in lines:
-        m = _HEADING_RE.match(line)
-        if m:
-            return m.group(1)
-    return None
 
 
 def _front_matter(
@@ -165,28 +209,29 @@ def _front_matter(
     if end is None:
         errors.append(LessonError(path, 1, "front matter starts with '---' but is never closed"))
         return {}, 0
-    source = "\n".join(lines[1:end])
     try:
-        data = yaml.safe_load(source)
-    except yaml.YAMLError as e:
-        errors.append(LessonError(path, 2 + _yaml_line(e), f"malformed front matter: {_yaml_problem(e)}"))
+        document = yamltext.load("\n".join(lines[1:end]))
+    except yamltext.YamlProblem as e:
+        errors.append(LessonError(path, 2 + e.line, f"front matter: {e.message}"))
         return {}, end + 1
+    data = document.data
     if data is None:
         return {}, end + 1
     if not isinstance(data, dict):
         errors.append(LessonError(path, 2, "front matter must be 'key: value' lines"))
         return {}, end + 1
-    key_lines = yaml_key_lines(source, first_line=2)
     front: dict[str, Any] = {}
     for key, value in data.items():
-        line = key_lines.get(str(key), 2)
+        line = 2 + document.key_lines.get(str(key), 0)
         expected = FRONT_MATTER_KEYS.get(str(key))
         if expected is None:
             valid = ", ".join(sorted(FRONT_MATTER_KEYS))
             warnings.append(LessonError(path, line, f"unknown front matter key '{key}' (valid: {valid})"))
         elif isinstance(value, bool) or not isinstance(value, expected):
             kind = "a number" if key == "order" else "text"
-            errors.append(LessonError(path, line, f"front matter '{key}' must be {kind}, got {value!r}"))
+            errors.append(LessonError(path, line, f"front matter '{key}' must be {kind}, got {short_repr(value)}"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors.append(LessonError(path, line, f"front matter '{key}' must be a finite number"))
         elif isinstance(value, str) and control_character(value):
             errors.append(LessonError(path, line, f"front matter '{key}' contains the control character "
                                                   f"U+{ord(control_character(value)):04X}"))
@@ -195,111 +240,57 @@ def _front_matter(
     return front, end + 1
 
 
+def short_repr(value: Any, limit: int = 60) -> str:
+    """repr() cut to a length a one-line message can carry."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def control_character(text: str) -> str | None:
-    """The first control character (other than tab and newlines) in text: a page cannot show it as typed."""
-    return next((c for c in text if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0), None)
+    """The first character a page or a terminal cannot show as typed: a control character (other than tab and
+    newlines) or half of a surrogate pair."""
+    return next(
+        (c for c in text if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000),
+        None,
+    )
 
 
-def _scan_body(
-    path: Path, lines: list[str], start: int, errors: list[LessonError], nonce: str
-) -> tuple[str, list[Directive]]:
-    """Replace each ```lmreport block by a slot; other fences (code examples) are left alone."""
-    out: list[str] = []
+def _directives(path: Path, tokens: list[Token], lines: list[str], errors: list[LessonError]) -> list[Directive]:
+    """Each ```lmreport fence as a Directive, numbered in source order; the fence remembers its number."""
     directives: list[Directive] = []
-    i = start
-    while i < len(lines):
-        m = _FENCE_RE.match(lines[i])
-        if not m:
-            out.append(lines[i])
-            i += 1
+    for token in prose.directive_fences(tokens):
+        assert token.map is not None
+        fence_line = token.map[0] + 1
+        if not prose.fence_is_closed(token, lines):
+            errors.append(LessonError(path, fence_line, f"```{prose.DIRECTIVE_INFO} block is never closed"))
             continue
-        fence = m.group("fence")
-        close = _find_close(lines, i + 1, fence)
-        info = m.group("info").split()
-        if not info or info[0] != DIRECTIVE_INFO:
-            stop = len(lines) if close is None else close + 1
-            out.extend(lines[i:stop])
-            i = stop
-            continue
-        if close is None:
-            errors.append(LessonError(path, i + 1, f"```{DIRECTIVE_INFO} block is never closed"))
-            break
-        directive = _parse_directive(path, i + 1, lines[i + 1 : close], errors)
+        directive = _parse_directive(path, fence_line, token.content.rstrip("\n"), errors)
         if directive is not None:
-            out.extend(["", slot_marker(nonce, len(directives)), ""])
+            token.meta["slot"] = len(directives)
             directives.append(directive)
-        i = close + 1
-    return "\n".join(out) + "\n", directives
+    return directives
 
 
-def _find_close(lines: list[str], start: int, fence: str) -> int | None:
-    for j in range(start, len(lines)):
-        stripped = lines[j].strip()
-        if stripped and stripped[0] == fence[0] and len(stripped) >= len(fence) and set(stripped) == {fence[0]}:
-            return j
-    return None
-
-
-def _parse_directive(path: Path, fence_line: int, body: list[str], errors: list[LessonError]) -> Directive | None:
+def _parse_directive(path: Path, fence_line: int, source: str, errors: list[LessonError]) -> Directive | None:
     first = fence_line + 1
-    source = "\n".join(body)
     try:
-        params = yaml.safe_load(source)
-        key_lines = yaml_key_lines(source, first_line=first)
-    except yaml.YAMLError as e:
-        errors.append(LessonError(path, first + _yaml_line(e), f"malformed YAML in lmreport block: {_yaml_problem(e)}"))
+        document = yamltext.load(source)
+    except yamltext.YamlProblem as e:
+        errors.append(LessonError(path, first + e.line, f"lmreport block: {e.message}"))
         return None
+    params = document.data
     if params is None:
         errors.append(LessonError(path, fence_line, "empty lmreport block: it needs at least 'analysis: NAME'"))
         return None
     if not isinstance(params, dict):
         errors.append(LessonError(path, first, "an lmreport block holds 'option: value' lines"))
         return None
-    dupes = _duplicate_keys(source)
-    for key, line in dupes:
-        errors.append(LessonError(path, first + line, f"option '{key}' is given twice"))
-    if dupes:
-        return None
+    key_lines = {key: first + line for key, line in document.key_lines.items()}
     params = {str(k): v for k, v in params.items()}
     analysis = params.pop("analysis", None)
-    if not isinstance(analysis, str) or not analysis:
+    if not isinstance(analysis, str) or not analysis.strip():
         errors.append(
             LessonError(path, key_lines.get("analysis", fence_line), "missing 'analysis: NAME' in lmreport block")
         )
         return None
     return Directive(path=path, line=fence_line, analysis=analysis.strip(), params=params, param_lines=key_lines)
-
-
-def yaml_key_lines(source: str, first_line: int) -> dict[str, int]:
-    """Map each top-level key of a YAML mapping to its line in the file."""
-    node = yaml.compose(source, Loader=yaml.SafeLoader)
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {str(k.value): first_line + k.start_mark.line for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-
-
-def _duplicate_keys(source: str) -> list[tuple[str, int]]:
-    node = yaml.compose(source, Loader=yaml.SafeLoader)
-    if not isinstance(node, yaml.MappingNode):
-        return []
-    seen: set[str] = set()
-    dupes = []
-    for k, _ in node.value:
-        key = str(k.value)
-        if key in seen:
-            dupes.append((key, k.start_mark.line))
-        seen.add(key)
-    return dupes
-
-
-def _yaml_line(e: yaml.YAMLError) -> int:
-    mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
-    return mark.line if mark is not None else 0
-
-
-def _yaml_problem(e: yaml.YAMLError) -> str:
-    problem = getattr(e, "problem", None)
-    text = str(problem) if problem else str(e).splitlines()[0]
-    if text == "mapping values are not allowed here":
-        text += " (a value that contains ': ' must be in quotes)"
-    return text

@@ -83,6 +83,7 @@ def resolve(spec: str | None) -> ModelSource:
     if path.exists():
         if not path.is_dir() or not (path / "config.json").is_file():
             raise LmreportError(f"'{spec}' is not a model folder (no config.json in it)")
+        refuse_remote_code(path.resolve())
         return ModelSource(spec, path.resolve().name, "dir", path.resolve(), folder_hash(path))
     if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
         raise LmreportError(f"model folder '{spec}' does not exist")
@@ -97,6 +98,7 @@ def _resolve_embedded(alias: str) -> ModelSource:
     path = Path(list(found.submodule_search_locations)[0]) / member
     if path.suffix == ".gguf":
         return ModelSource(alias, path.stem, "gguf", path.parent, file_hash(path), path.name)
+    refuse_remote_code(path)
     return ModelSource(alias, alias, "dir", path, folder_hash(path))
 
 
@@ -114,7 +116,59 @@ def _resolve_hub(model_id: str) -> ModelSource:
             folder = snapshot_download(model_id)
         except Exception as e:
             raise LmreportError(f"cannot fetch model '{model_id}': {e}") from None
+    refuse_remote_code(Path(folder))
     return ModelSource(model_id, model_id, "hub", Path(folder), Path(folder).name)
+
+
+# The top-level JSON files transformers reads as configuration; any of them may carry an auto_map.
+CONFIG_FILES = (
+    "config.json",
+    "tokenizer_config.json",
+    "generation_config.json",
+    "preprocessor_config.json",
+    "processor_config.json",
+    "video_preprocessor_config.json",
+    "audio_tokenizer_config.json",
+    "adapter_config.json",
+)
+
+
+def _code_files(auto_map: Any) -> list[str]:
+    """The Python files an auto_map names: {"AutoModel": "modeling_x.XModel"} -> ["modeling_x.py"]; a
+    reference to another repository ("org/repo--modeling_x.XModel") names its file too."""
+    values = auto_map.values() if isinstance(auto_map, dict) else auto_map if isinstance(auto_map, list) else [auto_map]
+    files: list[str] = []
+    for value in values:
+        for ref in value if isinstance(value, list) else [value]:
+            if isinstance(ref, str) and "." in ref:
+                name = ref.split("--")[-1].rsplit(".", 1)[0] + ".py"
+                if name not in files:
+                    files.append(name)
+    return files
+
+
+def refuse_remote_code(folder: Path) -> None:
+    """Stop, before transformers sees the folder, when a model folder asks to run its own Python code
+    (an auto_map in one of its configuration files): lmreport never runs code from a model folder."""
+    for name in CONFIG_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as e:
+            raise LmreportError(f"cannot read {path.name} in model folder '{folder}': {e}") from None
+        except (ValueError, RecursionError) as e:  # malformed JSON or bytes that are not UTF-8
+            raise LmreportError(f"model folder '{folder}' has a malformed {path.name}: {e}") from None
+        if not isinstance(data, dict):
+            raise LmreportError(f"model folder '{folder}' has a malformed {path.name}: it must hold a JSON object")
+        if "auto_map" in data:
+            files = _code_files(data["auto_map"])
+            names = f" names {', '.join(files)}" if files else ""
+            raise LmreportError(
+                f"model folder '{folder}' asks to run its own Python code (auto_map in {path.name}{names}); "
+                "lmreport never runs code from a model folder"
+            )
 
 
 def _hash_memo_path() -> Path:
@@ -411,15 +465,17 @@ def load(source: ModelSource) -> LoadedModel:
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     folder = converted_folder(source) if source.kind == "gguf" else source.path
+    refuse_remote_code(folder)  # resolve() checked already; the folder may have changed since
     try:
-        config = AutoConfig.from_pretrained(folder)
+        # trust_remote_code=False: never run (nor offer to run) Python code that came with a model.
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
         if getattr(config, "is_encoder_decoder", False):
             raise LmreportError(f"{source.name}: encoder-decoder models are not supported")
         archs = config.architectures or []
         is_causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs)
         cls = AutoModelForCausalLM if is_causal else AutoModel
-        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     except LmreportError:
         raise
     except Exception as e:  # transformers raises OSError, ValueError, KeyError... for a bad folder
@@ -441,8 +497,10 @@ def converted_folder(source: ModelSource) -> Path:
     log.info("converting %s (once; later builds load the converted weights)", source.gguf_file)
     started = time.perf_counter()
     try:
-        model = AutoModelForCausalLM.from_pretrained(source.path, gguf_file=source.gguf_file, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(
+            source.path, gguf_file=source.gguf_file, dtype=torch.float32, trust_remote_code=False
+        )
+        tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file, trust_remote_code=False)
     except Exception as e:
         raise LmreportError(f"cannot read GGUF model {source.path / str(source.gguf_file)}: {e}") from None
     # The dequantized weights are plain fp32; drop the GGUF marker so transformers will save them.

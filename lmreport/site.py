@@ -11,17 +11,16 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from html import unescape
 from pathlib import Path
 from typing import Any
 
-import markdown
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from . import prose
 from .assets import script_names, write_assets
 from .errors import LessonError, LmreportError
-from .lessons import Lesson, slot_marker
+from .lessons import Lesson
 from .render.common import Figure
 from .result import Result
 
@@ -30,9 +29,6 @@ MARKER = ".lmreport-site"
 TEMPLATES = next(
     p for p in (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates") if p.is_dir()
 )
-MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "toc"]
-SAFE_URL = re.compile(r"^(https?:|mailto:|#|[^:]*$)", re.I)  # absolute web links, anchors, or relative paths
-_URL_ATTR = re.compile(r'\b(?:href|src)="([^"]*)"')
 
 
 @dataclass
@@ -67,22 +63,26 @@ class SiteInfo:
 
 def recover(site_dir: Path) -> None:
     """Tidy up after builds that were killed: a build that died between its two renames left the previous
-    site beside its place, so put it back; staging folders of dead builds are removed."""
+    site beside its place, so put it back; staging folders of dead builds are removed. Names are compared
+    as plain text (a site called 's*' must not match another site's backups)."""
     parent = Path(site_dir).parent
     if not parent.is_dir():
         return
-    for path in sorted(parent.glob(f".{site_dir.name}.old-*")) + sorted(parent.glob(f".{site_dir.name}.new-*")):
-        pid = _pid_of(path.name)
+    old, new = f".{site_dir.name}.old-", f".{site_dir.name}.new-"
+    for name in sorted(os.listdir(parent), key=lambda n: not n.startswith(old)):
+        prefix = old if name.startswith(old) else new if name.startswith(new) else None
+        pid = _pid_of(name[len(prefix):]) if prefix else None
         if pid is None or _alive(pid):
             continue
-        if path.name.startswith(f".{site_dir.name}.old-") and not site_dir.exists():
+        path = parent / name
+        if prefix == old and not os.path.lexists(site_dir):
             os.rename(path, site_dir)
         else:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _pid_of(name: str) -> int | None:
-    match = re.search(r"\.(?:old|new)-(\d+)", name)
+def _pid_of(rest: str) -> int | None:
+    match = re.match(r"(\d+)(?:-|$)", rest)
     return int(match.group(1)) if match else None
 
 
@@ -186,27 +186,9 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
 
 
 def lesson_html(lesson: Lesson) -> str:
-    """Markdown to HTML with raw HTML shown as text, so that lesson text can never become markup or script;
-    a link to a javascript:, data: or other non-web URL is an error at its line."""
-    md = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS, output_format="html")
-    md.preprocessors.deregister("html_block")
-    md.inlinePatterns.deregister("html")
-    html = md.convert(lesson.body)
-    for url in _URL_ATTR.findall(html):
-        target = unescape(url)
-        if not SAFE_URL.match(target.strip()):
-            raise LessonError(lesson.path, _line_of(lesson, target),
-                              f"link to '{target[:60]}' is not allowed: use http(s), mailto or a relative path")
-    return html
-
-
-def _line_of(lesson: Lesson, text: str) -> int:
-    """The line of the lesson file where text first appears (1 if it cannot be found)."""
-    try:
-        source = lesson.path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return 1
-    return next((i + 1 for i, line in enumerate(source) if text in line), 1)
+    """The lesson's prose as HTML (raw HTML in it shown as text; its links were checked when it was read),
+    with a slot where each figure goes."""
+    return prose.render(lesson.tokens, lesson.nonce)
 
 
 def _lesson_body(
@@ -228,12 +210,12 @@ def _lesson_body(
             notes=placed.result.data.get("notes", []),
             html=Markup(figure.html),
         )
-        marker = f"<p>{slot_marker(nonce, placed.index)}</p>"
+        marker = prose.slot_marker(nonce, placed.index)
         if html.count(marker) != 1:
             raise LessonError(
                 lesson.path,
                 placed.line,
-                "cannot place this figure: keep ```lmreport blocks at the left margin, outside lists and quotes",
+                "cannot place this figure",
             )
         html = html.replace(marker, block)
     return html, groups

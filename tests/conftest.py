@@ -120,8 +120,9 @@ def build_options(root: Path, model: Path, **kw):
     """Options of a quiet build of root/lessons into root/site with its cache in root/cache."""
     from lmreport.build import BuildOptions
 
-    return BuildOptions(lessons_dir=root / "lessons", site_dir=root / "site", model=str(model),
-                        cache_dir=root / "cache", progress=False, **kw)
+    settings = {"lessons_dir": root / "lessons", "site_dir": root / "site", "model": str(model),
+                "cache_dir": root / "cache", "progress": False, **kw}
+    return BuildOptions(**settings)
 
 
 def write_lesson(folder: Path, name: str, text: str) -> Path:

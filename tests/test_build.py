@@ -124,7 +124,7 @@ def test_all_errors_reported_together_and_old_site_kept(tmp_path, tiny_models, c
     assert f"{lessons}/02-logits.md:21: unknown analysis 'topp' (valid: {valid}); did you mean 'topk'?" in err
     assert f"{lessons}/02-logits.md:25: logit_lens: missing option 'prompt' (the text given to the model)" in err
     assert f"{lessons}/02-logits.md:32: topk: option 'k' must be a whole number, got 'ten'" in err
-    assert f"{lessons}/03-broken.md:3: malformed YAML in lmreport block" in err
+    assert f"{lessons}/03-broken.md:3: lmreport block: malformed YAML" in err
     assert "build failed: 5 errors; the previous site was left as it was" in err
     assert snapshot(tmp_path / "site") == before
 
@@ -139,13 +139,13 @@ def test_prompt_that_is_not_text_asks_for_quotes(tmp_path, tiny_models):
 def test_errors_found_while_computing_name_the_line(tmp_path, tiny_models):
     long_prompt = " ".join(["word"] * 200)
     text = f"```lmreport\nanalysis: topk\nprompt: {long_prompt}\n```\n\n"
-    text += "```lmreport\nanalysis: topk\nprompt: hi\nk: 99999\n```\n"
+    text += "```lmreport\nanalysis: topk\nprompt: hi\nk: 999\n```\n"
     write_lesson(tmp_path / "lessons", "01-a.md", text)
     with pytest.raises(BuildFailed) as e:
         build(build_options(tmp_path, tiny_models["gpt2"]))
     messages = [str(x).split("lessons/", 1)[1] for x in e.value.errors]
     assert messages[0].startswith("01-a.md:3: topk: the prompt is ") and "gpt2 reads at most 64" in messages[0]
-    assert messages[1].startswith("01-a.md:9: topk: k is 99999, but the vocabulary has only")
+    assert messages[1].startswith("01-a.md:9: topk: k is 999, but the vocabulary has only")
     assert not (tmp_path / "site").exists()
 
 

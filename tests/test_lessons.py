@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from lmreport.lessons import parse_lesson, scan_lessons, slot_marker
+from lmreport.lessons import parse_lesson, scan_lessons
+from lmreport.site import lesson_html
 
 
 def parse(text: str, name: str = "02-logits.md"):
@@ -19,8 +20,8 @@ def test_directive_keeps_file_line_and_option_lines():
     (d,) = lesson.directives
     assert (d.line, d.analysis, d.params) == (8, "topk", {"prompt": "Hello", "k": 3})
     assert d.line_of("k") == 11 and d.line_of("prompt") == 10 and d.line_of("missing") == 8
-    assert slot_marker("n", 0) in lesson.body
-    assert "analysis: topk" not in lesson.body
+    html = lesson_html(lesson)
+    assert "lmreportslotnx0" in html and "analysis: topk" not in html
 
 
 def test_title_from_heading_and_order_from_file_name():
@@ -32,20 +33,20 @@ def test_lmreport_fence_inside_another_fence_is_an_example_not_a_directive():
     text = "````markdown\n```lmreport\nanalysis: topk\n```\n````\n"
     lesson, errors, _ = parse(text)
     assert lesson.directives == [] and errors == []
-    assert "analysis: topk" in lesson.body
+    assert "analysis: topk" in lesson_html(lesson)
 
 
 def test_malformed_yaml_points_at_its_line():
     text = "intro\n\n```lmreport\nanalysis: topk\nprompt: [unclosed\n```\n"
     _, errors, _ = parse(text)
     assert len(errors) == 1
-    assert errors[0].startswith("lessons/02-logits.md:5: malformed YAML in lmreport block")
+    assert errors[0].startswith("lessons/02-logits.md:5: lmreport block: malformed YAML")
 
 
 def test_colon_in_value_gets_a_hint_about_quotes():
     _, errors, _ = parse("```lmreport\nanalysis: topk\ntitle: a: b\n```\n")
     assert errors == [
-        "lessons/02-logits.md:3: malformed YAML in lmreport block: mapping values are not allowed "
+        "lessons/02-logits.md:3: lmreport block: malformed YAML: mapping values are not allowed "
         "here (a value that contains ': ' must be in quotes)"
     ]
 
@@ -58,14 +59,14 @@ def test_unclosed_block_missing_analysis_empty_block_and_duplicates():
     _, errors, _ = parse("```lmreport\n```\n")
     assert errors == ["lessons/02-logits.md:1: empty lmreport block: it needs at least 'analysis: NAME'"]
     _, errors, _ = parse("```lmreport\nanalysis: topk\nk: 1\nk: 2\n```\n")
-    assert errors == ["lessons/02-logits.md:4: option 'k' is given twice"]
+    assert errors == ["lessons/02-logits.md:4: lmreport block: 'k' is given twice"]
     _, errors, _ = parse("```lmreport\n- a\n- b\n```\n")
     assert errors == ["lessons/02-logits.md:2: an lmreport block holds 'option: value' lines"]
 
 
 def test_front_matter_errors_and_warnings():
     _, errors, warnings = parse("---\ntitle: [x\n---\n")
-    assert errors[0].startswith("lessons/02-logits.md:2: malformed front matter")
+    assert errors[0].startswith("lessons/02-logits.md:2: front matter: malformed YAML")
     _, errors, warnings = parse("---\ntitle: T\ncolour: red\n---\n")
     assert errors == []
     assert warnings == [

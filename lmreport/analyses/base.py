@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from ..models import ForwardPass, LoadedModel
 
 REQUIRED = object()
-COMMON_OPTIONS = ("title", "model")
+MAX_ITEMS = 16  # a list option's default bound: each item is a candidate, a prompt or a view to draw
+MAX_CHARS = 1_000  # a text option's default bound (prompts have their own)
 
 
 class OptionError(ValueError):
@@ -34,6 +35,8 @@ class Option:
     choices: tuple[Any, ...] = ()
     nullable: bool = False
     min_items: int = 1
+    max_items: int = MAX_ITEMS
+    max_chars: int = MAX_CHARS
     item: type = str
 
     @property
@@ -52,6 +55,19 @@ class Option:
                 raise OptionError(f"'{bad[0]}' is not one of: {', '.join(map(str, self.choices))}")
         return value
 
+    def limits(self) -> str:
+        """The bounds a value must keep, as `lmreport analyses` states them."""
+        parts = []
+        if self.minimum is not None:
+            parts.append(f">= {self.minimum:g}")
+        if self.maximum is not None:
+            parts.append(f"<= {self.maximum:g}")
+        if self.type is list:
+            parts.append(f"{self.min_items} to {self.max_items} items")
+        if str in (self.type, self.item if self.type is list else None):
+            parts.append(f"at most {self.max_chars:,} characters{' each' if self.type is list else ''}")
+        return "; ".join(parts)
+
     def check_bounds(self, value: float) -> None:
         if self.minimum is not None and value < self.minimum:
             raise OptionError(f"must be at least {self.minimum:g}, got {value:g}")
@@ -64,11 +80,14 @@ def _parse_text(option: Option, value: Any) -> str:
         raise OptionError(f"must be text, got {_yaml_repr(value)}: put it in quotes")
     if option.required and not value.strip():
         raise OptionError("must not be empty")
-    check_characters(value)
+    check_text(value, option.max_chars)
     return value
 
 
-def check_characters(text: str) -> None:
+def check_text(text: str, max_chars: int) -> None:
+    """Text that a page can show as typed, of a bounded length."""
+    if len(text) > max_chars:
+        raise OptionError(f"is {len(text):,} characters long; at most {max_chars:,}")
     bad = control_character(text)
     if bad is not None:
         raise OptionError(f"contains the control character U+{ord(bad):04X} at character {text.index(bad) + 1}")
@@ -102,11 +121,13 @@ def _parse_list(option: Option, value: Any) -> list[Any]:
         raise OptionError(f"must be a list of {kind}, got {_yaml_repr(value)}")
     if len(value) < option.min_items:
         raise OptionError(f"must name at least {option.min_items}, got {len(value)}")
-    if len(set(value)) != len(value):
-        raise OptionError("names the same value twice")
+    if len(value) > option.max_items:
+        raise OptionError(f"names {len(value):,} values; at most {option.max_items}")
     if option.item is str:
         for v in value:
-            check_characters(v)
+            check_text(v, option.max_chars)
+    if len(set(value)) != len(value):
+        raise OptionError("names the same value twice")
     if option.item is int:
         for v in value:
             option.check_bounds(v)
@@ -181,16 +202,17 @@ class Analysis:
 
     def validate(self, directive: Directive) -> tuple[dict[str, Any], list[LessonError]]:
         """Check a directive's options; return normalised options and every problem, each at its line."""
-        problems = self._problems({k: v for k, v in directive.params.items() if k not in COMMON_OPTIONS})
+        problems = self._problems(directive.params, common=True)
         errors = [directive.error(message, option) for option, message in problems]
-        options = self._with_defaults(directive.params) if not errors else {}
+        analysis_params = {k: v for k, v in directive.params.items() if k not in COMMON_OPTIONS}
+        options = self._with_defaults(analysis_params) if not errors else {}
         return options, errors
 
-    def _problems(self, params: dict[str, Any]) -> list[tuple[str | None, str]]:
+    def _problems(self, params: dict[str, Any], common: bool = False) -> list[tuple[str | None, str]]:
         problems: list[tuple[str | None, str]] = []
-        valid = ", ".join(self.option_names + list(COMMON_OPTIONS))
+        valid = ", ".join(self.option_names + (list(COMMON_OPTIONS) if common else []))
         for key, value in params.items():
-            option = self.option_map.get(key)
+            option = self.option_map.get(key) or (COMMON_OPTIONS.get(key) if common else None)
             if option is None:
                 problems.append((key, f"{self.name}: unknown option '{key}' (valid: {valid})"))
                 continue
@@ -207,4 +229,14 @@ class Analysis:
         return {o.name: o.parse(params[o.name]) if o.name in params else o.default for o in self.options}
 
 
-PROMPT = Option("prompt", str, help="the text given to the model")
+MAX_TOKEN_CHARS = 100  # a candidate is one token of the vocabulary
+MAX_PROMPT_CHARS = 20_000  # far above what fits in the token limit; keeps tokenizing cheap
+PROMPT = Option("prompt", str, help="the text given to the model", max_chars=MAX_PROMPT_CHARS)
+# Options every block takes besides its analysis's own.
+COMMON_OPTIONS = {
+    o.name: o
+    for o in (
+        Option("title", str, None, "caption of the figure", nullable=True, max_chars=300),
+        Option("model", str, None, "run this block on another model", nullable=True, max_chars=4_096),
+    )
+}

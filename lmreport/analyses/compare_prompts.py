@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
-from .base import Analysis, Option
+from .base import MAX_PROMPT_CHARS, MAX_TOKEN_CHARS, Analysis, Option
 from .common import candidate_ids, layer_names, log_probabilities, ranks, resolve_position, space_notes
 
 
@@ -61,11 +61,13 @@ ANALYSIS = Analysis(
     ),
     version="2",
     options=(
-        Option("prompts", list, help="the prompts to compare, e.g. [\"The doctor said that\", ...]", min_items=1),
-        Option("tokens", list, help="candidate next tokens, each a single token, e.g. [\" he\", \" she\"]"),
+        Option("prompts", list, help="the prompts to compare, e.g. [\"The doctor said that\", ...]", min_items=1,
+               max_items=32, max_chars=MAX_PROMPT_CHARS),
+        Option("tokens", list, help="candidate next tokens, each a single token, e.g. [\" he\", \" she\"]",
+               max_chars=MAX_TOKEN_CHARS),
         Option("position", int, -1, "compare predictions after this position of each prompt (-1: the last)"),
         Option("ratio", list, None, "two candidates whose log-ratio ln(p_a / p_b) to show per layer",
-               nullable=True, min_items=2),
+               nullable=True, min_items=2, max_items=2, max_chars=MAX_TOKEN_CHARS),
     ),
     compute=compute,
 )

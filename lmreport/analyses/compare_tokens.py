@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import ForwardPass, LoadedModel
-from .base import PROMPT, Analysis, Option
+from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
 from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position, space_notes
 
 
@@ -51,7 +51,8 @@ ANALYSIS = Analysis(
     version="2",
     options=(
         PROMPT,
-        Option("tokens", list, help="the candidates, each a single token, e.g. [\" is\", \" are\"]", min_items=2),
+        Option("tokens", list, help="the candidates, each a single token, e.g. [\" is\", \" are\"]", min_items=2,
+               max_chars=MAX_TOKEN_CHARS),
         Option("position", int, -1, "compare the predictions after this position (-1: the last token)"),
     ),
     compute=compute,

@@ -39,7 +39,7 @@ ANALYSIS = Analysis(
     version="1",
     options=(
         PROMPT,
-        Option("top", int, 5, "how many tokens each cell lists on hover", minimum=1),
+        Option("top", int, 5, "how many tokens each cell lists on hover", minimum=1, maximum=50),
     ),
     compute=compute,
     max_tokens=256,

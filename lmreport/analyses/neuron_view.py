@@ -126,7 +126,7 @@ ANALYSIS = Analysis(
         Option("layer", int, 0, "the layer shown first (0-based)", minimum=0),
         Option("head", int, 0, "the head shown first (0-based)", minimum=0),
         Option("layers", list, [], "layers to include (default all; fewer makes a lighter page)", item=int,
-               min_items=0, minimum=0),
+               min_items=0, max_items=256, minimum=0),
     ),
     compute=compute,
     max_tokens=64,

@@ -8,7 +8,7 @@ from typing import Any
 from ..architecture import decoder_layers, mlp_output, mlp_output_weight
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
-from .base import PROMPT, Analysis, Option
+from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
 from .common import candidate_ids, resolve_position
 
 
@@ -119,11 +119,12 @@ ANALYSIS = Analysis(
     version="1",
     options=(
         PROMPT,
-        Option("top", int, 5, "neurons listed per token and layer", minimum=1),
+        Option("top", int, 5, "neurons listed per token and layer", minimum=1, maximum=50),
         Option("token", str, None, "the output token to explain (default: the model's top prediction)",
-               nullable=True),
+               nullable=True, max_chars=MAX_TOKEN_CHARS),
         Option("position", int, -1, "the position whose prediction is explained (-1: the last)"),
-        Option("contributors", int, 10, "neurons shown that raise (and that lower) the token most", minimum=1),
+        Option("contributors", int, 10, "neurons shown that raise (and that lower) the token most", minimum=1,
+               maximum=100),
         Option("factors", int, 5, "number of NMF factors", minimum=1, maximum=20),
     ),
     compute=compute,

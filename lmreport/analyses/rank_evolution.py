@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import ForwardPass, LoadedModel
-from .base import PROMPT, Analysis, Option
+from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
 from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position, space_notes
 
 
@@ -57,7 +57,8 @@ ANALYSIS = Analysis(
     version="2",
     options=(
         PROMPT,
-        Option("tokens", list, [], "tokens to follow at `position`, e.g. [\" Paris\", \" Rome\"]", min_items=0),
+        Option("tokens", list, [], "tokens to follow at `position`, e.g. [\" Paris\", \" Rome\"]", min_items=0,
+               max_chars=MAX_TOKEN_CHARS),
         Option("position", int, -1, "where the named tokens are ranked (-1: after the last token)"),
     ),
     compute=compute,

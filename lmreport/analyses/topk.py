@@ -43,7 +43,7 @@ ANALYSIS = Analysis(
     version="1",
     options=(
         PROMPT,
-        Option("k", int, 10, "how many tokens to show", minimum=1),
+        Option("k", int, 10, "how many tokens to show", minimum=1, maximum=1000),
         Option("position", int, -1, "predict the token after this position (-1: the last token)"),
     ),
     compute=compute,

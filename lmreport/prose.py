@@ -1,0 +1,166 @@
+"""Lesson prose: markdown parsed once into tokens, links checked at their lines, tokens rendered to HTML.
+
+The parser is markdown-it-py (CommonMark, the parser behind MyST and mdformat): its time grows linearly
+with the text, even for pathological input (thousands of '[', 20,000 headings without a blank line, a
+500-level list), where Python-Markdown took seconds to minutes or raised RecursionError. Its tokens keep
+their source lines, so a bad link is reported where it is, and a ```lmreport fence inside a list or a
+quote is a fence like any other. Raw HTML is shown as text (`html: False`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+
+# Lists and quotes nested deeper than this would recurse too far; markdown-it drops what lies beyond it,
+# so reaching it is an error (see nesting_line), never a silent loss.
+MAX_NESTING = 40
+DIRECTIVE_INFO = "lmreport"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_WEB_SCHEMES = {"http:", "https:", "mailto:"}
+_C0_AND_SPACE = "".join(chr(i) for i in range(33))
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable("table")
+    md.core.ruler.push("heading_ids", _heading_ids)
+    # Keep every link in the tokens: link_problems() refuses the bad ones with their line, where
+    # markdown-it would silently turn them into text.
+    md.validateLink = lambda url: True
+    md.add_render_rule("fence", _render_fence)
+    return md
+
+
+def _heading_ids(state: StateCore) -> None:
+    """An id on every heading, from its text, unique on the page ('intro', 'intro-1', ...). A counter per
+    name keeps this linear: mdit-py-plugins' anchors rescan from 1 for every repeat, which took seconds
+    for a few thousand headings of the same name."""
+    taken: set[str] = set()
+    counters: dict[str, int] = {}
+    for i, token in enumerate(state.tokens):
+        if token.type != "heading_open" or i + 1 >= len(state.tokens):
+            continue
+        children = state.tokens[i + 1].children or []
+        text = "".join(c.content for c in children if c.type in ("text", "code_inline"))
+        base = _slug(text) or "section"
+        slug, n = base, counters.get(base, 0)
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        counters[base] = n
+        taken.add(slug)
+        token.attrSet("id", slug)
+
+
+def _slug(text: str) -> str:
+    words = re.sub(r"[^\w\s-]", "", text.lower()).split()
+    return "-".join(words)[:80].strip("-")
+
+
+def parse(text: str) -> list[Token]:
+    """Block tokens of a markdown text; token.map lines are 0-based lines of text."""
+    return _markdown().parse(text)
+
+
+def render(tokens: list[Token], nonce: str) -> str:
+    """HTML of the tokens; a directive's fence becomes the slot its figure replaces."""
+    md = _markdown()
+    return md.renderer.render(tokens, md.options, {"nonce": nonce})
+
+
+def slot_marker(nonce: str, index: int) -> str:
+    """The paragraph that stands where directive `index` will be drawn (the nonce changes every build)."""
+    return f"<p>lmreportslot{nonce}x{index}</p>"
+
+
+def _render_fence(self: RendererHTML, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    if "slot" in token.meta:
+        return slot_marker(env["nonce"], token.meta["slot"]) + "\n"
+    return RendererHTML.fence(self, tokens, idx, options, env)
+
+
+def fence_info(token: Token) -> str:
+    return token.info.split()[0] if token.info.split() else ""
+
+
+def directive_fences(tokens: list[Token]) -> list[Token]:
+    """Every ```lmreport fence, at any depth (inside lists and quotes too), in source order."""
+    return [t for t in tokens if t.type == "fence" and fence_info(t) == DIRECTIVE_INFO]
+
+
+def fence_is_closed(token: Token, lines: list[str]) -> bool:
+    """Whether the fence's last line is its closing fence (markdown-it closes an unclosed one at the end)."""
+    assert token.map is not None
+    start, end = token.map
+    if end - 1 <= start or end - 1 >= len(lines):
+        return False
+    last = lines[end - 1].lstrip(" \t>")
+    char = token.markup[0]
+    return len(last.strip()) >= len(token.markup) and set(last.strip()) == {char}
+
+
+def nesting_line(tokens: list[Token]) -> int | None:
+    """The 0-based line of the first token nested as deep as the parser goes, or None."""
+    for token in tokens:
+        if token.level >= MAX_NESTING - 1:
+            return token.map[0] if token.map else 0
+    return None
+
+
+def first_heading(tokens: list[Token]) -> str | None:
+    """The text of the first level-1 heading, as written."""
+    for i, token in enumerate(tokens[:-1]):
+        if token.type == "heading_open" and token.tag == "h1" and tokens[i + 1].content.strip():
+            return tokens[i + 1].content.strip()
+    return None
+
+
+def link_problems(tokens: list[Token]) -> list[tuple[int, str]]:
+    """(0-based line, message) for every link or image a page must not have."""
+    problems = []
+    for block in tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        line = block.map[0] if block.map else 0
+        for child in block.children:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type == "link_open":
+                message = url_problem(str(child.attrs.get("href", "")), image=False)
+                if message:
+                    problems.append((line, message))
+            elif child.type == "image":
+                message = url_problem(str(child.attrs.get("src", "")), image=True)
+                if message:
+                    problems.append((line, message))
+    return problems
+
+
+def url_problem(url: str, image: bool) -> str | None:
+    """Why a link (or an image) may not be on a page, read as a browser reads the URL; None if it may.
+
+    Links may go to http(s), mailto, an #anchor or a path; images must be files of the site (a relative
+    path), since the site works offline and sends no request outside itself. '//host/x' (and '\\\\host')
+    is another host, not a path.
+    """
+    shown = url if len(url) <= 60 else url[:59] + "…"
+    target = re.sub(r"[\t\n\r]", "", url).strip(_C0_AND_SPACE).replace("\\", "/")
+    scheme = _SCHEME.match(target)
+    other_host = target.startswith("//")
+    if image:
+        if scheme or other_host:
+            return f"image '{shown}' is not a file of the site: images must be relative paths (the site works offline)"
+        if target.startswith("/"):
+            return f"image '{shown}' must be a relative path ('/...' leaves the site when it is served from a subpath)"
+        return None
+    if scheme and scheme.group().lower() not in _WEB_SCHEMES:
+        return f"link to '{shown}' is not allowed: use http(s), mailto or a relative path"
+    return None
