@@ -17,6 +17,7 @@ FRONT_MATTER_KEYS = {"title": str, "order": (int, float), "model": str, "descrip
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 MAX_SLUG_CHARS = 100  # page and data file names stay well under the 255 bytes a file name may have
 MAX_LESSON_BYTES = 1_000_000
+MAX_DIRECTIVES = 200  # per lesson: each may cost a forward pass, and a page of more is no lesson
 _ORDER_PREFIX_RE = re.compile(r"^(\d+)")
 
 
@@ -261,6 +262,10 @@ def _directives(path: Path, tokens: list[Token], lines: list[str], errors: list[
     for token in prose.directive_fences(tokens):
         assert token.map is not None
         fence_line = token.map[0] + 1
+        if len(directives) == MAX_DIRECTIVES:
+            errors.append(LessonError(path, fence_line, f"more than {MAX_DIRECTIVES} lmreport blocks in one lesson: "
+                                                        "split it into several lessons"))
+            break
         if not prose.fence_is_closed(token, lines):
             errors.append(LessonError(path, fence_line, f"```{prose.DIRECTIVE_INFO} block is never closed"))
             continue

@@ -212,6 +212,17 @@ def test_unbounded_lists_and_texts_are_refused(tmp_path, tiny_models, capsys):
     assert "prompts (list, required; 1 to 32 items" in capsys.readouterr().out
 
 
+def test_too_many_blocks_in_one_lesson_are_refused_at_the_first_one_too_many():
+    line, message = one_error("# A\n\n" + "```lmreport\nanalysis: topk\nprompt: hi\n```\n\n" * 250)
+    assert (line, message) == (3 + 200 * 5, "more than 200 lmreport blocks in one lesson: split it into several "
+                                            "lessons")
+
+
+def test_an_order_that_is_not_a_finite_number_is_refused():
+    for value in (".nan", ".inf", "1.0e+400"):
+        assert one_error(f"---\norder: {value}\n---\n") == (2, "front matter 'order' must be a finite number")
+
+
 # 8. serve watches the lessons, not the site or cache it writes inside them
 
 
