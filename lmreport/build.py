@@ -15,9 +15,12 @@ from typing import Any
 from . import analyses, models, yamltext
 from .analyses.base import Analysis
 from .cache import ResultCache, figure_key, result_key
-from .errors import AnalysisError, BuildFailed, LessonError, LmreportError
+from .errors import AnalysisError, BuildFailed, LessonError, LmreportError, NotApplicable
 from .lessons import Directive, Lesson, control_character, normalise_text, read_text_file, scan_lessons
 from .progress import library_progress, progress_bar
+from .references import Block, ReferenceProblem, Resolved
+from .references import check as check_reference
+from .references import resolve as resolve_reference
 from .render import render
 from .render.common import Figure
 from .result import Result
@@ -67,15 +70,22 @@ class BuildSummary:
     cached: int = 0
     model_loads: int = 0
     forward_passes: int = 0
+    skipped: int = 0  # blocks whose analysis does not apply to their model
+    references: int = 0  # numbers and claims in the prose, taken from this build
+    claims_failed: int = 0
     seconds: float = 0.0
     site_dir: Path = Path("site")
     warnings: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        plural = "s" if self.claims_failed != 1 else ""
         return (
             f"wrote {self.pages} pages to {self.site_dir}/ in {self.seconds:.1f}s: "
-            f"{self.analyses} analyses ({self.computed} computed, {self.cached} from cache), "
+            f"{self.analyses} analyses ({self.computed} computed, {self.cached} from cache"
+            + (f", {self.skipped} skipped" if self.skipped else "") + "), "
             f"{self.forward_passes} forward passes, {self.model_loads} model load{'s' if self.model_loads != 1 else ''}"
+            + (f"; {self.references} numbers and claims in the prose" if self.references else "")
+            + (f", {self.claims_failed} failed claim{plural}" if self.claims_failed else "")
         )
 
 
@@ -85,8 +95,6 @@ def build(options: BuildOptions) -> BuildSummary:
     summary = BuildSummary(site_dir=options.site_dir)
     site_dir = check_paths(options)
     date = build_date()
-    recover(site_dir)
-    check_replaceable(site_dir)
     nonce = secrets.token_hex(8)
     scan = scan_lessons(options.lessons_dir, nonce)
     course, course_errors = read_course(options.lessons_dir)
@@ -96,12 +104,18 @@ def build(options: BuildOptions) -> BuildSummary:
         log.warning("%s", warning)
     default_source = models.resolve(options.model)
     jobs, plan_errors = plan(scan.lessons, default_source)
-    errors += plan_errors + convert_prose(scan.lessons)
+    blocks, reference_errors = check_references(scan.lessons, jobs)
+    errors += plan_errors + reference_errors + convert_prose(scan.lessons)
     if errors:
         raise BuildFailed(errors)
     summary.analyses = len(jobs)
     cache = ResultCache(options.cache_dir, options.use_cache)
     errors = compute_all(jobs, cache, summary, options.progress)
+    if errors:
+        raise BuildFailed(errors)
+    errors = skipped_blocks(jobs, summary, options.strict)
+    resolved, reference_errors = resolve_references(scan.lessons, blocks, jobs, summary, options.strict)
+    errors += reference_errors
     if errors:
         raise BuildFailed(errors)
     info = SiteInfo(
@@ -110,6 +124,7 @@ def build(options: BuildOptions) -> BuildSummary:
         build_date=date,
         default_model={"name": default_source.name, **default_source.identity},
         figures=render_all(jobs, cache, summary),
+        references=resolved,
     )
     try:
         summary.pages = write_site(site_dir, scan.lessons, info, nonce)
@@ -117,6 +132,78 @@ def build(options: BuildOptions) -> BuildSummary:
         raise BuildFailed([e]) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def check_references(lessons: list[Lesson], jobs: list[Job]) -> tuple[dict[str, dict[str, Block]], list[LessonError]]:
+    """Before any model work: block ids are unique in their lesson, and every number or claim in the prose
+    names a block and a value it has. Returns each lesson's blocks by id."""
+    errors: list[LessonError] = []
+    blocks: dict[str, dict[str, Block]] = {}
+    for lesson in lessons:
+        named = blocks.setdefault(lesson.slug, {})
+        for job in (j for j in jobs if j.lesson is lesson):
+            block_id = job.directive.params.get("id")
+            if block_id is None:
+                continue
+            if block_id in named:
+                errors.append(job.directive.error(f"id '{block_id}' is also the id of figure {named[block_id].figure}",
+                                                  "id"))
+            named[block_id] = Block(job.analysis.name, job.analysis.values, job.index + 1)
+        for reference in lesson.references:
+            try:
+                check_reference(reference, named)
+            except ReferenceProblem as e:
+                errors.append(reference.error(f"`{reference.source[:60]}`: {e}"))
+    return blocks, errors
+
+
+def resolve_references(
+    lessons: list[Lesson], blocks: dict[str, dict[str, Block]], jobs: list[Job], summary: BuildSummary, strict: bool
+) -> tuple[dict[str, list[Resolved]], list[LessonError]]:
+    """Every number and claim of the prose, from this build's results. A claim that does not hold is a
+    warning naming the numbers (an error with --strict); a value that cannot be read is an error."""
+    for job in jobs:
+        block_id = job.directive.params.get("id")
+        if block_id is not None and job.result is not None:
+            block = blocks[job.lesson.slug][block_id]
+            block.data = job.result.data
+            block.skipped = job.result.data.get("skipped")
+    resolved: dict[str, list[Resolved]] = {}
+    errors: list[LessonError] = []
+    for lesson in lessons:
+        out = resolved.setdefault(lesson.slug, [])
+        for reference in lesson.references:
+            try:
+                out.append(resolve_reference(reference, blocks[lesson.slug]))
+            except ReferenceProblem as e:
+                errors.append(reference.error(f"`{reference.source[:60]}`: {e}"))
+                continue
+            if out[-1].not_applicable:
+                problem = reference.error(f"`{reference.source[:60]}` is n/a for this model: {out[-1].detail}")
+                summary.warnings.append(str(problem))
+                log.warning("%s", problem)
+                if strict:
+                    errors.append(problem)
+            if out[-1].holds is False:
+                summary.claims_failed += 1
+                problem = reference.error(f"claim `{reference.source[:60]}` does not hold: {out[-1].detail}")
+                summary.warnings.append(str(problem))
+                log.warning("%s", problem)
+                if strict:
+                    errors.append(problem)
+            summary.references += 1
+    return resolved, errors
+
+
+def skipped_blocks(jobs: list[Job], summary: BuildSummary, strict: bool) -> list[LessonError]:
+    """Blocks whose analysis does not apply to their model: one warning each (errors with --strict)."""
+    problems = [job.directive.error(str(job.result.data["skipped"]))
+                for job in jobs if job.result is not None and "skipped" in job.result.data]
+    summary.skipped = len(problems)
+    for problem in problems:
+        summary.warnings.append(str(problem))
+        log.warning("%s (skipped)", problem)
+    return problems if strict else []
 
 
 def convert_prose(lessons: list[Lesson]) -> list[LessonError]:
@@ -132,7 +219,18 @@ def convert_prose(lessons: list[Lesson]) -> list[LessonError]:
 
 def check_paths(options: BuildOptions) -> Path:
     """Where the site really goes (through a symlinked output folder, which stays a link), after checking that
-    replacing it whole can harm neither the lessons nor the cache: before any model work."""
+    replacing it whole can harm neither the lessons, nor the cache, nor a folder lmreport did not make, and
+    tidying up after killed builds: before any model work."""
+    try:
+        site = _check_paths(options)
+        recover(site)
+        check_replaceable(site)
+        return site
+    except OSError as e:  # a name longer than the file system allows, a loop of links...
+        raise LmreportError(f"cannot use the folders given: {e.strerror or e}: '{e.filename}'") from None
+
+
+def _check_paths(options: BuildOptions) -> Path:
     site = Path(os.path.realpath(options.site_dir))
     if site.parent == site:
         raise LmreportError(f"cannot write the site into '{options.site_dir}': it is the root of the file system")
@@ -151,9 +249,12 @@ def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
     """Optional course.yml beside the lessons: title and description of the site."""
     course = {"title": "lmreport course", "description": ""}
     path = Path(lessons_dir) / COURSE_FILE
-    if not path.is_file():
-        return course, []
     errors: list[LessonError] = []
+    if not os.path.lexists(path):
+        other = Path(lessons_dir) / "course.yaml"
+        if other.exists():
+            errors.append(LessonError(other, 1, f"not read: the course file is named {COURSE_FILE}"))
+        return course, errors
     text = read_text_file(path, lessons_dir, yamltext.MAX_SOURCE_CHARS, errors)
     if text is None:
         return course, errors
@@ -178,6 +279,20 @@ def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
     return course, errors
 
 
+def model_relative_to(spec: str | None, named_in: Path) -> str | None:
+    """A model path written in a lesson is read from the lesson's folder, as a link would be; aliases, hub ids
+    and absolute paths are left as they are."""
+    try:
+        if spec is None or spec in models.EMBEDDED or Path(spec).expanduser().is_absolute():
+            return spec
+        beside = named_in.parent / spec
+        if spec.startswith(".") or beside.exists():
+            return os.path.normpath(beside)
+    except (OSError, RuntimeError):  # '~nosuchuser', a name too long: models.resolve() says so
+        pass
+    return spec
+
+
 def plan(lessons: list[Lesson], default_source: models.ModelSource) -> tuple[list[Job], list[LessonError]]:
     """Check every directive against its analysis and find its model; collect all problems."""
     jobs: list[Job] = []
@@ -194,7 +309,8 @@ def plan(lessons: list[Lesson], default_source: models.ModelSource) -> tuple[lis
             if option_errors:
                 continue
             title = directive.params.get("title") or analysis.label
-            model_spec = directive.params.get("model") or lesson.model
+            model_spec = model_relative_to(directive.params.get("model"), directive.path) or \
+                model_relative_to(lesson.model, lesson.path)
             try:
                 if model_spec not in sources:
                     sources[model_spec] = models.resolve(model_spec)
@@ -246,7 +362,12 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
         model = models.load(source)
         before = model.forward_count
         try:
-            data = job.analysis.run(model.forward(job.prompts[0]), job.options, model)
+            forward = model.forward(job.prompts[0])
+            try:
+                data = job.analysis.run(forward, job.options, model)
+            except NotApplicable as e:
+                data = {"skipped": f"{name} does not apply to {source.name}: {e}"}
+            data["model_shape"] = model.shape(forward)
         finally:
             summary.forward_passes += model.forward_count - before
     except (AnalysisError, LmreportError) as e:
@@ -269,7 +390,8 @@ def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary) -> di
             figure = _render_or_recompute(job, fid, cache, summary)
             cache.put_figure(key, figure)
         figures[job.lesson.slug].append(
-            PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result, figure)
+            PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result, figure,
+                         job.directive.params.get("id"))
         )
     return figures
 
@@ -280,7 +402,7 @@ def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildS
     assert job.result is not None
     try:
         return render(job.result, fid)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as e:
         if not job.from_cache:
             raise
         log.warning("%s: the cached result cannot be drawn (%s: %s); recomputing",

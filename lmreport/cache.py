@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from .versions import library_versions
 
 log = logging.getLogger("lmreport")
 T = TypeVar("T")
-CACHE_FORMAT = 2  # 2: every entry carries a checksum of its payload
+CACHE_FORMAT = 3  # 2: every entry carries a checksum of its payload; 3: results carry the model's sizes
 RENDER_FORMAT = 5  # bump when a renderer changes what it draws (5: checksummed entries)
 CHECKSUM_FIELD = "sha256"
 
@@ -74,6 +75,18 @@ def _figure_entry(entry: dict[str, Any]) -> Figure:
     return Figure(html=html, assets=set(assets))
 
 
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of a plain file; a link, FIFO or device in the cache's place is an error, not a hang."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("the entry is not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
 class ResultCache:
     """A folder of JSON files, one per result; a bad entry is a warning and a recompute.
 
@@ -106,10 +119,10 @@ class ResultCache:
         if not self.enabled:
             return None
         path = self._path(key, kind)
-        if not path.exists():
+        if not os.path.lexists(path):
             return None
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
+            entry = json.loads(_read_regular_file(path).decode("utf-8"))
             if not isinstance(entry, dict):
                 raise TypeError(f"the entry must be an object, not {json_type(entry)}")
             if entry.get("key") != key:

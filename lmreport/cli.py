@@ -114,6 +114,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _value_parameters(function: object) -> str:
+    import inspect
+
+    params = list(inspect.signature(function).parameters.values())[1:]  # type: ignore[arg-type]
+    shown = [p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default}" for p in params]
+    return f"({', '.join(shown)})" if shown else ""
+
+
 class _PrintableFormatter(logging.Formatter):
     """Log lines name files, models and tokens a user typed: escape what a terminal would act on."""
 
@@ -133,6 +141,8 @@ def describe_analyses(name: str | None) -> str:
             default = "required" if o.required else f"default {o.default!r}"
             limits = f"; {o.limits()}" if o.limits() else ""
             lines.append(f"    {o.name} ({o.type.__name__}, {default}{limits}): {o.help}")
+        for value_name, function in sorted(a.values.items()):
+            lines.append(f"    ={'{id}'}.{value_name}{_value_parameters(function)}: {(function.__doc__ or '').strip()}")
     return "\n".join(lines)
 
 

@@ -61,3 +61,8 @@ class AnalysisError(LmreportError):
     def __init__(self, message: str, option: str | None = None):
         self.option = option
         super().__init__(message)
+
+
+class NotApplicable(AnalysisError):
+    """The analysis cannot run on this model at all (a next-token analysis on an encoder, an architecture a
+    view does not support): the build skips the block with a note on the page, rather than failing."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import architecture
-from .errors import AnalysisError, LmreportError
+from .errors import AnalysisError, LmreportError, NotApplicable
 
 if TYPE_CHECKING:
     import torch
@@ -73,6 +73,14 @@ class ModelSource:
 def resolve(spec: str | None) -> ModelSource:
     """Find a model by embedded alias, .gguf file, local folder or hub id, without loading it."""
     spec = spec or DEFAULT_MODEL
+    try:
+        return _resolve(spec)
+    except (OSError, RuntimeError) as e:  # a name too long for the file system, '~nosuchuser'...
+        shown = spec if len(spec) <= 60 else spec[:59] + "…"
+        raise LmreportError(f"cannot use model '{shown}': {getattr(e, 'strerror', None) or e}") from None
+
+
+def _resolve(spec: str) -> ModelSource:
     if spec in EMBEDDED:
         return _resolve_embedded(spec)
     path = Path(spec).expanduser()
@@ -262,6 +270,26 @@ class LoadedModel:
     def n_layers(self) -> int:
         return int(self.config.num_hidden_layers)
 
+    def shape(self, forward: ForwardPass | None = None) -> dict[str, int]:
+        """The model's sizes, as lesson prose may cite them (`=id.layers`): layers, heads, key/value heads,
+        residual width, head width, MLP neurons per layer, vocabulary."""
+        c = self.config
+        heads = int(getattr(c, "num_attention_heads", None) or getattr(c, "n_head", None) or 0)
+        d_model = int(getattr(c, "hidden_size", None) or getattr(c, "n_embd", None) or 0)
+        acts = forward.mlp_activations if forward is not None else None
+        d_ff = int(acts.shape[-1]) if acts is not None else int(
+            getattr(c, "intermediate_size", None) or getattr(c, "n_inner", None) or getattr(c, "ffn_dim", None)
+            or 4 * d_model)
+        return {
+            "layers": self.n_layers,
+            "heads": heads,
+            "kv_heads": int(getattr(c, "num_key_value_heads", None) or heads),
+            "d_model": d_model,
+            "d_head": int(getattr(c, "head_dim", None) or (d_model // heads if heads else 0)),
+            "d_ff": d_ff,
+            "vocab": self.vocab_size,
+        }
+
     @property
     def vocab_size(self) -> int:
         return int(self.model.get_input_embeddings().weight.shape[0])
@@ -362,7 +390,7 @@ class LoadedModel:
 
     def require_lm_head(self, analysis: str) -> None:
         if not self.is_causal:
-            raise AnalysisError(
+            raise NotApplicable(
                 f"{analysis} needs a model that predicts the next token; {self.source.name} is an encoder "
                 f"({self.architecture})"
             )
@@ -382,7 +410,7 @@ class LoadedModel:
         import torch
 
         if forward.logits is None:
-            raise AnalysisError(f"{self.source.name} is an encoder ({self.architecture}): it predicts no next token")
+            raise NotApplicable(f"{self.source.name} is an encoder ({self.architecture}): it predicts no next token")
         if position is None and forward.lens is not None:
             yield from forward.lens
             return

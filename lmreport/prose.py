@@ -9,13 +9,17 @@ quote is a fence like any other. Raw HTML is shown as text (`html: False`).
 
 from __future__ import annotations
 
+import posixpath
 import re
+import urllib.parse
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
 # Lists and quotes nested deeper than this would recurse too far; markdown-it drops what lies beyond it,
@@ -31,11 +35,31 @@ _C0_AND_SPACE = "".join(chr(i) for i in range(33))
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable("table")
     md.core.ruler.push("heading_ids", _heading_ids)
+    for name in ("backticks", "link", "image", "autolink"):
+        rule = next(r.fn for r in md.inline.ruler.__rules__ if r.name == name)
+        md.inline.ruler.at(name, _remembering_lines(rule))
     # Keep every link in the tokens: link_problems() refuses the bad ones with their line, where
     # markdown-it would silently turn them into text.
     md.validateLink = lambda url: True
     md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("code_inline", _render_code_inline)
     return md
+
+
+def _remembering_lines(rule: Callable[[StateInline, bool], bool]) -> Callable[[StateInline, bool], bool]:
+    """The inline rule, marking the tokens it makes with the line they start on within their block: a code
+    span, an image's alt text or a link's title can hold a line break that leaves no softbreak token."""
+
+    def rule_with_lines(state: StateInline, silent: bool) -> bool:
+        first, position = len(state.tokens), state.pos
+        matched = rule(state, silent)
+        if matched and not silent:
+            line = state.src.count("\n", 0, position)
+            for token in state.tokens[first:]:
+                token.meta.setdefault("line", line)
+        return matched
+
+    return rule_with_lines
 
 
 def _heading_ids(state: StateCore) -> None:
@@ -50,6 +74,8 @@ def _heading_ids(state: StateCore) -> None:
         children = state.tokens[i + 1].children or []
         text = "".join(c.content for c in children if c.type in ("text", "code_inline"))
         base = _slug(text) or "section"
+        if re.match(r"fig-\d", base):  # figures own the ids fig-1, fig-1-head...: a heading must not take one
+            base = f"section-{base}"
         slug, n = base, counters.get(base, 0)
         while slug in taken:
             n += 1
@@ -85,6 +111,18 @@ def _render_fence(self: RendererHTML, tokens: list[Token], idx: int, options: An
     if "slot" in token.meta:
         return slot_marker(env["nonce"], token.meta["slot"]) + "\n"
     return RendererHTML.fence(self, tokens, idx, options, env)
+
+
+def reference_marker(nonce: str, index: int) -> str:
+    """The text that stands where reference `index` (a number or claim from the build) will be shown."""
+    return f"lmreportref{nonce}x{index}z"  # the z ends it: x1 must not match x10
+
+
+def _render_code_inline(self: RendererHTML, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    token = tokens[idx]
+    if "reference" in token.meta:
+        return reference_marker(env["nonce"], token.meta["reference"])
+    return RendererHTML.code_inline(self, tokens, idx, options, env)
 
 
 def fence_info(token: Token) -> str:
@@ -123,24 +161,30 @@ def first_heading(tokens: list[Token]) -> str | None:
     return None
 
 
-def link_problems(tokens: list[Token]) -> list[tuple[int, str]]:
-    """(0-based line, message) for every link or image a page must not have."""
-    problems = []
+def inline_tokens(tokens: list[Token]) -> Iterator[tuple[int, Token]]:
+    """Every inline token (text, code, link...) with its 0-based source line."""
     for block in tokens:
         if block.type != "inline" or not block.children:
             continue
-        line = block.map[0] if block.map else 0
+        start = block.map[0] if block.map else 0
+        line = start
         for child in block.children:
             if child.type in ("softbreak", "hardbreak"):
                 line += 1
-            elif child.type == "link_open":
-                message = url_problem(str(child.attrs.get("href", "")), image=False)
-                if message:
-                    problems.append((line, message))
-            elif child.type == "image":
-                message = url_problem(str(child.attrs.get("src", "")), image=True)
-                if message:
-                    problems.append((line, message))
+            elif "line" in child.meta:
+                line = start + child.meta["line"]
+            yield line, child
+
+
+def link_problems(tokens: list[Token]) -> list[tuple[int, str]]:
+    """(0-based line, message) for every link or image a page must not have."""
+    problems = []
+    for line, child in inline_tokens(tokens):
+        if child.type in ("link_open", "image"):
+            image = child.type == "image"
+            message = url_problem(str(child.attrs.get("src" if image else "href", "")), image=image)
+            if message:
+                problems.append((line, message))
     return problems
 
 
@@ -160,6 +204,9 @@ def url_problem(url: str, image: bool) -> str | None:
             return f"image '{shown}' is not a file of the site: images must be relative paths (the site works offline)"
         if target.startswith("/"):
             return f"image '{shown}' must be a relative path ('/...' leaves the site when it is served from a subpath)"
+        inside = posixpath.normpath(urllib.parse.unquote(target.split("?")[0].split("#")[0]))
+        if inside == ".." or inside.startswith("../"):
+            return f"image '{shown}' is outside the site: pages sit at its top, so '..' leaves it"
         return None
     if scheme and scheme.group().lower() not in _WEB_SCHEMES:
         return f"link to '{shown}' is not allowed: use http(s), mailto or a relative path"

@@ -15,7 +15,7 @@ import threading
 import urllib.parse
 from pathlib import Path
 
-from .build import BuildOptions, build
+from .build import BuildOptions, build, check_paths
 from .errors import LmreportError, printable
 from .site import MARKER
 
@@ -46,7 +46,10 @@ def rebuild(options: BuildOptions) -> bool:
     try:
         print(printable(build(options).line()), flush=True)
         return True
-    except LmreportError as e:
+    except Exception as e:  # noqa: BLE001 - a bug in one build must not stop the server
+        if not isinstance(e, LmreportError):
+            log.debug("unexpected error in the build", exc_info=True)
+            e = LmreportError(f"the build failed unexpectedly ({type(e).__name__}: {e}); --debug shows where")
         last = "still serving the last good build" if is_site(options.site_dir) else "nothing to serve yet"
         print(f"{e}\n({last})", flush=True)
         return False
@@ -61,7 +64,7 @@ def start_server(site_dir: Path, host: str, port: int) -> http.server.ThreadingH
     """Serve site_dir in a background thread. Paths are resolved per request, so a swapped-in rebuild is
     served at once."""
     handler = type("SiteHandler", (SiteHandler,), {"site_dir": os.path.abspath(site_dir)})
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -77,7 +80,9 @@ def watch(options: BuildOptions, stop: threading.Event, poll_seconds: float = 1.
 
 
 def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Build, serve options.site_dir on host:port, and rebuild on change until interrupted."""
+    """Build, serve options.site_dir on host:port, and rebuild on change until interrupted. Folders that a build
+    would refuse (the site holding the lessons, overlapping the cache...) are refused before serving anything."""
+    check_paths(options)
     rebuild(options)
     server = start_server(options.site_dir, host, port)
     print(f"serving {printable(str(options.site_dir))}/ at http://{host}:{server.server_port}/ (Ctrl-C to stop)",
@@ -88,11 +93,20 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> N
         server.shutdown()
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A reader who leaves a page mid-load resets the connection: not worth a traceback.
+        log.debug("request from %s ended with an error", client_address, exc_info=True)
+
+
 class SiteHandler(http.server.BaseHTTPRequestHandler):
     """GET and HEAD of the files of one lmreport site; everything else is 404 (or 503 before a first build)."""
 
     site_dir = ""
     server_version = "lmreport"
+    timeout = 30  # a client that sends half a request does not hold a thread for ever
 
     def do_GET(self) -> None:
         self._send(body=True)
@@ -124,7 +138,10 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
 
     def _file(self, root: str) -> str | None:
         """The file a request path names inside root, or None: no hidden parts, no NUL, nothing outside root."""
-        raw = urllib.parse.urlsplit(self.path).path
+        try:
+            raw = urllib.parse.urlsplit(self.path).path
+        except ValueError:  # 'http://[/x' and the like
+            return None
         parts = [p for p in urllib.parse.unquote(raw, errors="replace").split("/") if p]
         if any(p.startswith(".") or "\x00" in p or "\\" in p for p in parts):
             return None

@@ -21,7 +21,8 @@ from . import prose
 from .assets import script_names, write_assets
 from .errors import LessonError, LmreportError
 from .lessons import Lesson
-from .render.common import Figure
+from .references import Resolved
+from .render.common import Figure, display_token
 from .result import Result
 
 MARKER = ".lmreport-site"
@@ -41,6 +42,7 @@ class PlacedFigure:
     title: str
     result: Result
     figure: Figure
+    block_id: str | None = None
 
     @property
     def figure_id(self) -> str:
@@ -59,6 +61,7 @@ class SiteInfo:
     build_date: str
     default_model: dict[str, str]
     figures: dict[str, list[PlacedFigure]] = field(default_factory=dict)
+    references: dict[str, list[Resolved]] = field(default_factory=dict)
 
 
 def recover(site_dir: Path) -> None:
@@ -170,6 +173,7 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
     for i, lesson in enumerate(lessons):
         figures = info.figures.get(lesson.slug, [])
         body, groups = _lesson_body(root, env, lesson, figures, nonce)
+        body = _place_references(body, lesson, info.references.get(lesson.slug, []), nonce)
         models = _unique([f.result.model for f in figures]) or [info.default_model]
         page = env.get_template("lesson.html").render(
             **common,
@@ -207,6 +211,7 @@ def _lesson_body(
             title=placed.title,
             prompt=placed.result.options.get("prompt") or " / ".join(placed.result.options.get("prompts", [])),
             data_url=data_name,
+            model=placed.result.model,
             notes=placed.result.data.get("notes", []),
             html=Markup(figure.html),
         )
@@ -221,11 +226,39 @@ def _lesson_body(
     return html, groups
 
 
+def _place_references(html: str, lesson: Lesson, resolved: list[Resolved], nonce: str) -> str:
+    for index, item in enumerate(resolved):
+        marker = prose.reference_marker(nonce, index)
+        if html.count(marker) != 1:
+            raise LessonError(lesson.path, item.reference.line, "cannot place this reference")
+        html = html.replace(marker, reference_html(item))
+    return html
+
+
+def reference_html(item: Resolved) -> str:
+    """A number from the build as prose shows it, or a claim's mark: a tick when it holds, a visible warning
+    with the numbers when it does not. The tooltip says where the value came from."""
+    source = item.reference.source
+    if item.holds is None and item.detail:  # a reference to a block skipped for this model
+        return Markup('<span class="lmreport-value lmreport-skipped" title="{}">n/a</span>').format(item.detail)
+    if item.reference.kind == "value":
+        title = f"{source} = {item.value!r} (computed by this build)"
+        if item.token:
+            return Markup('<code class="lmreport-value" title="{}">{}</code>').format(title, display_token(item.text))
+        return Markup('<span class="lmreport-value" title="{}">{}</span>').format(title, item.text)
+    if item.holds:
+        checked = f"Checked by this build: {item.detail}"
+        return Markup('<span class="lmreport-claim" title="{}">✓</span>').format(checked)
+    return Markup('<span class="lmreport-claim lmreport-claim-failed" title="{}">✗ not true for this model: {}</span>'
+                  ).format(f"Claim `{source}` checked by this build", item.detail)
+
+
 def _figure_json(lesson: Lesson, placed: PlacedFigure) -> dict[str, Any]:
     result = placed.result
     return {
         "lesson": lesson.slug,
         "figure": placed.index + 1,
+        "id": placed.block_id,
         "title": placed.title,
         "analysis": result.analysis,
         "options": result.options,

@@ -61,6 +61,9 @@ class _Loader(yaml.SafeLoader):
         node = super().compose_mapping_node(anchor)
         seen: set[Any] = set()
         for key, _ in node.value:
+            if key.tag == "tag:yaml.org,2002:merge":
+                raise YamlProblem(key.start_mark.line, "YAML merge keys (<<) are not allowed in lessons: write the "
+                                                       "keys out")
             if isinstance(key, yaml.ScalarNode):
                 if key.value in seen:
                     raise YamlProblem(key.start_mark.line, f"'{_short(key.value)}' is given twice")
@@ -94,6 +97,10 @@ def load(source: str) -> YamlDocument:
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+        key_lines = {}
+        if isinstance(node, yaml.MappingNode):
+            # Keyed as the loaded mapping is: 'null: x' is the key None, shown as 'None'.
+            key_lines = {str(loader.construct_object(k, deep=True)): k.start_mark.line for k, _ in node.value}
     except YamlProblem:
         raise
     except yaml.MarkedYAMLError as e:
@@ -105,9 +112,6 @@ def load(source: str) -> YamlDocument:
         raise YamlProblem(0, "nested too deeply") from None
     finally:
         loader.dispose()
-    key_lines = {}
-    if isinstance(node, yaml.MappingNode):
-        key_lines = {str(k.value): k.start_mark.line for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
     return YamlDocument(data, key_lines)
 
 

@@ -119,7 +119,7 @@ def test_all_errors_reported_together_and_old_site_kept(tmp_path, tiny_models, c
     err = capsys.readouterr().err
     lessons = (tmp_path / "lessons").as_posix()
     assert code == 1
-    assert f"{lessons}/02-logits.md:10: topk: unknown option 'kk' (valid: prompt, k, position, title, model)" in err
+    assert f"{lessons}/02-logits.md:10: topk: unknown option 'kk' (valid: prompt, k, position, title, model, id)" in err
     valid = ", ".join(sorted(analyses.REGISTRY))
     assert f"{lessons}/02-logits.md:21: unknown analysis 'topp' (valid: {valid}); did you mean 'topk'?" in err
     assert f"{lessons}/02-logits.md:25: logit_lens: missing option 'prompt' (the text given to the model)" in err
@@ -167,7 +167,8 @@ def test_lesson_model_that_does_not_exist_points_at_front_matter_directive(tmp_p
     write_lesson(tmp_path / "lessons", "01-a.md", text)
     with pytest.raises(BuildFailed) as e:
         build(build_options(tmp_path, tiny_models["gpt2"]))
-    assert str(e.value.errors[0]).endswith("01-a.md:5: topk: model folder './missing-model' does not exist")
+    missing = tmp_path / "lessons" / "missing-model"  # read from the lesson's folder, not the current one
+    assert str(e.value.errors[0]).endswith(f"01-a.md:5: topk: model folder '{missing}' does not exist")
 
 
 def test_refuses_to_replace_a_folder_it_did_not_make(tmp_path, tiny_models):

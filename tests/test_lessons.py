@@ -87,7 +87,8 @@ def test_bad_file_names(tmp_path):
     messages = sorted(str(e).split(": ", 1)[1] for e in result.errors)
     assert messages == [
         "a lesson cannot be named 'index' (the site's start page has that name)",
-        "file name 'Bad Name.md' makes a bad page name: use letters, digits, '-' and '_'",
+        "file name 'Bad Name.md' makes a bad page name: use letters, digits, '-' and '_', starting with a letter "
+        "or digit",
         "not valid UTF-8 (invalid continuation byte at byte 3)",
     ]
     assert [lesson.slug for lesson in result.lessons] == ["01-ok"]

@@ -32,7 +32,8 @@ def unknown_message(name: str) -> str:
     valid = ", ".join(sorted(REGISTRY))
     close = difflib.get_close_matches(name, REGISTRY, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"unknown analysis '{name}' (valid: {valid}){hint}"
+    shown = name if len(name) <= 40 else name[:39] + "…"
+    return f"unknown analysis '{shown}' (valid: {valid}){hint}"
 
 
 def get(name: str) -> Analysis:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import PROMPT, Analysis, Option
+from .common import resolve_index
 
 VIEWS = ("head", "model")
 DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded values
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
-    n_layers = forward.attentions.shape[0]
-    if options["layer"] >= n_layers:
-        raise AnalysisError(
-            f"layer {options['layer']} is out of range: {model.source.name} has layers 0 to {n_layers - 1}", "layer"
-        )
-    data = attention_data(forward, options["views"], options["layer"])
+    layer = resolve_index(options["layer"], forward.attentions.shape[0], "layer", "layer", model.source.name)
+    data = attention_data(forward, options["views"], layer)
     data["kv_heads"] = getattr(model.config, "num_key_value_heads", data["n_heads"])
     return data
 
@@ -46,8 +43,9 @@ ANALYSIS = Analysis(
     options=(
         PROMPT,
         Option("views", list, list(VIEWS), "which views to draw: head, model", choices=VIEWS),
-        Option("layer", int, 0, "the layer the head view opens on (0-based)", minimum=0),
+        Option("layer", int, 0, "the layer the head view opens on (0-based; -1 is the last)"),
     ),
     compute=compute,
+    values=values.MODEL,
     max_tokens=256,
 )

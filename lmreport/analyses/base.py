@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AnalysisError, LessonError
-from ..lessons import control_character
+from ..lessons import control_character, short_repr
 
 if TYPE_CHECKING:
     from ..lessons import Directive
@@ -33,6 +35,9 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[Any, ...] = ()
+    pattern: str | None = None  # a regular expression a text must match whole
+    nonempty: bool = False  # an optional text that, when given, must say something
+    pattern_help: str = ""
     nullable: bool = False
     min_items: int = 1
     max_items: int = MAX_ITEMS
@@ -69,18 +74,21 @@ class Option:
         return "; ".join(parts)
 
     def check_bounds(self, value: float) -> None:
+        # Python compares ints and floats exactly, so a 400-digit integer is compared without overflow.
         if self.minimum is not None and value < self.minimum:
-            raise OptionError(f"must be at least {self.minimum:g}, got {value:g}")
+            raise OptionError(f"must be at least {_number(self.minimum)}, got {_number(value)}")
         if self.maximum is not None and value > self.maximum:
-            raise OptionError(f"must be at most {self.maximum:g}, got {value:g}")
+            raise OptionError(f"must be at most {_number(self.maximum)}, got {_number(value)}")
 
 
 def _parse_text(option: Option, value: Any) -> str:
     if not isinstance(value, str):
         raise OptionError(f"must be text, got {_yaml_repr(value)}: put it in quotes")
-    if option.required and not value.strip():
+    if (option.required or option.nonempty) and not value.strip():
         raise OptionError("must not be empty")
     check_text(value, option.max_chars)
+    if option.pattern is not None and not re.fullmatch(option.pattern, value):
+        raise OptionError(f"must be {option.pattern_help}, got {value[:40]!r}")
     return value
 
 
@@ -103,8 +111,18 @@ def _parse_int(option: Option, value: Any) -> int:
 def _parse_float(option: Option, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise OptionError(f"must be a number, got {_yaml_repr(value)}")
-    option.check_bounds(float(value))
+    option.check_bounds(value)
+    if not math.isfinite(value):
+        raise OptionError(f"must be a finite number, got {_number(value)}")
     return float(value)
+
+
+def _number(value: float) -> str:
+    """A bound or a value in a message: whole numbers as they are (cut when very long), others with %g."""
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e16):
+        text = str(int(value))
+        return text if len(text) <= 20 else f"{text[:8]}…({len(text)} digits)"
+    return f"{value:g}"
 
 
 def _parse_bool(option: Option, value: Any) -> bool:
@@ -152,7 +170,9 @@ def _yaml_repr(value: Any) -> str:
         return "true" if value else "false"
     if value is None:
         return "nothing"
-    return repr(value)
+    if isinstance(value, int):
+        return _number(value)
+    return short_repr(value)
 
 
 ComputeFn = Callable[["ForwardPass", dict[str, Any], "LoadedModel"], dict[str, Any]]
@@ -169,6 +189,7 @@ class Analysis:
     options: tuple[Option, ...]
     compute: ComputeFn
     max_tokens: int | None = None  # a longer prompt would make an unreadable or too heavy figure
+    values: dict[str, Callable[..., Any]] = field(default_factory=dict)  # what prose may cite (values.py)
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -237,6 +258,10 @@ COMMON_OPTIONS = {
     o.name: o
     for o in (
         Option("title", str, None, "caption of the figure", nullable=True, max_chars=300),
-        Option("model", str, None, "run this block on another model", nullable=True, max_chars=4_096),
+        Option("model", str, None, "run this block on another model", nullable=True, max_chars=4_096,
+               nonempty=True),
+        Option("id", str, None, "a name for this block, so that prose can cite its numbers (`=id.value`)",
+               nullable=True, max_chars=40, pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+               pattern_help="a name of letters, digits and '_' (not starting with a digit)"),
     )
 }

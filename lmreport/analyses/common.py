@@ -23,6 +23,14 @@ def resolve_position(position: int, n_tokens: int, option: str = "position") -> 
     return position % n_tokens
 
 
+def resolve_index(value: int, size: int, what: str, option: str, model_name: str) -> int:
+    """A layer or head given as in Python (-1 is the last) as a 0-based index."""
+    if not -size <= value < size:
+        raise AnalysisError(f"{what} {value} is out of range: {model_name} has {what}s 0 to {size - 1} "
+                            f"(or -1 for the last)", option)
+    return value % size
+
+
 def candidate_ids(model: LoadedModel, texts: list[str], option: str = "tokens") -> list[int]:
     """One token id per candidate text; a text that is several tokens is an error naming its pieces."""
     ids = []

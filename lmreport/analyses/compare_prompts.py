@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import MAX_PROMPT_CHARS, MAX_TOKEN_CHARS, Analysis, Option
 from .common import candidate_ids, layer_names, log_probabilities, ranks, resolve_position, space_notes
 
@@ -70,4 +71,5 @@ ANALYSIS = Analysis(
                nullable=True, min_items=2, max_items=2, max_chars=MAX_TOKEN_CHARS),
     ),
     compute=compute,
+    values=values.COMPARE_PROMPTS,
 )

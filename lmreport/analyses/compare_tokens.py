@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
 from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position, space_notes
 
@@ -56,4 +57,5 @@ ANALYSIS = Analysis(
         Option("position", int, -1, "compare the predictions after this position (-1: the last token)"),
     ),
     compute=compute,
+    values=values.COMPARE_TOKENS,
 )

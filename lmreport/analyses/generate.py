@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .attention import ANALYSIS as ATTENTION
 from .attention import attention_data
 from .base import PROMPT, Analysis, Option
@@ -86,4 +87,5 @@ ANALYSIS = Analysis(
                choices=("head", "model")),
     ),
     compute=compute,
+    values=values.GENERATE,
 )

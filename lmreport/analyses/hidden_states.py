@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import PROMPT, Analysis, Option
 from .common import layer_names
 
@@ -56,5 +57,6 @@ ANALYSIS = Analysis(
                "leave the first token out of the PCA (its vector is often huge and would dominate)"),
     ),
     compute=compute,
+    values=values.MODEL,
     max_tokens=1024,
 )

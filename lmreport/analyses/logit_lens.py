@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import PROMPT, Analysis, Option
 from .common import layer_names, probabilities
 
@@ -42,5 +43,6 @@ ANALYSIS = Analysis(
         Option("top", int, 5, "how many tokens each cell lists on hover", minimum=1, maximum=50),
     ),
     compute=compute,
+    values=values.LOGIT_LENS,
     max_tokens=256,
 )

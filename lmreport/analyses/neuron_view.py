@@ -11,9 +11,11 @@ import math
 from typing import Any
 
 from ..architecture import decoder_layers
-from ..errors import AnalysisError
+from ..errors import AnalysisError, NotApplicable
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import PROMPT, Analysis, Option
+from .common import resolve_index
 
 DECIMALS = 3
 SUPPORTED = "GPT-2, BERT and Llama-style (Llama, Mistral, Qwen2, SmolLM) models"
@@ -36,7 +38,7 @@ def queries_keys(forward: ForwardPass, model: LoadedModel, layers: list[int]) ->
             elif _is_llama_like(model.model, blocks[index]):
                 q, k = _llama(model.model, blocks[index], h)
             else:
-                raise AnalysisError(f"the neuron view supports {SUPPORTED}; {model.architecture} is not one of them")
+                raise NotApplicable(f"the neuron view supports {SUPPORTED}; {model.architecture} is not one of them")
             out_q.append(q[0])
             out_k.append(k[0])
     return torch.stack(out_q), torch.stack(out_k)
@@ -84,18 +86,15 @@ def _llama(model: Any, block: Any, h: Any) -> tuple[Any, Any]:
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
-    n_layers = forward.attentions.shape[0]
-    layers = options["layers"] or list(range(n_layers))
-    bad = [layer for layer in layers + [options["layer"]] if layer >= n_layers]
-    if bad:
-        option = "layer" if bad[-1] == options["layer"] and options["layer"] >= n_layers else "layers"
-        raise AnalysisError(f"layer {bad[0]} is out of range: {model.source.name} has layers 0 to {n_layers - 1}",
-                            option)
-    if options["layer"] not in layers:
+    n_layers, n_heads = forward.attentions.shape[:2]
+    name = model.source.name
+    # [0, 1, -2, -1] names four layers of a deep model and fewer of a shallow one: each is kept once.
+    named = [resolve_index(i, n_layers, "layer", "layers", name) for i in options["layers"]]
+    layers = sorted(set(named)) or list(range(n_layers))
+    layer = resolve_index(options["layer"], n_layers, "layer", "layer", name)
+    if layer not in layers:
         raise AnalysisError(f"layer {options['layer']} is not among the layers shown {layers}", "layer")
-    if options["head"] >= forward.attentions.shape[1]:
-        raise AnalysisError(f"head {options['head']} is out of range: there are {forward.attentions.shape[1]} heads",
-                            "head")
+    head = resolve_index(options["head"], n_heads, "head", "head", name)
     q, k = queries_keys(forward, model, layers)
     scale = 10.0**DECIMALS
     attn = forward.attentions[layers]
@@ -103,8 +102,8 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
         "layers": layers,
-        "layer": options["layer"],
-        "head": options["head"],
+        "layer": layer,
+        "head": head,
         "bidirectional": not model.is_causal,
         "scale": 1 / math.sqrt(q.shape[-1]),
         "attention": ((attn.double() * scale).round() / scale).tolist(),
@@ -123,11 +122,12 @@ ANALYSIS = Analysis(
     version="1",
     options=(
         PROMPT,
-        Option("layer", int, 0, "the layer shown first (0-based)", minimum=0),
-        Option("head", int, 0, "the head shown first (0-based)", minimum=0),
-        Option("layers", list, [], "layers to include (default all; fewer makes a lighter page)", item=int,
-               min_items=0, max_items=256, minimum=0),
+        Option("layer", int, 0, "the layer shown first (0-based; -1 is the last)"),
+        Option("head", int, 0, "the head shown first (0-based; -1 is the last)"),
+        Option("layers", list, [], "layers to include (default all; fewer makes a lighter page; -1 is the last)",
+               item=int, min_items=0, max_items=256),
     ),
     compute=compute,
+    values=values.MODEL,
     max_tokens=64,
 )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..architecture import decoder_layers, mlp_output, mlp_output_weight
-from ..errors import AnalysisError
+from ..errors import NotApplicable
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
 from .common import candidate_ids, resolve_position
 
@@ -15,7 +16,7 @@ from .common import candidate_ids, resolve_position
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
     acts = forward.mlp_activations  # [layer, pos, d_ff]
     if acts is None:
-        raise AnalysisError(f"cannot find the MLP neurons of {model.architecture}")
+        raise NotApplicable(f"cannot find the MLP neurons of {model.architecture}")
     top = options["top"]
     values, indices = acts.topk(min(top, acts.shape[-1]), dim=-1)
     data: dict[str, Any] = {
@@ -128,5 +129,6 @@ ANALYSIS = Analysis(
         Option("factors", int, 5, "number of NMF factors", minimum=1, maximum=20),
     ),
     compute=compute,
+    values=values.NEURONS,
     max_tokens=512,
 )

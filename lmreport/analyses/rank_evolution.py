@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
 from .common import candidate_ids, layer_names, probabilities, ranks, resolve_position, space_notes
 
@@ -62,5 +63,6 @@ ANALYSIS = Analysis(
         Option("position", int, -1, "where the named tokens are ranked (-1: after the last token)"),
     ),
     compute=compute,
+    values=values.RANK_EVOLUTION,
     max_tokens=256,
 )

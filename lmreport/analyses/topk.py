@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
+from . import values
 from .base import PROMPT, Analysis, Option
 from .common import resolve_position
 
@@ -13,8 +14,7 @@ from .common import resolve_position
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
     import torch
 
-    if forward.logits is None:
-        raise AnalysisError(f"{model.source.name} is an encoder ({model.architecture}): it predicts no next token")
+    model.require_lm_head("topk")
     k = options["k"]
     if k > model.vocab_size:
         raise AnalysisError(f"k is {k}, but the vocabulary has only {model.vocab_size} tokens", "k")
@@ -47,4 +47,5 @@ ANALYSIS = Analysis(
         Option("position", int, -1, "predict the token after this position (-1: the last token)"),
     ),
     compute=compute,
+    values=values.TOPK,
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from markupsafe import Markup
+
 from ..result import Result
 from . import (
     attention,
@@ -33,7 +35,9 @@ RENDERERS: dict[str, Callable[[Result, str], Figure]] = {
 
 
 def render(result: Result, figure_id: str) -> Figure:
-    """The figure of a result; figure_id must be unique on its page."""
+    """The figure of a result; figure_id must be unique on its page. A block skipped for its model gets a note."""
+    if "skipped" in result.data:
+        return Figure(html=str(Markup('<p class="figure-skipped">Not drawn: {}</p>').format(result.data["skipped"])))
     return RENDERERS[result.analysis](result, figure_id)
 
 

@@ -53,7 +53,7 @@ def test_layer_subset_and_bounds(gpt2):
         compute(gpt2, layers=[0, 7])
     with pytest.raises(AnalysisError, match=r"layer 1 is not among the layers shown \[0, 2\]"):
         compute(gpt2, layers=[0, 2], layer=1)
-    with pytest.raises(AnalysisError, match="head 9 is out of range: there are 4 heads"):
+    with pytest.raises(AnalysisError, match="head 9 is out of range: gpt2 has heads 0 to 3"):
         compute(gpt2, head=9)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lmreport import analyses
-from lmreport.errors import AnalysisError
+from lmreport.errors import AnalysisError, NotApplicable
 
 PROMPT = "The capital of France is"
 
@@ -61,7 +61,7 @@ def test_bounds_are_clear_errors(gpt2, bert):
         topk.compute(forward, topk.parse_options({"prompt": PROMPT, "k": 1000}), gpt2)
     with pytest.raises(AnalysisError, match=r"position 40 is out of range: the prompt has \d+ tokens"):
         topk.compute(forward, topk.parse_options({"prompt": PROMPT, "position": 40}), gpt2)
-    with pytest.raises(AnalysisError, match="is an encoder .BertModel.: it predicts no next token"):
+    with pytest.raises(NotApplicable, match="topk needs a model that predicts the next token; bert is an encoder"):
         topk.compute(bert.forward(PROMPT), topk.parse_options({"prompt": PROMPT}), bert)
 
 

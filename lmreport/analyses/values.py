@@ -1,0 +1,276 @@
+"""The values prose may name from each analysis's result (`=capital.prob(" Paris")`), as plain functions of
+the result's data. Layers count as the figures do: 0 is the embeddings, then one row per block, the last
+row being the model's output; -1 is that last row. Positions and prompts count from 0, -1 the last."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..references import NotApplicableHere, ReferenceProblem, TokenText
+
+
+def _shape(data: dict[str, Any], size: str) -> int:
+    return int(data["model_shape"][size])
+
+
+def layers(data: dict[str, Any]) -> int:
+    """the model's number of layers (blocks)"""
+    return _shape(data, "layers")
+
+
+def heads(data: dict[str, Any]) -> int:
+    """attention heads per layer"""
+    return _shape(data, "heads")
+
+
+def kv_heads(data: dict[str, Any]) -> int:
+    """key/value heads per layer (fewer than heads with grouped-query attention)"""
+    return _shape(data, "kv_heads")
+
+
+def d_model(data: dict[str, Any]) -> int:
+    """width of the residual stream (numbers per token vector)"""
+    return _shape(data, "d_model")
+
+
+def d_head(data: dict[str, Any]) -> int:
+    """width of one head's queries and keys"""
+    return _shape(data, "d_head")
+
+
+def d_ff(data: dict[str, Any]) -> int:
+    """MLP neurons per layer"""
+    return _shape(data, "d_ff")
+
+
+def vocab(data: dict[str, Any]) -> int:
+    """tokens in the vocabulary"""
+    return _shape(data, "vocab")
+
+
+# Every block, whatever its analysis, can cite the sizes of the model it ran on.
+MODEL = {"layers": layers, "heads": heads, "kv_heads": kv_heads, "d_model": d_model, "d_head": d_head, "d_ff": d_ff,
+         "vocab": vocab}
+
+
+def _index(value: int, size: int, what: str) -> int:
+    if not -size <= value < size:
+        raise ReferenceProblem(f"{what} {value} is out of range (0 to {size - 1}, or -1 for the last)")
+    return value % size
+
+
+def _candidate(data: dict[str, Any], token: str) -> dict[str, Any]:
+    for candidate in data["candidates"]:
+        if candidate["text"] == token:
+            return candidate
+    named = ", ".join(repr(c["text"]) for c in data["candidates"]) or "none"
+    raise ReferenceProblem(f"{token!r} is not one of the block's tokens ({named})")
+
+
+def _first_row_from(flags: list[bool]) -> int:
+    """The first row from which every later row is true (len(flags) if the last is not)."""
+    row = len(flags)
+    while row > 0 and flags[row - 1]:
+        row -= 1
+    return row
+
+
+# topk
+
+
+def topk_top(data: dict[str, Any]) -> str:
+    """the most likely next token"""
+    return TokenText(data["predictions"][0]["token"])
+
+
+def topk_top_prob(data: dict[str, Any]) -> float:
+    """its probability"""
+    return float(data["predictions"][0]["prob"])
+
+
+def _prediction(data: dict[str, Any], token: str) -> dict[str, Any]:
+    for p in data["predictions"]:
+        if p["token"] == token:
+            return p
+    raise ReferenceProblem(f"{token!r} is not among the {len(data['predictions'])} tokens shown (raise k)")
+
+
+def topk_prob(data: dict[str, Any], token: str) -> float:
+    """probability of a token among the k shown"""
+    return float(_prediction(data, token)["prob"])
+
+
+def topk_rank(data: dict[str, Any], token: str) -> int:
+    """rank of a token among the k shown (1 = most likely)"""
+    return int(_prediction(data, token)["rank"])
+
+
+def topk_entropy(data: dict[str, Any]) -> float:
+    """entropy of the next-token distribution, in nats"""
+    return float(data["entropy"])
+
+
+TOPK = {**MODEL, "top": topk_top, "top_prob": topk_top_prob, "prob": topk_prob, "rank": topk_rank,
+        "entropy": topk_entropy}
+
+
+# compare_tokens and rank_evolution: candidates with ranks and probabilities per layer
+
+
+def candidate_prob(data: dict[str, Any], token: str, layer: int = -1) -> float:
+    """probability of a candidate at a layer (default: the output)"""
+    probs = _candidate(data, token)["probs"]
+    return float(probs[_index(layer, len(probs), "layer")])
+
+
+def candidate_rank(data: dict[str, Any], token: str, layer: int = -1) -> int:
+    """rank of a candidate at a layer (default: the output; 1 = most likely)"""
+    ranks = _candidate(data, token)["ranks"]
+    return int(ranks[_index(layer, len(ranks), "layer")])
+
+
+def candidate_first_from(data: dict[str, Any], token: str) -> int:
+    """the layer from which a candidate is ranked first through the output"""
+    ranks = _candidate(data, token)["ranks"]
+    row = _first_row_from([r == 1 for r in ranks])
+    if row == len(ranks):
+        raise ReferenceProblem(f"{token!r} is not ranked first at the output (rank {ranks[-1]})")
+    return row
+
+
+def compare_winner(data: dict[str, Any]) -> str:
+    """the candidate that ranks best at the output"""
+    return TokenText(data["candidates"][data["winner"]]["text"])
+
+
+def compare_leads_from(data: dict[str, Any]) -> int:
+    """the layer from which the winner ranks best of the candidates through the output"""
+    return int(data["leads_from_layer"])
+
+
+COMPARE_TOKENS = {**MODEL, "winner": compare_winner, "leads_from": compare_leads_from, "prob": candidate_prob,
+                  "rank": candidate_rank, "first_from": candidate_first_from}
+
+
+def rank_predicted(data: dict[str, Any], position: int = -1) -> str:
+    """the token the model predicts after a position"""
+    tokens = data["output_tokens"]
+    return TokenText(tokens[_index(position, len(tokens), "position")])
+
+
+def output_rank(data: dict[str, Any], layer: int = -1, position: int = -1) -> int:
+    """rank, at a layer, of the token the model finally predicts after a position"""
+    rows = data["output_ranks"]
+    row = rows[_index(layer, len(rows), "layer")]
+    return int(row[_index(position, len(row), "position")])
+
+
+def output_first_from(data: dict[str, Any], position: int = -1) -> int:
+    """the layer from which the finally predicted token is ranked first through the output"""
+    rows = data["output_ranks"]
+    at = _index(position, len(rows[0]), "position")
+    return _first_row_from([row[at] == 1 for row in rows])
+
+
+RANK_EVOLUTION = {**MODEL, "prob": candidate_prob, "rank": candidate_rank, "first_from": candidate_first_from,
+                  "predicted": rank_predicted, "output_rank": output_rank, "output_first_from": output_first_from}
+
+
+# logit_lens
+
+
+def lens_top(data: dict[str, Any], layer: int = -1, position: int = -1) -> str:
+    """the top token at a layer and position (default: the output after the last token)"""
+    rows = data["top_tokens"]
+    row = rows[_index(layer, len(rows), "layer")]
+    return TokenText(row[_index(position, len(row), "position")][0])
+
+
+def lens_top_prob(data: dict[str, Any], layer: int = -1, position: int = -1) -> float:
+    """its probability"""
+    rows = data["top_probs"]
+    row = rows[_index(layer, len(rows), "layer")]
+    return float(row[_index(position, len(row), "position")][0])
+
+
+def lens_top_from(data: dict[str, Any], token: str, position: int = -1) -> int:
+    """the layer from which a token is the top token at a position through the output"""
+    rows = data["top_tokens"]
+    at = _index(position, len(rows[0]), "position")
+    flags = [row[at][0] == token for row in rows]
+    row = _first_row_from(flags)
+    if row == len(rows):
+        raise ReferenceProblem(f"{token!r} is not the top token at the output (that is {rows[-1][at][0]!r})")
+    return row
+
+
+LOGIT_LENS = {**MODEL, "top": lens_top, "top_prob": lens_top_prob, "top_from": lens_top_from}
+
+
+# compare_prompts
+
+
+def _prompt_row(data: dict[str, Any], prompt: int) -> dict[str, Any]:
+    return data["prompts"][_index(prompt, len(data["prompts"]), "prompt")]
+
+
+def _candidate_column(data: dict[str, Any], token: str) -> int:
+    return data["candidates"].index(_candidate(data, token))
+
+
+def prompts_prob(data: dict[str, Any], prompt: int, token: str, layer: int = -1) -> float:
+    """probability of a candidate after prompt number `prompt` (0 is the first), at a layer"""
+    probs = _prompt_row(data, prompt)["probs"][_candidate_column(data, token)]
+    return float(probs[_index(layer, len(probs), "layer")])
+
+
+def prompts_rank(data: dict[str, Any], prompt: int, token: str, layer: int = -1) -> int:
+    """its rank (1 = most likely)"""
+    ranks = _prompt_row(data, prompt)["ranks"][_candidate_column(data, token)]
+    return int(ranks[_index(layer, len(ranks), "layer")])
+
+
+def prompts_ratio(data: dict[str, Any], prompt: int, layer: int = -1) -> float:
+    """ln(p_a / p_b) of the block's ratio after a prompt, at a layer"""
+    ratios = _prompt_row(data, prompt)["log_ratio"]
+    if ratios is None:
+        raise ReferenceProblem("the block has no ratio option")
+    return float(ratios[_index(layer, len(ratios), "layer")])
+
+
+COMPARE_PROMPTS = {**MODEL, "prob": prompts_prob, "rank": prompts_rank, "ratio": prompts_ratio}
+
+
+# neurons
+
+
+def neurons_token(data: dict[str, Any]) -> str:
+    """the output token whose logit the contributions explain"""
+    contributions = data.get("contributions")
+    if not contributions:
+        raise NotApplicableHere("this block explains no output token (the model is an encoder)")
+    return TokenText(contributions["token"])
+
+
+NEURONS = {**MODEL, "token": neurons_token}
+
+
+# generate
+
+
+def generated_text(data: dict[str, Any]) -> str:
+    """the generated text"""
+    return str(data["text"])
+
+
+def generated_token(data: dict[str, Any], step: int) -> str:
+    """the token generated at a step (0 is the first)"""
+    return TokenText(data["steps"][_index(step, len(data["steps"]), "step")]["token"])
+
+
+def generated_prob(data: dict[str, Any], step: int) -> float:
+    """its probability, as the figure shows it"""
+    return float(data["steps"][_index(step, len(data["steps"]), "step")]["prob"])
+
+
+GENERATE = {**MODEL, "text": generated_text, "token": generated_token, "prob": generated_prob}

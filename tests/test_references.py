@@ -1,0 +1,210 @@
+"""Numbers and claims in prose come from the build; lessons survive a change of model."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from lmreport.build import build
+from lmreport.errors import BuildFailed
+from lmreport.lessons import parse_lesson
+from lmreport.references import Call, ReferenceProblem, parse
+
+from .conftest import build_options, write_lesson
+
+LESSON = """# Numbers
+
+```lmreport
+analysis: topk
+id: next
+prompt: The capital of France is
+k: 300
+```
+
+The top token is `=next.top`, at `=next.top_prob:.1%`; the entropy is `=next.entropy:.3f` nats.
+The rank of ` the` is `=next.rank(" the")`. `?next.top_prob > 0.1%` and `?next.top_prob > 100%`
+
+```lmreport
+analysis: compare_tokens
+id: agree
+prompt: The keys to the cabinet
+tokens: [" is", " the"]
+```
+
+`=agree.winner` leads from layer `=agree.leads_from`; at layer 1 ` is` has rank `=agree.rank(" is", layer=1):,`
+and probability `=agree.prob(" is", layer=-1):.2e`. `?agree.rank(" is") >= 1`
+"""
+
+
+def test_the_grammar_reads_values_claims_and_formats():
+    ref = parse(Path("a.md"), 3, '=next.prob(" Paris", layer=-1):.1%')
+    assert (ref.kind, ref.left, ref.spec) == ("value", Call("next", "prob", (" Paris",), (("layer", -1),)), ".1%")
+    ref = parse(Path("a.md"), 3, '?a.top == " Paris"')
+    assert (ref.kind, ref.left, ref.op, ref.right) == ("claim", Call("a", "top"), "==", " Paris")
+    assert parse(Path("a.md"), 3, "?a.p >= 50%").right == 0.5
+
+
+@pytest.mark.parametrize("code, message", [
+    ('=__import__("os").system("x")', "expected '.', found '('"),
+    ("=a.b:{0}", "is not a format"),
+    ("=a.b:999999999d", "is not a format"),
+    ("?a.b", "ends too early"),
+    ("?a.b = 3", "a claim needs a comparison"),
+    ("=3", "a value names a result"),
+    ("?1 < 2", "a claim compares a value of a result"),
+    ('=a.b("x" "y")', "expected ',' or ')'"),
+    ("=a.b(x=1, 2)", "arguments by name come after the others"),
+    ("=a.b c", "unexpected 'c'"),
+])
+def test_anything_else_is_an_error_at_its_line(code, message):
+    with pytest.raises(ReferenceProblem, match=re.escape(message)):
+        parse(Path("a.md"), 1, code)
+    errors = []
+    parse_lesson(Path("lessons/01-a.md"), f"# A\n\ntext\nmore `{code}` text\n", errors, [])
+    assert [(e.line, message in e.message) for e in errors] == [(4, True)]
+
+
+def test_plain_code_is_left_alone():
+    errors = []
+    lesson = parse_lesson(Path("lessons/01-a.md"), "`== x` and `=` and `?` and `x = 1`\n", errors, [])
+    assert errors == [] and lesson.references == []
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, tiny_models):
+    root = tmp_path_factory.mktemp("refs")
+    write_lesson(root / "lessons", "01-a.md", LESSON)
+    summary = build(build_options(root, tiny_models["gpt2"]))
+    return root, summary
+
+
+def _data(root: Path, n: int, analysis: str) -> dict:
+    return json.loads((root / "site" / "data" / f"01-a-{n}-{analysis}.json").read_text())
+
+
+def _shown(page: str) -> list[str]:
+    return [unescape(x) for x in re.findall(r'class="lmreport-value"[^>]*>([^<]*)<', page)]
+
+
+def test_values_on_the_page_are_the_numbers_of_the_figures(built):
+    root, summary = built
+    topk, agree = _data(root, 1, "topk")["data"], _data(root, 2, "compare_tokens")["data"]
+    assert _data(root, 1, "topk")["id"] == "next"
+    top = topk["predictions"][0]
+    the = [p for p in topk["predictions"] if p["token"] == " the"]
+    is_ = agree["candidates"][0]
+    page = (root / "site" / "01-a.html").read_text()
+    expected = [top["token"].replace(" ", "␣"), f"{top['prob']:.1%}", f"{topk['entropy']:.3f}"]
+    assert _shown(page)[:3] == expected
+    assert len(_shown(page)) == 8 and _shown(page)[3] == str(the[0]["rank"])
+    winner = agree["candidates"][agree["winner"]]["text"]
+    assert _shown(page)[4:] == [winner.replace(" ", "␣"), str(agree["leads_from_layer"]), f"{is_['ranks'][1]:,}",
+                                f"{is_['probs'][-1]:.2e}"]
+    assert summary.references == 11
+
+
+def test_claims_are_checked_and_a_false_one_is_marked_and_warned(built, tiny_models):
+    root, summary = built
+    page = (root / "site" / "01-a.html").read_text()
+    assert page.count('class="lmreport-claim"') == 2  # top_prob > 0.1% (above 1/vocab) and rank >= 1 hold
+    assert page.count("lmreport-claim-failed") == 1 and "✗ not true for this model: next.top_prob = " in page
+    assert summary.claims_failed == 1
+    assert [w.split("01-a.md:")[1] for w in summary.warnings] == [
+        f"11: claim `next.top_prob > 100%` does not hold: next.top_prob = "
+        f"{_data(root, 1, 'topk')['data']['predictions'][0]['prob']:.4g} > 1"]
+    with pytest.raises(BuildFailed, match=r"01-a.md:11: claim `next.top_prob > 100%` does not hold"):
+        build(build_options(root, tiny_models["gpt2"], strict=True))
+
+
+@pytest.mark.parametrize("prose, message", [
+    ("`=nope.top`", "no block with id 'nope' in this lesson (ids: next)"),
+    ("`=next.nothing`", "topk has no value 'nothing' (valid: d_ff, d_head, d_model, entropy, heads, kv_heads, "
+                        "layers, prob, rank, top, top_prob, vocab)"),
+    ("`=next.prob(3)`", "prob: 'token' must be a string in double quotes, got 3"),
+    ("`=next.prob()`", "next.prob takes (token)"),
+])
+def test_bad_references_fail_before_any_model_work(tmp_path, tiny_models, forget_models, prose, message):
+    from lmreport import models
+
+    text = "# A\n\n```lmreport\nanalysis: topk\nid: next\nprompt: hi\n```\n\nSee " + prose + ".\n"
+    write_lesson(tmp_path / "lessons", "01-a.md", text)
+    with pytest.raises(BuildFailed) as e:
+        build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert [(x.line, x.message.split(": ", 1)[1]) for x in e.value.errors] == [(9, message)]
+    assert models._LOADED == {}
+
+
+def test_a_value_that_is_not_in_the_result_is_an_error_at_its_line(tmp_path, tiny_models):
+    text = "```lmreport\nanalysis: topk\nid: next\nprompt: hi\nk: 1\n```\n\n`=next.prob(\" zzzz\")`\n"
+    write_lesson(tmp_path / "lessons", "01-a.md", text)
+    with pytest.raises(BuildFailed, match=r"01-a.md:8: `next.prob\(\" zzzz\"\)`: ' zzzz' is not among the 1 tokens"):
+        build(build_options(tmp_path, tiny_models["gpt2"]))
+
+
+def test_duplicate_ids_and_bad_ids(tmp_path, tiny_models):
+    block = "```lmreport\nanalysis: topk\nid: {}\nprompt: hi\n```\n\n"
+    write_lesson(tmp_path / "lessons", "01-a.md", block.format("a") + block.format("a") + block.format("1x"))
+    with pytest.raises(BuildFailed) as e:
+        build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert [(x.line, x.message) for x in e.value.errors] == [
+        (9, "id 'a' is also the id of figure 1"),
+        (15, "topk: option 'id' must be a name of letters, digits and '_' (not starting with a digit), got '1x'")]
+
+
+# Lessons that survive a model change
+
+
+def test_negative_layers_and_heads_count_from_the_end(gpt2):
+    from lmreport import analyses
+
+    attention, neuron_view = analyses.get("attention"), analyses.get("neuron_view")
+    forward = gpt2.forward("The capital of France is")
+    last = attention.compute(forward, attention.parse_options({"prompt": "x", "layer": -1}), gpt2)
+    assert last["layer"] == gpt2.n_layers - 1
+    view = neuron_view.compute(forward, neuron_view.parse_options(
+        {"prompt": "x", "layer": -1, "head": -1, "layers": [0, -1]}), gpt2)
+    assert (view["layer"], view["head"], view["layers"]) == (gpt2.n_layers - 1, 3, [0, gpt2.n_layers - 1])
+    with pytest.raises(Exception, match=r"layer -9 is out of range: gpt2 has layers 0 to 2 \(or -1 for the last\)"):
+        attention.compute(forward, attention.parse_options({"prompt": "x", "layer": -9}), gpt2)
+
+
+def test_next_token_blocks_on_an_encoder_are_skipped_with_a_note(tmp_path, tiny_models):
+    text = ("# A\n\n```lmreport\nanalysis: attention\nprompt: The capital\n```\n\n```lmreport\nanalysis: topk\n"
+            "id: next\nprompt: The capital\n```\n\nTop: `=next.top`. `?next.top == \" x\"`\n")
+    write_lesson(tmp_path / "lessons", "01-a.md", text)
+    summary = build(build_options(tmp_path, tiny_models["bert"]))
+    assert summary.skipped == 1
+    assert [w.split("01-a.md:")[1] for w in summary.warnings] == [
+        "8: topk does not apply to bert: topk needs a model that predicts the next token; bert is an encoder "
+        "(BertModel)"]
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    assert page.count('class="lmreport-figure') == 2 and "Not drawn: topk does not apply to bert" in page
+    assert page.count(">n/a</span>") == 2 and "lmreport-claim-failed" not in page
+    assert "skipped" in _data(tmp_path, 2, "topk")["data"]
+    with pytest.raises(BuildFailed, match="01-a.md:8: topk does not apply to bert"):
+        build(build_options(tmp_path, tiny_models["bert"], strict=True))
+
+
+def test_a_model_path_in_a_lesson_is_read_from_the_lesson_folder(tmp_path, tiny_models, monkeypatch):
+    shutil.copytree(tiny_models["gpt2"], tmp_path / "course" / "models" / "tiny")
+    text = "---\nmodel: ../models/tiny\n---\n# A\n\n```lmreport\nanalysis: topk\nprompt: hi\n```\n"
+    write_lesson(tmp_path / "course" / "lessons", "01-a.md", text)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    build(build_options(tmp_path / "course", "smollm2"))
+    data = json.loads((tmp_path / "course" / "site" / "data" / "01-a-1-topk.json").read_text())
+    assert data["model"]["name"] == "tiny"
+
+
+def test_every_figure_names_its_model(built):
+    root, _ = built
+    page = (root / "site" / "01-a.html").read_text()
+    revision = _data(root, 1, "topk")["model"]["revision"]
+    assert page.count(f'<span class="figure-model">Model: gpt2 <span class="figure-revision" title="dir {revision}">'
+                      f"{revision[:12]}</span></span>") == 2
