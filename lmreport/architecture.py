@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_LAYER_PATHS = ("layers", "h", "encoder.layer", "decoder.layers", "blocks")
-_FINAL_NORMS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm", "decoder.final_layer_norm")
+LAYER_PATHS = ("layers", "h", "encoder.layer", "decoder.layers", "blocks")
+FINAL_NORM_PATHS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm", "decoder.final_layer_norm")
 # The module whose input is the MLP's neuron activations (after the nonlinearity, before projecting back).
 _MLP_OUT_PATHS = ("mlp.down_proj", "mlp.c_proj", "mlp.fc2", "mlp.dense_4h_to_h", "output.dense", "fc2")
 
@@ -23,7 +23,7 @@ def _get(module: Any, path: str) -> Any:
 def decoder_layers(model: Any) -> list[Any]:
     """The transformer blocks, in order."""
     base = model.base_model
-    for path in _LAYER_PATHS:
+    for path in LAYER_PATHS:
         layers = _get(base, path)
         if layers is not None:
             return list(layers)
@@ -33,7 +33,7 @@ def decoder_layers(model: Any) -> list[Any]:
 def final_norm(model: Any) -> Any | None:
     """The norm applied to the residual stream before the unembedding, if the model has one."""
     base = model.base_model
-    for path in _FINAL_NORMS:
+    for path in FINAL_NORM_PATHS:
         module = _get(base, path)
         if module is not None and callable(module):
             return module

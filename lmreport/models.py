@@ -399,7 +399,9 @@ class LoadedModel:
         """The norm applied before the unembedding (ln_f, norm, final_layer_norm...)."""
         norm = architecture.final_norm(self.model)
         if norm is None:
-            raise AnalysisError(f"cannot find the final norm of {self.architecture}")
+            looked = ", ".join(architecture.FINAL_NORM_PATHS)
+            raise NotApplicable(f"cannot find the final norm of {self.architecture} (looked for {looked} in "
+                                f"{type(self.model.base_model).__name__})")
         return norm
 
     def lens(self, forward: ForwardPass, position: int | None = None) -> Iterator[torch.Tensor]:
@@ -429,7 +431,7 @@ class LoadedModel:
         with torch.no_grad():
             for start in range(0, n_layers, per_chunk):
                 block = hidden[start : start + per_chunk]
-                logits = unembed(norm(block.reshape(-1, d))).float().view(len(block), n_pos, -1)
+                logits = self.soft_cap(unembed(norm(block.reshape(-1, d))).float()).view(len(block), n_pos, -1)
                 for layer_logits in logits:
                     layer_logits = layer_logits if position is None else layer_logits[0]
                     if keep:
@@ -440,6 +442,14 @@ class LoadedModel:
         if keep:
             # Several analyses of one prompt (logit lens, rank evolution) then share the unembedding work.
             forward.lens = kept + [last]
+
+    def soft_cap(self, logits: torch.Tensor) -> torch.Tensor:
+        """The model's own squashing of its output logits, where it has one (Gemma 2: cap · tanh(x / cap)), so
+        that every row of the logit lens is read as the output row is."""
+        import torch
+
+        cap = getattr(self.config, "final_logit_softcapping", None)
+        return torch.tanh(logits / cap) * cap if cap else logits
 
     def lens_at(self, forward: ForwardPass, position: int) -> torch.Tensor:
         """Logit lens at one position for every layer: [layer+1, vocab] logits."""
@@ -509,6 +519,9 @@ def load(source: ModelSource) -> LoadedModel:
     except Exception as e:  # transformers raises OSError, ValueError, KeyError... for a bad folder
         raise LmreportError(f"cannot load model '{source.spec}' from {folder}: {e}") from None
     model.eval()
+    if not architecture.decoder_layers(model):
+        raise LmreportError(f"{source.name}: lmreport does not know this architecture ({type(model).__name__}): "
+                            f"it has none of the layer lists {', '.join(architecture.LAYER_PATHS)}")
     loaded = LoadedModel(source=source, model=model, tokenizer=tokenizer, is_causal=is_causal)
     _LOADED[source.key] = loaded
     return loaded

@@ -85,6 +85,21 @@ def _llama(model: Any, block: Any, h: Any) -> tuple[Any, Any]:
     return q, k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
 
 
+def check_against_attention(q: Any, k: Any, attentions: Any, model: LoadedModel) -> None:
+    """Refuse to show queries and keys that do not give back the model's own attention (an architecture with
+    partial rotary positions, soft-capped scores or another scale): a wrong picture is worse than none."""
+    import torch
+
+    scores = (q @ k.transpose(-1, -2)).double() / math.sqrt(q.shape[-1])
+    if model.is_causal:
+        n = scores.shape[-1]
+        scores = scores.masked_fill(torch.triu(torch.ones(n, n, dtype=torch.bool), 1), float("-inf"))
+    error = float((torch.softmax(scores, -1) - attentions.double()).abs().max())
+    if not error < 1e-3:
+        raise NotApplicable(f"the queries and keys lmreport computes for {model.architecture} do not give back its "
+                            f"attention (they differ by up to {error:.2g}), so the neuron view is not drawn")
+
+
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
     n_layers, n_heads = forward.attentions.shape[:2]
     name = model.source.name
@@ -95,7 +110,12 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     if layer not in layers:
         raise AnalysisError(f"layer {options['layer']} is not among the layers shown {layers}", "layer")
     head = resolve_index(options["head"], n_heads, "head", "head", name)
-    q, k = queries_keys(forward, model, layers)
+    try:
+        q, k = queries_keys(forward, model, layers)
+    except (RuntimeError, ValueError, TypeError) as e:  # a variant of the layout (Phi's partial rotary...)
+        raise NotApplicable(f"cannot recompute the queries and keys of {model.architecture} "
+                            f"({type(e).__name__})") from None
+    check_against_attention(q, k, forward.attentions[layers], model)
     scale = 10.0**DECIMALS
     attn = forward.attentions[layers]
     return {

@@ -1,4 +1,5 @@
-"""Every analysis on architectures the course does not use (GPT-NeoX, OPT): numbers or a clear message."""
+"""Every analysis on architectures the course does not use (GPT-NeoX/Pythia, OPT, Mistral, Qwen2, Phi, Gemma,
+Gemma 2): numbers or a clear message, and a final norm and unembedding that give back the model's output."""
 
 import pytest
 import torch
@@ -16,21 +17,32 @@ OPTIONS = {
 }
 
 
-@pytest.fixture(scope="module", params=["gpt_neox", "opt"])
-def other(request, tmp_path_factory):
-    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM
+SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 64}
+# Tiny random models of each family from a config (no download). Families that share a module layout
+# (Llama, Mistral, Qwen2; GPT-NeoX and Pythia) are still each built, since their configs differ.
+ARCHITECTURES = {
+    "gpt_neox": ("GPTNeoXConfig", "GPTNeoXForCausalLM", {**SMALL, "intermediate_size": 64}),
+    "opt": ("OPTConfig", "OPTForCausalLM", {**SMALL, "ffn_dim": 64, "word_embed_proj_dim": 32}),
+    "mistral": ("MistralConfig", "MistralForCausalLM", {**SMALL, "intermediate_size": 64, "num_key_value_heads": 2}),
+    "qwen2": ("Qwen2Config", "Qwen2ForCausalLM", {**SMALL, "intermediate_size": 64, "num_key_value_heads": 2}),
+    "phi": ("PhiConfig", "PhiForCausalLM", {**SMALL, "intermediate_size": 64}),
+    "gemma": ("GemmaConfig", "GemmaForCausalLM", {**SMALL, "intermediate_size": 64, "num_key_value_heads": 1,
+                                                 "head_dim": 8}),
+    "gemma2": ("Gemma2Config", "Gemma2ForCausalLM", {**SMALL, "intermediate_size": 64, "num_key_value_heads": 2,
+                                                    "head_dim": 8, "final_logit_softcapping": 3.0}),
+}
 
+
+@pytest.fixture(scope="module", params=sorted(ARCHITECTURES))
+def other(request, tmp_path_factory):
+    import transformers
+
+    config_name, model_name, settings = ARCHITECTURES[request.param]
     folder = tmp_path_factory.mktemp(request.param)
     tok = _tokenizer(folder)
     torch.manual_seed(0)
-    if request.param == "gpt_neox":
-        GPTNeoXForCausalLM(GPTNeoXConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
-                                         num_attention_heads=4, intermediate_size=64,
-                                         max_position_embeddings=64)).save_pretrained(folder)
-    else:
-        OPTForCausalLM(OPTConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                 ffn_dim=64, max_position_embeddings=64,
-                                 word_embed_proj_dim=32)).save_pretrained(folder)
+    config = getattr(transformers, config_name)(vocab_size=len(tok), **settings)
+    getattr(transformers, model_name)(config).save_pretrained(folder)
     return models.load(models.resolve(str(folder)))
 
 
@@ -41,9 +53,20 @@ def test_numbers_or_a_clear_message(other, name):
     try:
         data = analysis.run(other.forward(analysis.prompts(options)[0]), options, other)
     except AnalysisError as e:
-        assert name == "neuron_view" and "supports GPT-2, BERT and Llama-style" in str(e)
+        # The neuron view draws only queries and keys that give back the model's own attention.
+        assert name == "neuron_view" and ("supports GPT-2, BERT and Llama-style" in str(e)
+                                          or "do not give back its attention" in str(e)
+                                          or "cannot recompute the queries and keys" in str(e)), str(e)
         return
     assert data
+    if name == "neuron_view":
+        q = torch.tensor(data["queries"], dtype=torch.float64)
+        k = torch.tensor(data["keys"], dtype=torch.float64)
+        scores = q @ k.transpose(-1, -2) * data["scale"]
+        n = scores.shape[-1]
+        scores = scores.masked_fill(torch.triu(torch.ones(n, n, dtype=torch.bool), 1), float("-inf"))
+        assert torch.allclose(torch.softmax(scores, -1), torch.tensor(data["attention"], dtype=torch.float64),
+                              atol=2e-2)
 
 
 def test_logit_lens_last_row_is_the_output(other):
@@ -57,5 +80,17 @@ def test_logit_lens_last_row_is_the_output(other):
     # unembedded, gives back the output logits.
     forward = other.forward(PROMPT)
     with torch.no_grad():
-        again = other.model.get_output_embeddings()(other.final_norm()(forward.hidden_states[-1]))
+        again = other.soft_cap(other.model.get_output_embeddings()(other.final_norm()(forward.hidden_states[-1])))
     assert torch.allclose(again, forward.logits, atol=1e-4)
+    assert torch.allclose(torch.tensor(data["top_probs"][-1], dtype=torch.float64)[:, 0],
+                          torch.softmax(forward.logits.double(), -1).max(-1).values, atol=1e-6)
+
+
+def test_an_unknown_layout_is_named_with_what_is_missing(gpt2, monkeypatch):
+    from lmreport import architecture
+    from lmreport.errors import NotApplicable
+
+    monkeypatch.setattr(architecture, "FINAL_NORM_PATHS", ("no_such_norm",))
+    with pytest.raises(NotApplicable, match=r"cannot find the final norm of GPT2LMHeadModel \(looked for "
+                                            r"no_such_norm in GPT2Model\)"):
+        gpt2.final_norm()
