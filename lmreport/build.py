@@ -40,6 +40,8 @@ class BuildOptions:
     use_cache: bool = True
     cache_dir: Path = Path(".lmreport-cache")
     progress: bool | None = None  # None: only on a terminal
+    device: str = "auto"  # auto, cpu, cuda, mps
+    dtype: str = "float32"  # float32, bfloat16, float16
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Job:
     options: dict[str, Any]
     title: str
     source: models.ModelSource
+    runtime: models.Runtime = field(default_factory=models.Runtime)
     key: str = ""
     result: Result | None = None
     from_cache: bool = False
@@ -60,6 +63,13 @@ class Job:
     @property
     def prompts(self) -> list[str]:
         return self.analysis.prompts(self.options)
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """The model as results record it: a precision other than float32 changes the numbers, so it is part
+        of the identity (and of the cache key); the device is not."""
+        extra = {"dtype": self.runtime.dtype} if self.runtime.dtype != "float32" else {}
+        return {**self.source.identity, **extra}
 
 
 @dataclass
@@ -103,7 +113,7 @@ def build(options: BuildOptions) -> BuildSummary:
     for warning in summary.warnings:
         log.warning("%s", warning)
     default_source = models.resolve(options.model)
-    jobs, plan_errors = plan(scan.lessons, default_source)
+    jobs, plan_errors = plan(scan.lessons, default_source, models.Runtime(options.device, options.dtype))
     blocks, reference_errors = check_references(scan.lessons, jobs)
     errors += plan_errors + reference_errors + convert_prose(scan.lessons)
     if errors:
@@ -293,8 +303,11 @@ def model_relative_to(spec: str | None, named_in: Path) -> str | None:
     return spec
 
 
-def plan(lessons: list[Lesson], default_source: models.ModelSource) -> tuple[list[Job], list[LessonError]]:
+def plan(
+    lessons: list[Lesson], default_source: models.ModelSource, runtime: models.Runtime | None = None
+) -> tuple[list[Job], list[LessonError]]:
     """Check every directive against its analysis and find its model; collect all problems."""
+    runtime = runtime or models.Runtime()
     jobs: list[Job] = []
     errors: list[LessonError] = []
     sources = {None: default_source}
@@ -317,7 +330,7 @@ def plan(lessons: list[Lesson], default_source: models.ModelSource) -> tuple[lis
             except LmreportError as e:
                 errors.append(directive.error(f"{analysis.name}: {e}", "model"))
                 continue
-            jobs.append(Job(lesson, index, directive, analysis, options, title, sources[model_spec]))
+            jobs.append(Job(lesson, index, directive, analysis, options, title, sources[model_spec], runtime))
     return jobs, errors
 
 
@@ -329,7 +342,7 @@ def compute_all(
     library_progress(progress)
     pending: list[Job] = []
     for job in jobs:
-        job.key = result_key(job.source.identity, job.analysis.name, job.analysis.version, job.options)
+        job.key = result_key(job.identity, job.analysis.name, job.analysis.version, job.options)
         job.result = cache.get(job.key)
         if job.result is not None:
             job.from_cache = True
@@ -346,8 +359,8 @@ def compute_all(
                 errors.append(error)
             for prompt in set(job.prompts):
                 users[(job.source.key, prompt)] -= 1
-                if users[(job.source.key, prompt)] == 0 and models.is_loaded(job.source):
-                    models.load(job.source).forget(prompt)
+                if users[(job.source.key, prompt)] == 0 and models.is_loaded(job.source, job.runtime):
+                    models.load(job.source, job.runtime).forget(prompt)
             bar.update(1)
     return errors
 
@@ -356,10 +369,10 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
     source = job.source
     name = job.analysis.name
     try:
-        if not models.is_loaded(source):
+        if not models.is_loaded(source, job.runtime):
             log.info("loading model %s", source.name)
             summary.model_loads += 1
-        model = models.load(source)
+        model = models.load(source, job.runtime)
         before = model.forward_count
         try:
             forward = model.forward(job.prompts[0])
@@ -372,7 +385,7 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
             summary.forward_passes += model.forward_count - before
     except (AnalysisError, LmreportError) as e:
         return job.directive.error(f"{name}: {e}", getattr(e, "option", None))
-    job.result = Result(name, job.options, {"name": source.name, **source.identity}, data)
+    job.result = Result(name, job.options, {"name": source.name, **job.identity}, data)
     cache.put(job.key, job.result)
     summary.computed += 1
     return None

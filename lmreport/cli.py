@@ -10,6 +10,7 @@ from pathlib import Path
 from . import __version__
 from .build import BuildOptions, build
 from .errors import BuildFailed, LmreportError, printable
+from .models import DEVICES, DTYPES
 
 
 def parser() -> argparse.ArgumentParser:
@@ -60,6 +61,10 @@ def _build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cache-dir", default=".lmreport-cache", type=Path, help="where results are cached (default: .lmreport-cache/)"
     )
+    p.add_argument("--device", choices=DEVICES, default="auto",
+                   help="where models run: auto (a GPU if there is one), cpu, cuda or mps (default: auto)")
+    p.add_argument("--dtype", choices=DTYPES, default="float32",
+                   help="precision of the models' weights (default: float32); results are kept apart per dtype")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -80,6 +85,8 @@ def build_options(args: argparse.Namespace) -> BuildOptions:
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         progress=args.progress,
+        device=args.device,
+        dtype=args.dtype,
     )
 
 

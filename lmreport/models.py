@@ -259,12 +259,26 @@ class LoadedModel:
     model: Any
     tokenizer: Any
     is_causal: bool
+    runtime: Runtime = field(default_factory=lambda: Runtime())
     forward_count: int = 0
     _forwards: dict[str, ForwardPass] = field(default_factory=dict, repr=False)
 
     @property
     def config(self) -> Any:
         return self.model.config
+
+    @property
+    def device(self) -> Any:
+        """Where the model's inputs go (its first parameter's device, also when it is spread over several)."""
+        return next(self.model.parameters()).device
+
+    def run_module(self, module: Any, x: torch.Tensor) -> torch.Tensor:
+        """module(x) for a part of the model, with x moved to that part's device and precision and the result
+        read back as CPU float32, as every ForwardPass tensor is."""
+        parameter = next(module.parameters(), None)
+        if parameter is not None:
+            x = x.to(device=parameter.device, dtype=parameter.dtype)
+        return module(x).float().cpu()
 
     @property
     def n_layers(self) -> int:
@@ -343,21 +357,21 @@ class LoadedModel:
         if norm is not None:
             hooked[-1] = norm
         with torch.no_grad(), architecture.capture_inputs(hooked) as captured:
-            out = self.model(torch.tensor([ids]), output_hidden_states=True, output_attentions=True)
+            out = self.model(torch.tensor([ids], device=self.device), output_hidden_states=True, output_attentions=True)
         self.forward_count += 1
-        hidden = [h[0] for h in out.hidden_states]
+        hidden = [h[0].float().cpu() for h in out.hidden_states]
         if -1 in captured:
-            hidden[-1] = _unbatched(captured[-1])  # the residual stream before the final norm
+            hidden[-1] = _unbatched(captured[-1]).float().cpu()  # the residual stream before the final norm
         mlp = None
         if layers and all(i in captured for i in range(len(layers))):
-            mlp = torch.stack([_unbatched(captured[i]) for i in range(len(layers))]).float()
+            mlp = torch.stack([_unbatched(captured[i]).float().cpu() for i in range(len(layers))])
         return ForwardPass(
             prompt=label,
             input_ids=list(ids),
             tokens=self.token_texts(list(ids)),
-            logits=out.logits[0].float() if self.is_causal else None,
-            hidden_states=torch.stack(hidden).float(),
-            attentions=torch.stack([a[0] for a in out.attentions]).float(),
+            logits=out.logits[0].float().cpu() if self.is_causal else None,
+            hidden_states=torch.stack(hidden),
+            attentions=torch.stack([a[0].float().cpu() for a in out.attentions]),
             mlp_activations=mlp,
         )
 
@@ -431,7 +445,8 @@ class LoadedModel:
         with torch.no_grad():
             for start in range(0, n_layers, per_chunk):
                 block = hidden[start : start + per_chunk]
-                logits = self.soft_cap(unembed(norm(block.reshape(-1, d))).float()).view(len(block), n_pos, -1)
+                normed = self.run_module(norm, block.reshape(-1, d))
+                logits = self.soft_cap(self.run_module(unembed, normed)).view(len(block), n_pos, -1)
                 for layer_logits in logits:
                     layer_logits = layer_logits if position is None else layer_logits[0]
                     if keep:
@@ -488,17 +503,50 @@ def _byte_decoder() -> dict[str, int]:
     return {v: k for k, v in bytes_to_unicode().items()}
 
 
+DTYPES = ("float32", "bfloat16", "float16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where a model runs and in which precision. Results are read back to the CPU in float32 either way."""
+
+    device: str = "auto"
+    dtype: str = "float32"
+
+    def resolved_device(self) -> str:
+        """auto: CUDA if there is a GPU, else Apple's MPS, else the CPU; a device asked for must exist."""
+        import torch
+
+        mps = getattr(torch.backends, "mps", None)
+        has = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": bool(mps and mps.is_available())}
+        if self.device == "auto":
+            return "cuda" if has["cuda"] else "mps" if has["mps"] else "cpu"
+        if self.device not in has:
+            raise LmreportError(f"device '{self.device}' is not one of {', '.join(DEVICES)}")
+        if not has[self.device]:
+            raise LmreportError(f"device '{self.device}' was asked for, but torch finds none on this machine")
+        return self.device
+
+    def key(self, source: ModelSource) -> str:
+        return f"{source.key}|{self.device}|{self.dtype}"
+
+
 _LOADED: dict[str, LoadedModel] = {}
 
 
-def is_loaded(source: ModelSource) -> bool:
-    return source.key in _LOADED
+def is_loaded(source: ModelSource, runtime: Runtime = Runtime()) -> bool:
+    return runtime.key(source) in _LOADED
 
 
-def load(source: ModelSource) -> LoadedModel:
-    """Load a model in eager-attention fp32 (converting a GGUF once into the user cache)."""
-    if source.key in _LOADED:
-        return _LOADED[source.key]
+def load(source: ModelSource, runtime: Runtime = Runtime()) -> LoadedModel:
+    """Load a model with eager attention, in runtime's precision and on its device (converting a GGUF once into
+    the user cache). A model larger than one GPU is spread over the GPUs (and the CPU) by accelerate."""
+    if runtime.key(source) in _LOADED:
+        return _LOADED[runtime.key(source)]
+    if runtime.dtype not in DTYPES:
+        raise LmreportError(f"dtype '{runtime.dtype}' is not one of {', '.join(DTYPES)}")
+    device = runtime.resolved_device()
     import torch
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
@@ -512,7 +560,11 @@ def load(source: ModelSource) -> LoadedModel:
         archs = config.architectures or []
         is_causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs)
         cls = AutoModelForCausalLM if is_causal else AutoModel
-        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32, trust_remote_code=False)
+        placement = {"device_map": "auto"} if device == "cuda" else {}
+        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=getattr(torch, runtime.dtype),
+                                    trust_remote_code=False, **placement)
+        if not placement:
+            model = model.to(device)
         tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
     except LmreportError:
         raise
@@ -522,8 +574,8 @@ def load(source: ModelSource) -> LoadedModel:
     if not architecture.decoder_layers(model):
         raise LmreportError(f"{source.name}: lmreport does not know this architecture ({type(model).__name__}): "
                             f"it has none of the layer lists {', '.join(architecture.LAYER_PATHS)}")
-    loaded = LoadedModel(source=source, model=model, tokenizer=tokenizer, is_causal=is_causal)
-    _LOADED[source.key] = loaded
+    loaded = LoadedModel(source=source, model=model, tokenizer=tokenizer, is_causal=is_causal, runtime=runtime)
+    _LOADED[runtime.key(source)] = loaded
     return loaded
 
 

@@ -19,7 +19,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     import torch
 
     model.require_lm_head("generate")
-    prompt_ids = torch.tensor([forward.input_ids])
+    prompt_ids = torch.tensor([forward.input_ids], device=model.device)
     settings: dict[str, Any] = {"max_new_tokens": options["new_tokens"], "do_sample": options["sample"]}
     if options["sample"]:
         settings.update(temperature=options["temperature"], top_k=0, top_p=1.0)
@@ -38,7 +38,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     new_ids = out.sequences[0, prompt_ids.shape[1]:].tolist()
     steps = []
     for chosen, logits in zip(new_ids, out.logits, strict=False):
-        log_probs = torch.log_softmax(logits[0].double(), -1)
+        log_probs = torch.log_softmax(logits[0].double().cpu(), -1)
         top = torch.topk(log_probs, options["k"])
         alt_ids = top.indices.tolist()
         steps.append({

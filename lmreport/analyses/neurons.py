@@ -40,9 +40,9 @@ def direct_logit_direction(forward: ForwardPass, model: LoadedModel, position: i
     import torch
 
     norm = model.final_norm()
-    w = model.model.get_output_embeddings().weight[token_id].detach().double()
+    w = model.model.get_output_embeddings().weight[token_id].detach().double().cpu()
     gain = getattr(norm, "weight", None)
-    direction = w * gain.detach().double() if gain is not None else w
+    direction = w * gain.detach().double().cpu() if gain is not None else w
     residual = forward.hidden_states[-1, position].double()
     eps = float(getattr(norm, "variance_epsilon", getattr(norm, "eps", 1e-5)))
     if isinstance(norm, torch.nn.LayerNorm):
