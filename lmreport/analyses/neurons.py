@@ -3,6 +3,7 @@ and a non-negative factorization (NMF) of all activations shown as token highlig
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..architecture import decoder_layers, mlp_output, mlp_output_weight
@@ -41,14 +42,19 @@ def direct_logit_direction(forward: ForwardPass, model: LoadedModel, position: i
 
     norm = model.final_norm()
     w = model.model.get_output_embeddings().weight[token_id].detach().double().cpu()
-    gain = getattr(norm, "weight", None)
-    direction = w * gain.detach().double().cpu() if gain is not None else w
     residual = forward.hidden_states[-1, position].double()
     eps = float(getattr(norm, "variance_epsilon", getattr(norm, "eps", 1e-5)))
     if isinstance(norm, torch.nn.LayerNorm):
+        gain = norm.weight.detach().double().cpu() if norm.weight is not None else torch.ones_like(w)
+        direction = w * gain
         direction = direction - direction.mean()
         scale = torch.sqrt(residual.var(unbiased=False) + eps)
     else:
+        # An RMS norm's gain, asked of the norm itself: norm(1) = gain / sqrt(1 + eps). This holds for the
+        # usual g · x / rms(x) and for Gemma's (1 + g) · x / rms(x) alike.
+        ones = torch.ones(1, w.shape[0])
+        gain = model.run_module(norm, ones)[0].double() * math.sqrt(1 + eps)
+        direction = w * gain
         scale = torch.sqrt(residual.pow(2).mean() + eps)
     return direction / scale
 
@@ -117,7 +123,7 @@ ANALYSIS = Analysis(
         "the output token (activation × output weight projected on the unembedding); and an NMF of all "
         "activations shown as token highlighting."
     ),
-    version="1",
+    version="2",
     options=(
         PROMPT,
         Option("top", int, 5, "neurons listed per token and layer", minimum=1, maximum=50),

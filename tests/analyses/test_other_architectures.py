@@ -94,3 +94,33 @@ def test_an_unknown_layout_is_named_with_what_is_missing(gpt2, monkeypatch):
     with pytest.raises(NotApplicable, match=r"cannot find the final norm of GPT2LMHeadModel \(looked for "
                                             r"no_such_norm in GPT2Model\)"):
         gpt2.final_norm()
+
+
+def _direct_logit_matches_output(loaded) -> None:
+    """The neurons' direct-logit direction, dotted with the final residual stream (plus the norm's and the
+    unembedding's biases), is the model's own output logit: the mapping of the final norm is right."""
+    from lmreport.analyses.neurons import direct_logit_direction
+
+    forward = loaded.forward(PROMPT)
+    token = int(forward.logits[-1].argmax())
+    direction = direct_logit_direction(forward, loaded, len(forward.tokens) - 1, token)
+    logit = float(direction @ forward.hidden_states[-1, -1].double())
+    norm, unembed = loaded.final_norm(), loaded.model.get_output_embeddings()
+    if getattr(norm, "bias", None) is not None:
+        logit += float(unembed.weight[token].double() @ norm.bias.double())
+    if getattr(unembed, "bias", None) is not None:
+        logit += float(unembed.bias[token])
+    expected = float(forward.logits[-1, token])
+    cap = getattr(loaded.config, "final_logit_softcapping", None)
+    if cap:
+        expected = float(torch.atanh(torch.tensor(expected / cap, dtype=torch.float64)) * cap)
+    assert logit == pytest.approx(expected, abs=1e-3)
+
+
+def test_direct_logit_direction_gives_back_the_output_logit(other):
+    _direct_logit_matches_output(other)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+def test_direct_logit_direction_on_the_course_architectures(kind, request):
+    _direct_logit_matches_output(request.getfixturevalue(kind))
