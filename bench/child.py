@@ -26,7 +26,8 @@ def task_build(args: dict) -> dict:
 
     started = time.perf_counter()
     summary = build(BuildOptions(lessons_dir=Path(args["lessons"]), site_dir=Path(args["site"]),
-                                 model=args.get("model"), cache_dir=Path(args["cache"]), progress=False))
+                                 model=args.get("model"), cache_dir=Path(args["cache"]), progress=False,
+                                 device="cpu", dtype=args.get("dtype", "float32")))
     seconds = time.perf_counter() - started
     weights = 0
     for loaded in models._LOADED.values():
@@ -47,7 +48,8 @@ def task_bare(args: dict) -> dict:
         config = AutoConfig.from_pretrained(folder)
         causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in config.architectures or [])
         cls = AutoModelForCausalLM if causal else AutoModel
-        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32).eval()
+        dtype = getattr(torch, args.get("dtype", "float32"))
+        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=dtype).eval()
         tokenizer = AutoTokenizer.from_pretrained(folder)
         with torch.no_grad():
             for prompt in prompts:
