@@ -123,6 +123,7 @@ def build(options: BuildOptions) -> BuildSummary:
     errors = compute_all(jobs, cache, summary, options.progress)
     if errors:
         raise BuildFailed(errors)
+    figures = render_all(jobs, cache, summary)  # may recompute a cached result it cannot draw
     errors = skipped_blocks(jobs, summary, options.strict)
     resolved, reference_errors = resolve_references(scan.lessons, blocks, jobs, summary, options.strict)
     errors += reference_errors
@@ -133,7 +134,7 @@ def build(options: BuildOptions) -> BuildSummary:
         versions=library_versions(),
         build_date=date,
         default_model={"name": default_source.name, **default_source.identity},
-        figures=render_all(jobs, cache, summary),
+        figures=figures,
         references=resolved,
     )
     try:
@@ -163,7 +164,7 @@ def check_references(lessons: list[Lesson], jobs: list[Job]) -> tuple[dict[str, 
             try:
                 check_reference(reference, named)
             except ReferenceProblem as e:
-                errors.append(reference.error(f"`{reference.source[:60]}`: {e}"))
+                errors.append(reference.error(f"`{reference.written}`: {e}"))
     return blocks, errors
 
 
@@ -186,17 +187,17 @@ def resolve_references(
             try:
                 out.append(resolve_reference(reference, blocks[lesson.slug]))
             except ReferenceProblem as e:
-                errors.append(reference.error(f"`{reference.source[:60]}`: {e}"))
+                errors.append(reference.error(f"`{reference.written}`: {e}"))
                 continue
             if out[-1].not_applicable:
-                problem = reference.error(f"`{reference.source[:60]}` is n/a for this model: {out[-1].detail}")
+                problem = reference.error(f"`{reference.written}` is n/a for this model: {out[-1].detail}")
                 summary.warnings.append(str(problem))
                 log.warning("%s", problem)
                 if strict:
                     errors.append(problem)
             if out[-1].holds is False:
                 summary.claims_failed += 1
-                problem = reference.error(f"claim `{reference.source[:60]}` does not hold: {out[-1].detail}")
+                problem = reference.error(f"claim `{reference.written}` does not hold: {out[-1].detail}")
                 summary.warnings.append(str(problem))
                 log.warning("%s", problem)
                 if strict:

@@ -23,6 +23,15 @@ def printable(text: str, keep_newlines: bool = False) -> str:
     return _UNSHOWN.sub(escape, text)
 
 
+def control_character(text: str) -> str | None:
+    """The first character a page or a terminal cannot show as typed: a control character (other than tab and
+    newlines) or half of a surrogate pair."""
+    return next(
+        (c for c in text if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000),
+        None,
+    )
+
+
 class LmreportError(Exception):
     """A problem the user can fix (bad model path, unwritable folder); shown without a traceback."""
 

@@ -12,7 +12,7 @@ from typing import Any
 from markdown_it.token import Token
 
 from . import prose, yamltext
-from .errors import LessonError
+from .errors import LessonError, control_character
 from .references import Reference, ReferenceProblem, is_reference
 from .references import parse as parse_reference
 
@@ -274,15 +274,6 @@ def short_repr(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def control_character(text: str) -> str | None:
-    """The first character a page or a terminal cannot show as typed: a control character (other than tab and
-    newlines) or half of a surrogate pair."""
-    return next(
-        (c for c in text if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000),
-        None,
-    )
-
-
 def _directives(path: Path, tokens: list[Token], lines: list[str], errors: list[LessonError]) -> list[Directive]:
     """Each ```lmreport fence as a Directive, numbered in source order; the fence remembers its number."""
     directives: list[Directive] = []
@@ -307,6 +298,10 @@ def _references(path: Path, tokens: list[Token], errors: list[LessonError]) -> l
     """Each `=value` and `?claim` code span of the prose; the span remembers its number."""
     found: list[Reference] = []
     for line, token in prose.inline_tokens(tokens):
+        if token.type == "image" and any(c.type == "code_inline" and is_reference(c.content)
+                                         for c in token.children or []):
+            errors.append(LessonError(path, line + 1, "a number or claim in an image's alt text is not read: "
+                                                      "move it into the text"))
         if token.type != "code_inline" or not is_reference(token.content):
             continue
         try:

@@ -275,10 +275,13 @@ class LoadedModel:
     def run_module(self, module: Any, x: torch.Tensor) -> torch.Tensor:
         """module(x) for a part of the model, with x moved to that part's device and precision and the result
         read back as CPU float32, as every ForwardPass tensor is."""
+        import torch
+
         parameter = next(module.parameters(), None)
         if parameter is not None:
             x = x.to(device=parameter.device, dtype=parameter.dtype)
-        return module(x).float().cpu()
+        with torch.no_grad():
+            return module(x).float().cpu()
 
     @property
     def n_layers(self) -> int:

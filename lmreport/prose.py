@@ -118,6 +118,11 @@ def reference_marker(nonce: str, index: int) -> str:
     return f"lmreportref{nonce}x{index}z"  # the z ends it: x1 must not match x10
 
 
+def reference_pattern(nonce: str) -> str:
+    """A regular expression of every reference marker of a build, the reference's number its group."""
+    return f"lmreportref{re.escape(nonce)}x(\\d+)z"
+
+
 def _render_code_inline(self: RendererHTML, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
     token = tokens[idx]
     if "reference" in token.meta:
@@ -154,10 +159,13 @@ def nesting_line(tokens: list[Token]) -> int | None:
 
 
 def first_heading(tokens: list[Token]) -> str | None:
-    """The text of the first level-1 heading, as written."""
+    """The text of the first level-1 heading, without its markup (`*x*` and `` `x` `` read x)."""
     for i, token in enumerate(tokens[:-1]):
-        if token.type == "heading_open" and token.tag == "h1" and tokens[i + 1].content.strip():
-            return tokens[i + 1].content.strip()
+        if token.type == "heading_open" and token.tag == "h1":
+            children = tokens[i + 1].children or []
+            text = "".join(c.content for c in children if c.type in ("text", "code_inline", "softbreak")).strip()
+            if text:
+                return text
     return None
 
 

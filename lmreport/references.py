@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import LessonError
+from .errors import LessonError, control_character, printable
 
 MAX_SOURCE_CHARS = 300
 _TOKEN = re.compile(
@@ -37,7 +37,7 @@ _TOKEN = re.compile(
 )
 # Python's format mini-language without fill characters, and widths bounded (a width of 10**9 would build a
 # gigabyte of spaces).
-_FORMAT = re.compile(r"[<>=^]?[+\- ]?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[bcdeEfFgGnosxX%]?")
+_FORMAT = re.compile(r"[<>=^]?[+\- ]?#?0?\d{0,2}[,_]?(?:\.\d{1,2})?[bdeEfFgGnoxX%]?")  # no 'c': a character
 COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
                ">=": operator.ge}
 
@@ -86,10 +86,20 @@ class Reference:
     def error(self, message: str) -> LessonError:
         return LessonError(self.path, self.line, message)
 
+    @property
+    def written(self) -> str:
+        """As the lesson writes it (cut for messages): `=c.top`, `?c.top == " x"`."""
+        text = ("=" if self.kind == "value" else "?") + self.source
+        return text if len(text) <= 60 else text[:59] + "…"
+
+
+_LOOKS_LIKE_REFERENCE = re.compile(r"[=?]\s*[A-Za-z_]\w*\s*\.")
+
 
 def is_reference(code: str) -> bool:
-    """Whether an inline code span is a reference (`=...` or `?...`) rather than code."""
-    return len(code) > 1 and code[0] in "=?" and code[1] not in "=?"
+    """Whether an inline code span is a reference: '=' or '?' then `id.` (`=c.top`, `?c.top == " x"`). Other
+    code that starts with '=' or '?' (`=>`, `=SUM(A1:A3)`, `?:`) stays code."""
+    return bool(_LOOKS_LIKE_REFERENCE.match(code))
 
 
 def parse(path: Path, line: int, code: str) -> Reference:
@@ -105,6 +115,8 @@ def parse(path: Path, line: int, code: str) -> Reference:
         spec = reader.format_spec()
         reader.end()
         return Reference(path, line, code[1:].strip(), kind, left, spec=spec, calls=[left])
+    if reader.has_format:
+        raise ReferenceProblem("a claim takes no format (':'); formats belong to values (`=id.value:.1%`)")
     op = reader.comparison()
     right = reader.operand()
     reader.end()
@@ -119,10 +131,12 @@ class _Reader:
         self.text = text
         self.tokens: list[tuple[str, str]] = []
         self.rest = ""
+        self.has_format = False
         pos = 0
         while pos < len(text) and text[pos:].strip():
             if text[pos:].lstrip().startswith(":") and self._at_format(pos):
                 self.rest = text[pos:].lstrip()[1:]
+                self.has_format = True
                 break
             match = _TOKEN.match(text, pos)
             if match is None or match.end() == pos:
@@ -200,6 +214,8 @@ class _Reader:
 
     def format_spec(self) -> str:
         spec = self.rest.strip()
+        if self.has_format and not spec:
+            raise ReferenceProblem("':' needs a format after it, such as .1%")
         if spec and not _FORMAT.fullmatch(spec):
             raise ReferenceProblem(f"'{spec}' is not a format such as .1%, .2f or ,")
         return spec
@@ -213,9 +229,13 @@ class _Reader:
 
 def _string(token: str) -> str:
     try:
-        return str(json.loads(token))
+        text = str(json.loads(token))
     except ValueError:
         raise ReferenceProblem(f"cannot read the string {token[:30]}") from None
+    bad = control_character(text)
+    if bad is not None:
+        raise ReferenceProblem(f"the string contains the control character U+{ord(bad):04X}")
+    return text
 
 
 def _number(token: str) -> float:
@@ -232,8 +252,7 @@ def _parameters(function: Any) -> str:
 def compare(op: str, left: Any, right: Any) -> bool:
     """A claim's comparison; strings compare only with strings, numbers with numbers."""
     if isinstance(left, str) != isinstance(right, str):
-        raise ReferenceProblem(f"compares text {left!r} with the number {right!r}" if isinstance(left, str)
-                             else f"compares the number {left!r} with text {right!r}")
+        raise ReferenceProblem("compares text with a number: text compares only with text, numbers with numbers")
     if isinstance(left, str) and op not in ("==", "!="):
         raise ReferenceProblem(f"text can only be compared with == or !=, not {op}")
     return bool(COMPARISONS[op](left, right))
@@ -244,7 +263,8 @@ def format_value(value: Any, spec: str) -> str:
     if isinstance(value, str):
         if spec:
             raise ReferenceProblem("a format applies to numbers; this value is text")
-        return value
+        # Generated text can hold any character: controls are written as escapes, as figures do.
+        return value if isinstance(value, TokenText) else printable(value, keep_newlines=True)
     if spec:
         try:
             return format(value, spec)
@@ -280,20 +300,37 @@ class Resolved:
 
 
 def check(reference: Reference, blocks: dict[str, Block]) -> None:
-    """Before any model work: every block a reference names exists and offers that value with those arguments."""
+    """Before any model work: every block a reference names exists and offers that value with those arguments,
+    claims compare text with text and numbers with numbers, and a format fits its value."""
     for call in reference.calls:
         block = blocks.get(call.block)
         if block is None:
             known = ", ".join(sorted(blocks)) or "none: give a block an id, e.g. 'id: capital'"
             raise ReferenceProblem(f"no block with id '{call.block}' in this lesson (ids: {known})")
         _bind(call, block)
+    samples = [_sample(x, blocks) for x in (reference.left, reference.right) if x is not None]
+    if reference.kind == "claim":
+        compare(reference.op or "==", *samples)
+    elif reference.spec:
+        format_value(samples[0], reference.spec)
+
+
+def _sample(operand: Call | str | float, blocks: dict[str, Block]) -> Any:
+    """A stand-in of the operand's type (from the value function's return annotation), to check claims and
+    formats before the numbers exist."""
+    if not isinstance(operand, Call):
+        return operand
+    annotation = inspect.signature(blocks[operand.block].values[operand.name]).return_annotation
+    return {"str": "text", "TokenText": TokenText("token"), "int": 0, "float": 0.0}.get(str(annotation), 0.0)
 
 
 def resolve(reference: Reference, blocks: dict[str, Block]) -> Resolved:
     """Evaluate a reference on the blocks' results; one on a block skipped for this model shows as n/a."""
+    from .analyses.values import MODEL  # the model's sizes: known even where the block was skipped
+
     for call in reference.calls:
         reason = blocks[call.block].skipped
-        if reason is not None:
+        if reason is not None and call.name not in MODEL:
             return Resolved(reference, text="n/a", detail=f"block '{call.block}' was skipped: {reason}")
     try:
         values = [_evaluate(call, blocks) if isinstance(call, Call) else call
@@ -306,15 +343,18 @@ def resolve(reference: Reference, blocks: dict[str, Block]) -> Resolved:
                         token=isinstance(left, TokenText))
     assert reference.op is not None
     holds = compare(reference.op, left, right)
-    shown = [f"{x} = {_show(v)}" if isinstance(x, Call) else _show(v)
+    exact = _show(left) == _show(right) and left != right  # 0.005012 vs 0.0050124: rounding would hide it
+    shown = [f"{x} = {_show(v, exact)}" if isinstance(x, Call) else _show(v, exact)
              for x, v in ((reference.left, left), (reference.right, right))]
     return Resolved(reference, holds=holds, detail=f"{shown[0]} {reference.op} {shown[1]}")
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, exact: bool = False) -> str:
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+        return printable(json.dumps(value, ensure_ascii=False))
+    if isinstance(value, float):
+        return repr(value) if exact else f"{value:.4g}"
+    return str(value)
 
 
 def _bind(call: Call, block: Block) -> inspect.BoundArguments:
@@ -346,5 +386,7 @@ def _evaluate(call: Call, blocks: dict[str, Block]) -> Any:
     arguments[first] = block.data
     try:
         return block.values[call.name](**arguments)
-    except (KeyError, IndexError, TypeError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
+        if isinstance(e, ReferenceProblem):
+            raise
         raise ReferenceProblem(f"{call} cannot be read from the result ({type(e).__name__}: {e})") from None

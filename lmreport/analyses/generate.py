@@ -20,6 +20,10 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
 
     model.require_lm_head("generate")
     prompt_ids = torch.tensor([forward.input_ids], device=model.device)
+    limit = model.max_positions
+    if limit is not None and len(forward.input_ids) + options["new_tokens"] > limit:
+        raise AnalysisError(f"the prompt ({len(forward.input_ids)} tokens) and {options['new_tokens']} new tokens are "
+                            f"more than the {limit} positions {model.source.name} reads", "new_tokens")
     settings: dict[str, Any] = {"max_new_tokens": options["new_tokens"], "do_sample": options["sample"]}
     if options["sample"]:
         settings.update(temperature=options["temperature"], top_k=0, top_p=1.0)

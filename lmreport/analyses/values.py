@@ -84,7 +84,7 @@ def topk_top(data: dict[str, Any]) -> str:
 
 
 def topk_top_prob(data: dict[str, Any]) -> float:
-    """its probability"""
+    """probability of the most likely next token"""
     return float(data["predictions"][0]["prob"])
 
 
@@ -187,7 +187,7 @@ def lens_top(data: dict[str, Any], layer: int = -1, position: int = -1) -> str:
 
 
 def lens_top_prob(data: dict[str, Any], layer: int = -1, position: int = -1) -> float:
-    """its probability"""
+    """probability of the top token at a layer and position"""
     rows = data["top_probs"]
     row = rows[_index(layer, len(rows), "layer")]
     return float(row[_index(position, len(row), "position")][0])
@@ -225,7 +225,7 @@ def prompts_prob(data: dict[str, Any], prompt: int, token: str, layer: int = -1)
 
 
 def prompts_rank(data: dict[str, Any], prompt: int, token: str, layer: int = -1) -> int:
-    """its rank (1 = most likely)"""
+    """rank of a candidate after prompt number `prompt`, at a layer (1 = most likely)"""
     ranks = _prompt_row(data, prompt)["ranks"][_candidate_column(data, token)]
     return int(ranks[_index(layer, len(ranks), "layer")])
 
@@ -269,7 +269,7 @@ def generated_token(data: dict[str, Any], step: int) -> str:
 
 
 def generated_prob(data: dict[str, Any], step: int) -> float:
-    """its probability, as the figure shows it"""
+    """probability of the token generated at a step, as the figure shows it"""
     return float(data["steps"][_index(step, len(data["steps"]), "step")]["prob"])
 
 

@@ -107,9 +107,9 @@ def _direct_logit_matches_output(loaded) -> None:
     logit = float(direction @ forward.hidden_states[-1, -1].double())
     norm, unembed = loaded.final_norm(), loaded.model.get_output_embeddings()
     if getattr(norm, "bias", None) is not None:
-        logit += float(unembed.weight[token].double() @ norm.bias.double())
+        logit += float(unembed.weight[token].detach().double() @ norm.bias.detach().double())
     if getattr(unembed, "bias", None) is not None:
-        logit += float(unembed.bias[token])
+        logit += float(unembed.bias[token].detach())
     expected = float(forward.logits[-1, token])
     cap = getattr(loaded.config, "final_logit_softcapping", None)
     if cap:
