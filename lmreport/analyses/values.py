@@ -4,53 +4,30 @@ row being the model's output; -1 is that last row. Positions and prompts count f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..references import NotApplicableHere, ReferenceProblem, TokenText
 
 
-def _shape(data: dict[str, Any], size: str) -> int:
-    return int(data["model_shape"][size])
+def _size(key: str, doc: str) -> Callable[[dict[str, Any]], int]:
+    def size(data: dict[str, Any]) -> int:
+        return int(data["model_shape"][key])
 
-
-def layers(data: dict[str, Any]) -> int:
-    """the model's number of layers (blocks)"""
-    return _shape(data, "layers")
-
-
-def heads(data: dict[str, Any]) -> int:
-    """attention heads per layer"""
-    return _shape(data, "heads")
-
-
-def kv_heads(data: dict[str, Any]) -> int:
-    """key/value heads per layer (fewer than heads with grouped-query attention)"""
-    return _shape(data, "kv_heads")
-
-
-def d_model(data: dict[str, Any]) -> int:
-    """width of the residual stream (numbers per token vector)"""
-    return _shape(data, "d_model")
-
-
-def d_head(data: dict[str, Any]) -> int:
-    """width of one head's queries and keys"""
-    return _shape(data, "d_head")
-
-
-def d_ff(data: dict[str, Any]) -> int:
-    """MLP neurons per layer"""
-    return _shape(data, "d_ff")
-
-
-def vocab(data: dict[str, Any]) -> int:
-    """tokens in the vocabulary"""
-    return _shape(data, "vocab")
+    size.__doc__ = doc
+    return size
 
 
 # Every block, whatever its analysis, can cite the sizes of the model it ran on.
-MODEL = {"layers": layers, "heads": heads, "kv_heads": kv_heads, "d_model": d_model, "d_head": d_head, "d_ff": d_ff,
-         "vocab": vocab}
+MODEL = {key: _size(key, doc) for key, doc in (
+    ("layers", "the model's number of layers (blocks)"),
+    ("heads", "attention heads per layer"),
+    ("kv_heads", "key/value heads per layer (fewer than heads with grouped-query attention)"),
+    ("d_model", "width of the residual stream (numbers per token vector)"),
+    ("d_head", "width of one head's queries and keys"),
+    ("d_ff", "MLP neurons per layer"),
+    ("vocab", "tokens in the vocabulary"),
+)}
 
 
 def _index(value: int, size: int, what: str) -> int:
