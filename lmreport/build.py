@@ -24,7 +24,7 @@ from .references import resolve as resolve_reference
 from .render import render
 from .render.common import Figure
 from .result import Result
-from .site import PlacedFigure, SiteInfo, check_replaceable, figure_id, lesson_html, recover, write_site
+from .site import PlacedFigure, SiteInfo, check_replaceable, figure_id, recover, write_site
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
@@ -115,7 +115,7 @@ def build(options: BuildOptions) -> BuildSummary:
     default_source = models.resolve(options.model)
     jobs, plan_errors = plan(scan.lessons, default_source, models.Runtime(options.device, options.dtype))
     blocks, reference_errors = check_references(scan.lessons, jobs)
-    errors += plan_errors + reference_errors + convert_prose(scan.lessons)
+    errors += plan_errors + reference_errors
     if errors:
         raise BuildFailed(errors)
     summary.analyses = len(jobs)
@@ -149,17 +149,17 @@ def check_references(lessons: list[Lesson], jobs: list[Job]) -> tuple[dict[str, 
     """Before any model work: block ids are unique in their lesson, and every number or claim in the prose
     names a block and a value it has. Returns each lesson's blocks by id."""
     errors: list[LessonError] = []
-    blocks: dict[str, dict[str, Block]] = {}
-    for lesson in lessons:
-        named = blocks.setdefault(lesson.slug, {})
-        for job in (j for j in jobs if j.lesson is lesson):
-            block_id = job.directive.params.get("id")
-            if block_id is None:
-                continue
+    blocks: dict[str, dict[str, Block]] = {lesson.slug: {} for lesson in lessons}
+    for job in jobs:
+        block_id = job.directive.params.get("id")
+        if block_id is not None:
+            named = blocks[job.lesson.slug]
             if block_id in named:
                 errors.append(job.directive.error(f"id '{block_id}' is also the id of figure {named[block_id].figure}",
                                                   "id"))
             named[block_id] = Block(job.analysis.name, job.analysis.values, job.index + 1)
+    for lesson in lessons:
+        named = blocks[lesson.slug]
         for reference in lesson.references:
             try:
                 check_reference(reference, named)
@@ -191,17 +191,11 @@ def resolve_references(
                 continue
             if out[-1].not_applicable:
                 problem = reference.error(f"`{reference.written}` is n/a for this model: {out[-1].detail}")
-                summary.warnings.append(str(problem))
-                log.warning("%s", problem)
-                if strict:
-                    errors.append(problem)
+                errors += _warning(problem, summary, strict)
             if out[-1].holds is False:
                 summary.claims_failed += 1
                 problem = reference.error(f"claim `{reference.written}` does not hold: {out[-1].detail}")
-                summary.warnings.append(str(problem))
-                log.warning("%s", problem)
-                if strict:
-                    errors.append(problem)
+                errors += _warning(problem, summary, strict)
             summary.references += 1
     return resolved, errors
 
@@ -211,21 +205,15 @@ def skipped_blocks(jobs: list[Job], summary: BuildSummary, strict: bool) -> list
     problems = [job.directive.error(str(job.result.data["skipped"]))
                 for job in jobs if job.result is not None and "skipped" in job.result.data]
     summary.skipped = len(problems)
-    for problem in problems:
-        summary.warnings.append(str(problem))
-        log.warning("%s (skipped)", problem)
-    return problems if strict else []
+    return [error for problem in problems for error in _warning(problem, summary, strict)]
 
 
-def convert_prose(lessons: list[Lesson]) -> list[LessonError]:
-    """Markdown to HTML for every lesson before any model work, so a bad link fails the build at once."""
-    errors = []
-    for lesson in lessons:
-        try:
-            lesson.html = lesson_html(lesson)
-        except LessonError as e:
-            errors.append(e)
-    return errors
+def _warning(problem: LessonError, summary: BuildSummary, strict: bool) -> list[LessonError]:
+    """A problem that does not stop the build: logged and counted as a warning, or returned as an error with
+    --strict."""
+    summary.warnings.append(str(problem))
+    log.warning("%s", problem)
+    return [problem] if strict else []
 
 
 def check_paths(options: BuildOptions) -> Path:

@@ -121,14 +121,6 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _value_parameters(function: object) -> str:
-    import inspect
-
-    params = list(inspect.signature(function).parameters.values())[1:]  # type: ignore[arg-type]
-    shown = [p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default}" for p in params]
-    return f"({', '.join(shown)})" if shown else ""
-
-
 class _PrintableFormatter(logging.Formatter):
     """Log lines name files, models and tokens a user typed: escape what a terminal would act on."""
 
@@ -139,6 +131,7 @@ class _PrintableFormatter(logging.Formatter):
 def describe_analyses(name: str | None) -> str:
     from . import analyses
     from .analyses.base import COMMON_OPTIONS
+    from .references import parameters
 
     chosen = [analyses.get(name)] if name else list(analyses.REGISTRY.values())
     lines = []
@@ -149,7 +142,8 @@ def describe_analyses(name: str | None) -> str:
             limits = f"; {o.limits()}" if o.limits() else ""
             lines.append(f"    {o.name} ({o.type.__name__}, {default}{limits}): {o.help}")
         for value_name, function in sorted(a.values.items()):
-            lines.append(f"    ={'{id}'}.{value_name}{_value_parameters(function)}: {(function.__doc__ or '').strip()}")
+            args = parameters(function)
+            lines.append(f"    ={{id}}.{value_name}{f'({args})' if args else ''}: {(function.__doc__ or '').strip()}")
     return "\n".join(lines)
 
 

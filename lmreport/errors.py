@@ -23,6 +23,11 @@ def printable(text: str, keep_newlines: bool = False) -> str:
     return _UNSHOWN.sub(escape, text)
 
 
+def short(text: str, limit: int) -> str:
+    """text cut to limit characters, with an ellipsis where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def control_character(text: str) -> str | None:
     """The first character a page or a terminal cannot show as typed: a control character (other than tab and
     newlines) or half of a surrogate pair."""

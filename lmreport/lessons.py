@@ -12,7 +12,7 @@ from typing import Any
 from markdown_it.token import Token
 
 from . import prose, yamltext
-from .errors import LessonError, control_character
+from .errors import LessonError, control_character, short
 from .references import Reference, ReferenceProblem, is_reference
 from .references import parse as parse_reference
 
@@ -58,7 +58,6 @@ class Lesson:
     directives: list[Directive]
     references: list[Reference] = field(default_factory=list)  # numbers and claims in the prose
     nonce: str = "slot"
-    html: str = ""  # the prose as HTML, with a slot where each directive's figure goes
 
 
 @dataclass
@@ -270,8 +269,7 @@ def _finite(value: float) -> bool:
 
 def short_repr(value: Any, limit: int = 60) -> str:
     """repr() cut to a length a one-line message can carry."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return short(repr(value), limit)
 
 
 def _directives(path: Path, tokens: list[Token], lines: list[str], errors: list[LessonError]) -> list[Directive]:

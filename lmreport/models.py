@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import architecture
-from .errors import AnalysisError, LmreportError, NotApplicable
+from .errors import AnalysisError, LmreportError, NotApplicable, short
 
 if TYPE_CHECKING:
     import torch
@@ -76,8 +76,7 @@ def resolve(spec: str | None) -> ModelSource:
     try:
         return _resolve(spec)
     except (OSError, RuntimeError) as e:  # a name too long for the file system, '~nosuchuser'...
-        shown = spec if len(spec) <= 60 else spec[:59] + "…"
-        raise LmreportError(f"cannot use model '{shown}': {getattr(e, 'strerror', None) or e}") from None
+        raise LmreportError(f"cannot use model '{short(spec, 60)}': {getattr(e, 'strerror', None) or e}") from None
 
 
 def _resolve(spec: str) -> ModelSource:
@@ -230,6 +229,35 @@ def _write_json_atomic(path: Path, data: Any) -> None:
         log.warning("could not write %s: %s", path, e)
 
 
+DTYPES = ("float32", "bfloat16", "float16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where a model runs and in which precision. Results are read back to the CPU in float32 either way."""
+
+    device: str = "auto"
+    dtype: str = "float32"
+
+    def resolved_device(self) -> str:
+        """auto: CUDA if there is a GPU, else Apple's MPS, else the CPU; a device asked for must exist."""
+        import torch
+
+        mps = getattr(torch.backends, "mps", None)
+        has = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": bool(mps and mps.is_available())}
+        if self.device == "auto":
+            return "cuda" if has["cuda"] else "mps" if has["mps"] else "cpu"
+        if self.device not in has:
+            raise LmreportError(f"device '{self.device}' is not one of {', '.join(DEVICES)}")
+        if not has[self.device]:
+            raise LmreportError(f"device '{self.device}' was asked for, but torch finds none on this machine")
+        return self.device
+
+    def key(self, source: ModelSource) -> str:
+        return f"{source.key}|{self.device}|{self.dtype}"
+
+
 @dataclass
 class ForwardPass:
     """Everything one forward pass gives, for one prompt (batch dimension removed).
@@ -259,7 +287,7 @@ class LoadedModel:
     model: Any
     tokenizer: Any
     is_causal: bool
-    runtime: Runtime = field(default_factory=lambda: Runtime())
+    runtime: Runtime = field(default_factory=Runtime)
     forward_count: int = 0
     _forwards: dict[str, ForwardPass] = field(default_factory=dict, repr=False)
 
@@ -504,35 +532,6 @@ def _byte_decoder() -> dict[str, int]:
     except ImportError:
         return {}
     return {v: k for k, v in bytes_to_unicode().items()}
-
-
-DTYPES = ("float32", "bfloat16", "float16")
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """Where a model runs and in which precision. Results are read back to the CPU in float32 either way."""
-
-    device: str = "auto"
-    dtype: str = "float32"
-
-    def resolved_device(self) -> str:
-        """auto: CUDA if there is a GPU, else Apple's MPS, else the CPU; a device asked for must exist."""
-        import torch
-
-        mps = getattr(torch.backends, "mps", None)
-        has = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": bool(mps and mps.is_available())}
-        if self.device == "auto":
-            return "cuda" if has["cuda"] else "mps" if has["mps"] else "cpu"
-        if self.device not in has:
-            raise LmreportError(f"device '{self.device}' is not one of {', '.join(DEVICES)}")
-        if not has[self.device]:
-            raise LmreportError(f"device '{self.device}' was asked for, but torch finds none on this machine")
-        return self.device
-
-    def key(self, source: ModelSource) -> str:
-        return f"{source.key}|{self.device}|{self.dtype}"
 
 
 _LOADED: dict[str, LoadedModel] = {}

@@ -22,6 +22,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from .errors import short
+
 # Lists and quotes nested deeper than this would recurse too far; markdown-it drops what lies beyond it,
 # so reaching it is an error (see nesting_line), never a silent loss.
 MAX_NESTING = 40
@@ -71,9 +73,7 @@ def _heading_ids(state: StateCore) -> None:
     for i, token in enumerate(state.tokens):
         if token.type != "heading_open" or i + 1 >= len(state.tokens):
             continue
-        children = state.tokens[i + 1].children or []
-        text = "".join(c.content for c in children if c.type in ("text", "code_inline"))
-        base = _slug(text) or "section"
+        base = _slug(plain_text(state.tokens[i + 1])) or "section"
         if re.match(r"fig-\d", base):  # figures own the ids fig-1, fig-1-head...: a heading must not take one
             base = f"section-{base}"
         slug, n = base, counters.get(base, 0)
@@ -104,6 +104,11 @@ def render(tokens: list[Token], nonce: str) -> str:
 def slot_marker(nonce: str, index: int) -> str:
     """The paragraph that stands where directive `index` will be drawn (the nonce changes every build)."""
     return f"<p>lmreportslot{nonce}x{index}</p>"
+
+
+def slot_pattern(nonce: str) -> str:
+    """A regular expression of every figure slot of a build, the directive's number its group."""
+    return f"<p>lmreportslot{re.escape(nonce)}x(\\d+)</p>"
 
 
 def _render_fence(self: RendererHTML, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
@@ -161,12 +166,16 @@ def nesting_line(tokens: list[Token]) -> int | None:
 def first_heading(tokens: list[Token]) -> str | None:
     """The text of the first level-1 heading, without its markup (`*x*` and `` `x` `` read x)."""
     for i, token in enumerate(tokens[:-1]):
-        if token.type == "heading_open" and token.tag == "h1":
-            children = tokens[i + 1].children or []
-            text = "".join(c.content for c in children if c.type in ("text", "code_inline", "softbreak")).strip()
-            if text:
-                return text
+        if token.type == "heading_open" and token.tag == "h1" and plain_text(tokens[i + 1]):
+            return plain_text(tokens[i + 1])
     return None
+
+
+def plain_text(inline: Token) -> str:
+    """An inline token's text without its markup: `*x*` and `` `x` `` read x; a line break reads as a space."""
+    parts = [" " if c.type in ("softbreak", "hardbreak") else c.content
+             for c in inline.children or [] if c.type in ("text", "code_inline", "softbreak", "hardbreak")]
+    return "".join(parts).strip()
 
 
 def inline_tokens(tokens: list[Token]) -> Iterator[tuple[int, Token]]:
@@ -203,7 +212,7 @@ def url_problem(url: str, image: bool) -> str | None:
     path), since the site works offline and sends no request outside itself. '//host/x' (and '\\\\host')
     is another host, not a path.
     """
-    shown = url if len(url) <= 60 else url[:59] + "…"
+    shown = short(url, 60)
     target = re.sub(r"[\t\n\r]", "", url).strip(_C0_AND_SPACE).replace("\\", "/")
     scheme = _SCHEME.match(target)
     other_host = target.startswith("//")

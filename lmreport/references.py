@@ -18,11 +18,11 @@ import inspect
 import json
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LessonError, control_character, printable
+from .errors import LessonError, control_character, printable, short
 
 MAX_SOURCE_CHARS = 300
 _TOKEN = re.compile(
@@ -81,7 +81,11 @@ class Reference:
     op: str | None = None
     right: Call | str | float | None = None
     spec: str = ""
-    calls: list[Call] = field(default_factory=list)
+
+    @property
+    def calls(self) -> list[Call]:
+        """The values of results it names (one for a value, one or two for a claim)."""
+        return [x for x in (self.left, self.right) if isinstance(x, Call)]
 
     def error(self, message: str) -> LessonError:
         return LessonError(self.path, self.line, message)
@@ -89,8 +93,7 @@ class Reference:
     @property
     def written(self) -> str:
         """As the lesson writes it (cut for messages): `=c.top`, `?c.top == " x"`."""
-        text = ("=" if self.kind == "value" else "?") + self.source
-        return text if len(text) <= 60 else text[:59] + "…"
+        return short(("=" if self.kind == "value" else "?") + self.source, 60)
 
 
 _LOOKS_LIKE_REFERENCE = re.compile(r"[=?]\s*[A-Za-z_]\w*\s*\.")
@@ -114,16 +117,16 @@ def parse(path: Path, line: int, code: str) -> Reference:
             raise ReferenceProblem("a value names a result, e.g. `=capital.top`")
         spec = reader.format_spec()
         reader.end()
-        return Reference(path, line, code[1:].strip(), kind, left, spec=spec, calls=[left])
+        return Reference(path, line, code[1:].strip(), kind, left, spec=spec)
     if reader.has_format:
         raise ReferenceProblem("a claim takes no format (':'); formats belong to values (`=id.value:.1%`)")
     op = reader.comparison()
     right = reader.operand()
     reader.end()
-    calls = [x for x in (left, right) if isinstance(x, Call)]
-    if not calls:
+    reference = Reference(path, line, code[1:].strip(), kind, left, op, right)
+    if not reference.calls:
         raise ReferenceProblem("a claim compares a value of a result, e.g. `?capital.top == \" Paris\"`")
-    return Reference(path, line, code[1:].strip(), kind, left, op, right, calls=calls)
+    return reference
 
 
 class _Reader:
@@ -166,10 +169,8 @@ class _Reader:
 
     def operand(self) -> Call | str | float:
         kind, value = self._next()
-        if kind == "string":
-            return _string(value)
-        if kind == "number":
-            return _number(value)
+        if kind in ("string", "number"):
+            return _literal(kind, value)
         if kind != "name":
             raise ReferenceProblem(f"expected a value, found '{value}'")
         self._expect(".")
@@ -184,11 +185,11 @@ class _Reader:
                 kind, item = self._next()
                 if kind == "name" and self._peek() == ("punct", "="):
                     self._next()
-                    kwargs.append((item, self._literal()))
+                    kwargs.append((item, _literal(*self._next())))
                 elif kind in ("string", "number"):
                     if kwargs:
                         raise ReferenceProblem("arguments by name come after the others")
-                    args.append(_string(item) if kind == "string" else _number(item))
+                    args.append(_literal(kind, item))
                 else:
                     raise ReferenceProblem(f"expected an argument, found '{item}'")
                 if self._peek() == ("punct", ","):
@@ -197,14 +198,6 @@ class _Reader:
                     raise ReferenceProblem("expected ',' or ')' between arguments")
             self._next()
         return Call(value, name, tuple(args), tuple(kwargs))
-
-    def _literal(self) -> Any:
-        kind, value = self._next()
-        if kind == "string":
-            return _string(value)
-        if kind == "number":
-            return _number(value)
-        raise ReferenceProblem(f"expected a string or a number, found '{value}'")
 
     def comparison(self) -> str:
         kind, value = self._next()
@@ -223,8 +216,14 @@ class _Reader:
     def end(self) -> None:
         if self.tokens:
             raise ReferenceProblem(f"unexpected '{self.tokens[-1][1]}'")
-        if self.rest and not self.rest.strip():
-            raise ReferenceProblem("':' needs a format after it, such as .1%")
+
+
+def _literal(kind: str, token: str) -> str | float:
+    if kind == "string":
+        return _string(token)
+    if kind == "number":
+        return _number(token)
+    raise ReferenceProblem(f"expected a string or a number, found '{token}'")
 
 
 def _string(token: str) -> str:
@@ -244,7 +243,8 @@ def _number(token: str) -> float:
         else value
 
 
-def _parameters(function: Any) -> str:
+def parameters(function: Any) -> str:
+    """A value function's parameters as prose writes them: 'token, layer=-1' (the result data left out)."""
     params = list(inspect.signature(function).parameters.values())[1:]
     return ", ".join(p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}" for p in params)
 
@@ -366,7 +366,7 @@ def _bind(call: Call, block: Block) -> inspect.BoundArguments:
     try:
         bound = signature.bind({}, *call.args, **dict(call.kwargs))
     except TypeError:
-        raise ReferenceProblem(f"{call.block}.{call.name} takes ({_parameters(function)})") from None
+        raise ReferenceProblem(f"{call.block}.{call.name} takes ({parameters(function)})") from None
     for name, value in list(bound.arguments.items())[1:]:
         expected = signature.parameters[name].annotation
         if expected in (int, "int") and not (isinstance(value, int) and not isinstance(value, bool)):

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -198,14 +199,14 @@ def lesson_html(lesson: Lesson) -> str:
 def _lesson_body(
     root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str
 ) -> tuple[str, set[str]]:
-    html = lesson.html or lesson_html(lesson)
     groups: set[str] = set()
+    blocks: dict[int, str] = {}
     for placed in figures:
         figure = placed.figure
         groups |= figure.assets
         data_name = f"data/{lesson.slug}-{placed.index + 1}-{placed.result.analysis}.json"
         _write_json(root / data_name, _figure_json(lesson, placed))
-        block = env.get_template("figure.html").render(
+        blocks[placed.index] = env.get_template("figure.html").render(
             analysis=placed.result.analysis,
             figure_id=placed.figure_id,
             title=placed.title,
@@ -215,29 +216,33 @@ def _lesson_body(
             notes=placed.result.data.get("notes", []),
             html=Markup(figure.html),
         )
-        marker = prose.slot_marker(nonce, placed.index)
-        if html.count(marker) != 1:
-            raise LessonError(
-                lesson.path,
-                placed.line,
-                "cannot place this figure",
-            )
-        html = html.replace(marker, block)
-    return html, groups
+    lines = {placed.index: placed.line for placed in figures}
+    return _place(lesson_html(lesson), prose.slot_pattern(nonce), blocks, lesson, lines, "figure"), groups
 
 
 def _place_references(html: str, lesson: Lesson, resolved: list[Resolved], nonce: str) -> str:
-    """Every reference's marker replaced in one pass (one replace per marker was quadratic in their number)."""
-    placed: list[int] = []
+    """Each number and claim of the prose where its marker stands."""
+    fragments = {i: reference_html(item) for i, item in enumerate(resolved)}
+    lines = {i: item.reference.line for i, item in enumerate(resolved)}
+    return _place(html, prose.reference_pattern(nonce), fragments, lesson, lines, "reference")
 
-    def place(match: re.Match[str]) -> str:
-        placed.append(int(match.group(1)))
-        return reference_html(resolved[int(match.group(1))])
 
-    html = re.sub(prose.reference_pattern(nonce), place, html)
-    if sorted(placed) != list(range(len(resolved))):
-        missing = sorted(set(range(len(resolved))) - set(placed)) or [0]
-        raise LessonError(lesson.path, resolved[missing[0]].reference.line, "cannot place this reference")
+def _place(html: str, pattern: str, fragments: dict[int, str], lesson: Lesson, lines: dict[int, int],
+           what: str) -> str:
+    """Every marker of pattern (its group: the fragment's number) replaced by its fragment, in one pass over
+    the page: a replace per marker would be quadratic in their number. A fragment whose marker is not there
+    exactly once is an error at its line."""
+    seen: Counter[int] = Counter()
+
+    def put(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        seen[index] += 1
+        return fragments.get(index, match.group(0))
+
+    html = re.sub(pattern, put, html)
+    for index in sorted(fragments):
+        if seen[index] != 1:
+            raise LessonError(lesson.path, lines[index], f"cannot place this {what}")
     return html
 
 

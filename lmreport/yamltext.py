@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from .errors import short
+
 MAX_SOURCE_CHARS = 64 * 1024
 MAX_DEPTH = 32
 # YAML reads these as line breaks, but Markdown and editors do not: a line number after one would be off,
@@ -66,7 +68,7 @@ class _Loader(yaml.SafeLoader):
                                                        "keys out")
             if isinstance(key, yaml.ScalarNode):
                 if key.value in seen:
-                    raise YamlProblem(key.start_mark.line, f"'{_short(key.value)}' is given twice")
+                    raise YamlProblem(key.start_mark.line, f"'{short(key.value, 40)}' is given twice")
                 seen.add(key.value)
         return node
 
@@ -77,7 +79,7 @@ class _Loader(yaml.SafeLoader):
         except (ValueError, OverflowError, TypeError, AttributeError, KeyError, IndexError) as e:
             if isinstance(e, yaml.YAMLError):
                 raise
-            raise YamlProblem(node.start_mark.line, f"cannot read this value ({_short(str(e), 80)})") from None
+            raise YamlProblem(node.start_mark.line, f"cannot read this value ({short(str(e), 80)})") from None
 
 
 def load(source: str) -> YamlDocument:
@@ -107,7 +109,7 @@ def load(source: str) -> YamlDocument:
         mark = e.problem_mark or e.context_mark
         raise YamlProblem(mark.line if mark else 0, _problem_text(e)) from None
     except yaml.YAMLError as e:
-        raise YamlProblem(0, "malformed YAML: " + _short(str(e).splitlines()[0] if str(e) else "", 120)) from None
+        raise YamlProblem(0, "malformed YAML: " + short(str(e).splitlines()[0] if str(e) else "", 120)) from None
     except RecursionError:
         raise YamlProblem(0, "nested too deeply") from None
     finally:
@@ -120,7 +122,3 @@ def _problem_text(e: yaml.MarkedYAMLError) -> str:
     if text == "mapping values are not allowed here":
         text += " (a value that contains ': ' must be in quotes)"
     return f"malformed YAML: {text}" if text else "malformed YAML"
-
-
-def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

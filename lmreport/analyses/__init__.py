@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from ..errors import LmreportError
+from ..errors import LmreportError, short
 from . import (
     attention,
     compare_prompts,
@@ -32,8 +32,7 @@ def unknown_message(name: str) -> str:
     valid = ", ".join(sorted(REGISTRY))
     close = difflib.get_close_matches(name, REGISTRY, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    shown = name if len(name) <= 40 else name[:39] + "…"
-    return f"unknown analysis '{shown}' (valid: {valid}){hint}"
+    return f"unknown analysis '{short(name, 40)}' (valid: {valid}){hint}"
 
 
 def get(name: str) -> Analysis:
