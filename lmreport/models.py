@@ -266,7 +266,8 @@ class ForwardPass:
     hidden_states: [layer+1, pos, d_model], the residual stream: embeddings, then after each layer
         (the last row before the final norm, unlike transformers' own output, so rows compare alike).
     attentions: [layer, head, query, key].
-    mlp_activations: [layer, pos, d_ff], the MLP neurons after the nonlinearity (None if not found).
+    mlp_activations: [layer, pos, d_ff], the MLP neurons as the output projection reads them: the
+        nonlinearity's output, or SiLU(gate) * up in a gated MLP (None if not found).
     """
 
     prompt: str

@@ -282,3 +282,19 @@ def test_sizes_of_the_model_are_known_where_a_block_is_skipped(tmp_path, tiny_mo
     build(build_options(tmp_path, tiny_models["bert"]))
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert _shown(page) == ["2"] and page.count(">n/a</span>") == 1
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+def test_the_model_sizes_prose_may_cite_are_the_configs(kind, request):
+    """The sizes `=id.layers` and the others cite, against the model's config and weights read directly."""
+    loaded = request.getfixturevalue(kind)
+    config = loaded.config
+    shape = loaded.shape(loaded.forward("The keys to the cabinet"))
+    heads = config.num_attention_heads
+    assert shape == {
+        "layers": config.num_hidden_layers, "heads": heads,
+        "kv_heads": getattr(config, "num_key_value_heads", heads), "d_model": config.hidden_size,
+        "d_head": config.hidden_size // heads,
+        "d_ff": getattr(config, "intermediate_size", None) or 4 * config.hidden_size,
+        "vocab": loaded.model.get_input_embeddings().weight.shape[0],
+    }
