@@ -7,12 +7,13 @@ import os
 import secrets
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import analyses, models, yamltext
+from . import analyses, exchange, models, yamltext
 from .analyses.base import Analysis
 from .cache import ResultCache, figure_key, result_key
 from .errors import AnalysisError, BuildFailed, LessonError, LmreportError, NotApplicable
@@ -24,7 +25,8 @@ from .references import resolve as resolve_reference
 from .render import render
 from .render.common import Figure
 from .result import Result
-from .site import PlacedFigure, SiteInfo, check_replaceable, figure_id, recover, write_site
+from .site import Comparison, PlacedFigure, SiteInfo, SiteVariant, check_replaceable, figure_id, recover, write_site
+from .variants import ModelEntry, assign_folders, parse_models
 from .versions import library_versions
 
 log = logging.getLogger("lmreport")
@@ -35,13 +37,16 @@ COURSE_FILE = "course.yml"
 class BuildOptions:
     lessons_dir: Path = Path("lessons")
     site_dir: Path = Path("site")
-    model: str | None = None
+    model: str | None = None  # one model for the whole site (the course config's models otherwise)
+    models: tuple[str, ...] = ()  # a model matrix: the first at the site's root, each other in its folder
     strict: bool = False
     use_cache: bool = True
     cache_dir: Path = Path(".lmreport-cache")
     progress: bool | None = None  # None: only on a terminal
     device: str = "auto"  # auto, cpu, cuda, mps
     dtype: str = "float32"  # float32, bfloat16, float16
+    results_only: Path | None = None  # compute and write the results there; no site
+    from_results: tuple[Path, ...] = ()  # render from these results folders; no model is loaded
 
 
 @dataclass
@@ -73,6 +78,30 @@ class Job:
 
 
 @dataclass
+class Variant:
+    """The course on one model of the matrix: its jobs, and what the build made of them."""
+
+    entry: ModelEntry
+    source: models.ModelSource
+    folder: str = ""  # '' for the site's root
+    jobs: list[Job] = field(default_factory=list)
+    blocks: dict[str, dict[str, Block]] = field(default_factory=dict)
+    figures: dict[str, list[PlacedFigure]] = field(default_factory=dict)
+    resolved: dict[str, list[Resolved]] = field(default_factory=dict)
+    skipped: int = 0
+    claims: int = 0
+    claims_failed: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.entry.label or self.source.name
+
+    @property
+    def root(self) -> bool:
+        return self.folder == ""
+
+
+@dataclass
 class BuildSummary:
     pages: int = 0
     analyses: int = 0
@@ -86,16 +115,25 @@ class BuildSummary:
     seconds: float = 0.0
     site_dir: Path = Path("site")
     warnings: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)  # of the matrix, in order
+    comparisons: int = 0  # comparison pages
+    others: list[str] = field(default_factory=list)  # per other model of a matrix: what did not hold
+    results_dir: Path | None = None
 
     def line(self) -> str:
         plural = "s" if self.claims_failed != 1 else ""
+        where = (f"wrote the results of {self.analyses} analyses to {self.results_dir}/ (no site)"
+                 if self.results_dir is not None else f"wrote {self.pages} pages to {self.site_dir}/")
+        matrix = (f" for {len(self.models)} models ({', '.join(self.models)}) with {self.comparisons} comparison "
+                  f"pages" if len(self.models) > 1 else "")
         return (
-            f"wrote {self.pages} pages to {self.site_dir}/ in {self.seconds:.1f}s: "
+            f"{where}{matrix} in {self.seconds:.1f}s: "
             f"{self.analyses} analyses ({self.computed} computed, {self.cached} from cache"
             + (f", {self.skipped} skipped" if self.skipped else "") + "), "
             f"{self.forward_passes} forward passes, {self.model_loads} model load{'s' if self.model_loads != 1 else ''}"
             + (f"; {self.references} numbers and claims in the prose" if self.references else "")
             + (f", {self.claims_failed} failed claim{plural}" if self.claims_failed else "")
+            + "".join(f"; {other}" for other in self.others)
         )
 
 
@@ -103,7 +141,9 @@ def build(options: BuildOptions) -> BuildSummary:
     """Build the site; raise BuildFailed with every error found, leaving the old site untouched."""
     started = time.perf_counter()
     summary = BuildSummary(site_dir=options.site_dir)
-    site_dir = check_paths(options)
+    if options.results_only is not None:
+        exchange.check_folder(options.results_only)
+    site_dir = check_paths(options) if options.results_only is None else options.site_dir
     date = build_date()
     nonce = secrets.token_hex(8)
     scan = scan_lessons(options.lessons_dir, nonce)
@@ -112,30 +152,49 @@ def build(options: BuildOptions) -> BuildSummary:
     summary.warnings = [str(w) for w in scan.warnings]
     for warning in summary.warnings:
         log.warning("%s", warning)
-    default_source = models.resolve(options.model)
-    jobs, plan_errors = plan(scan.lessons, default_source, models.Runtime(options.device, options.dtype))
-    blocks, reference_errors = check_references(scan.lessons, jobs)
-    errors += plan_errors + reference_errors
+    results = exchange.read(list(options.from_results)) if options.from_results else None
+    resolver = results.resolve if results is not None else models.resolve
+    runtime = models.Runtime(options.device, results.dtype if results is not None else options.dtype)
+    entries = matrix_entries(options, course, results)
+    variants = [Variant(entry, resolver(entry.spec)) for entry in entries]
+    for variant, folder in zip(variants, assign_folders([v.source.name for v in variants],
+                                                        [v.entry.folder for v in variants]), strict=True):
+        variant.folder = folder
+    summary.models = [v.label for v in variants]
+    for number, variant in enumerate(variants):
+        variant.jobs, plan_errors = plan(scan.lessons, variant.source, runtime, resolver)
+        variant.blocks, reference_errors = check_references(scan.lessons, variant.jobs)
+        if number == 0:  # the same lessons give the same problems on every model
+            errors += plan_errors + reference_errors
     if errors:
         raise BuildFailed(errors)
+    jobs = [job for variant in variants for job in variant.jobs]
     summary.analyses = len(jobs)
     cache = ResultCache(options.cache_dir, options.use_cache)
-    errors = compute_all(jobs, cache, summary, options.progress)
+    errors = compute_all(jobs, cache, summary, options.progress, results)
     if errors:
         raise BuildFailed(errors)
-    figures = render_all(jobs, cache, summary)  # may recompute a cached result it cannot draw
-    errors = skipped_blocks(jobs, summary, options.strict)
-    resolved, reference_errors = resolve_references(scan.lessons, blocks, jobs, summary, options.strict)
-    errors += reference_errors
+    if options.results_only is not None:
+        summary.results_dir = options.results_only
+        computed = {job.key: (job.source, job.source.spec, job.result) for job in jobs if job.result}
+        exchange.write(options.results_only, [v.source.spec for v in variants], computed, runtime.dtype)
+        summary.seconds = time.perf_counter() - started
+        return summary
+    for variant in variants:
+        variant.figures = render_all(variant.jobs, cache, summary, results)  # may recompute what it cannot draw
+        errors += variant_warnings(variant, scan.lessons, summary, options.strict)
     if errors:
         raise BuildFailed(errors)
+    comparisons = comparable_blocks(variants)
+    compare_figures = render_comparisons(variants, comparisons, cache, summary, results)
+    summary.comparisons = len(comparisons)
     info = SiteInfo(
         course=course,
         versions=library_versions(),
         build_date=date,
-        default_model={"name": default_source.name, **default_source.identity},
-        figures=figures,
-        references=resolved,
+        variants=[SiteVariant(v.label, v.folder, {"name": v.source.name, **v.source.identity}, v.figures, v.resolved)
+                  for v in variants],
+        comparisons=compare_figures,
     )
     try:
         summary.pages = write_site(site_dir, scan.lessons, info, nonce)
@@ -143,6 +202,46 @@ def build(options: BuildOptions) -> BuildSummary:
         raise BuildFailed([e]) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def matrix_entries(options: BuildOptions, course: dict[str, Any],
+                   results: exchange.ResultsFolders | None) -> list[ModelEntry]:
+    """The models of this build: --model (once or more) replaces the course's list; with --from-results and
+    neither, the models the results were computed for."""
+    if options.models:
+        return [ModelEntry(spec) for spec in options.models]
+    if options.model:
+        return [ModelEntry(options.model)]
+    if course.get("models"):
+        return list(course["models"])
+    if results is not None:
+        return [ModelEntry(spec) for spec in results.matrix]
+    return [ModelEntry(None)]
+
+
+def variant_warnings(variant: Variant, lessons: list[Lesson], summary: BuildSummary, strict: bool
+                     ) -> list[LessonError]:
+    """Skipped blocks and claims that do not hold: warnings (errors with --strict) on the first model, whose
+    pages the prose is written for; on the other models of a matrix they are what the comparison shows, so
+    they are counted, listed in the comparison tables, and never stop the build."""
+    prefix = "" if variant.root else f"on {variant.label}: "
+    problems = skipped_blocks(variant.jobs, prefix)
+    variant.skipped = len(problems)
+    variant.resolved, errors, warnings = resolve_references(lessons, variant.blocks, variant.jobs, prefix)
+    variant.claims = sum(1 for items in variant.resolved.values() for item in items
+                         if item.reference.kind == "claim")
+    variant.claims_failed = sum(1 for items in variant.resolved.values() for item in items if item.holds is False)
+    if variant.root:
+        summary.skipped, summary.claims_failed = variant.skipped, variant.claims_failed
+        summary.references = sum(len(items) for items in variant.resolved.values())
+        for problem in problems + warnings:
+            errors += _warning(problem, summary, strict)
+    else:
+        for problem in problems + warnings:
+            log.info("%s", problem)
+        summary.others.append(f"{variant.label}: {variant.claims - variant.claims_failed} of {variant.claims} "
+                              f"claims hold" + (f", {variant.skipped} blocks skipped" if variant.skipped else ""))
+    return errors
 
 
 def check_references(lessons: list[Lesson], jobs: list[Job]) -> tuple[dict[str, dict[str, Block]], list[LessonError]]:
@@ -169,10 +268,11 @@ def check_references(lessons: list[Lesson], jobs: list[Job]) -> tuple[dict[str, 
 
 
 def resolve_references(
-    lessons: list[Lesson], blocks: dict[str, dict[str, Block]], jobs: list[Job], summary: BuildSummary, strict: bool
-) -> tuple[dict[str, list[Resolved]], list[LessonError]]:
-    """Every number and claim of the prose, from this build's results. A claim that does not hold is a
-    warning naming the numbers (an error with --strict); a value that cannot be read is an error."""
+    lessons: list[Lesson], blocks: dict[str, dict[str, Block]], jobs: list[Job], prefix: str = ""
+) -> tuple[dict[str, list[Resolved]], list[LessonError], list[LessonError]]:
+    """Every number and claim of the prose, from this build's results. Returns them per lesson, the errors (a
+    value that cannot be read) and the warnings (a claim that does not hold, naming the numbers; a value this
+    model does not have)."""
     for job in jobs:
         block_id = job.directive.params.get("id")
         if block_id is not None and job.result is not None:
@@ -181,31 +281,28 @@ def resolve_references(
             block.skipped = job.result.data.get("skipped")
     resolved: dict[str, list[Resolved]] = {}
     errors: list[LessonError] = []
+    warnings: list[LessonError] = []
     for lesson in lessons:
         out = resolved.setdefault(lesson.slug, [])
         for reference in lesson.references:
             try:
                 out.append(resolve_reference(reference, blocks[lesson.slug]))
             except ReferenceProblem as e:
-                errors.append(reference.error(f"`{reference.written}`: {e}"))
+                errors.append(reference.error(f"{prefix}`{reference.written}`: {e}"))
                 continue
             if out[-1].not_applicable:
-                problem = reference.error(f"`{reference.written}` is n/a for this model: {out[-1].detail}")
-                errors += _warning(problem, summary, strict)
+                warnings.append(reference.error(f"{prefix}`{reference.written}` is n/a for this model: "
+                                                f"{out[-1].detail}"))
             if out[-1].holds is False:
-                summary.claims_failed += 1
-                problem = reference.error(f"claim `{reference.written}` does not hold: {out[-1].detail}")
-                errors += _warning(problem, summary, strict)
-            summary.references += 1
-    return resolved, errors
+                warnings.append(reference.error(f"{prefix}claim `{reference.written}` does not hold: "
+                                                f"{out[-1].detail}"))
+    return resolved, errors, warnings
 
 
-def skipped_blocks(jobs: list[Job], summary: BuildSummary, strict: bool) -> list[LessonError]:
-    """Blocks whose analysis does not apply to their model: one warning each (errors with --strict)."""
-    problems = [job.directive.error(str(job.result.data["skipped"]))
-                for job in jobs if job.result is not None and "skipped" in job.result.data]
-    summary.skipped = len(problems)
-    return [error for problem in problems for error in _warning(problem, summary, strict)]
+def skipped_blocks(jobs: list[Job], prefix: str = "") -> list[LessonError]:
+    """Blocks whose analysis does not apply to their model, each as a problem at its line."""
+    return [job.directive.error(prefix + str(job.result.data["skipped"]))
+            for job in jobs if job.result is not None and "skipped" in job.result.data]
 
 
 def _warning(problem: LessonError, summary: BuildSummary, strict: bool) -> list[LessonError]:
@@ -244,9 +341,13 @@ def _check_paths(options: BuildOptions) -> Path:
     return site
 
 
-def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
-    """Optional course.yml beside the lessons: title and description of the site."""
-    course = {"title": "lmreport course", "description": ""}
+COURSE_KEYS = ("title", "description", "models")
+
+
+def read_course(lessons_dir: Path) -> tuple[dict[str, Any], list[LessonError]]:
+    """Optional course.yml beside the lessons: title and description of the site, and the models of a matrix
+    (paths read from the lessons folder)."""
+    course: dict[str, Any] = {"title": "lmreport course", "description": "", "models": []}
     path = Path(lessons_dir) / COURSE_FILE
     errors: list[LessonError] = []
     if not os.path.lexists(path):
@@ -263,11 +364,16 @@ def read_course(lessons_dir: Path) -> tuple[dict[str, str], list[LessonError]]:
         return course, [LessonError(path, e.line + 1, f"{COURSE_FILE}: {e.message}")]
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
-        return course, [LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines (title, description)")]
+        return course, [LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines ({', '.join(COURSE_KEYS)})")]
     for key, value in data.items():
         line = document.key_lines.get(str(key), 0) + 1
         if key not in course:
-            errors.append(LessonError(path, line, f"unknown key '{key}' in {COURSE_FILE} (valid: title, description)"))
+            errors.append(LessonError(path, line, f"unknown key '{key}' in {COURSE_FILE} "
+                                                  f"(valid: {', '.join(COURSE_KEYS)})"))
+        elif key == "models":
+            entries, model_errors = parse_models(value, path, line)
+            errors += model_errors
+            course[key] = [ModelEntry(model_relative_to(e.spec, path), e.label, e.folder) for e in entries]
         elif not isinstance(value, str):
             errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} must be text"))
         elif control_character(value):
@@ -293,7 +399,8 @@ def model_relative_to(spec: str | None, named_in: Path) -> str | None:
 
 
 def plan(
-    lessons: list[Lesson], default_source: models.ModelSource, runtime: models.Runtime | None = None
+    lessons: list[Lesson], default_source: models.ModelSource, runtime: models.Runtime | None = None,
+    resolver: Callable[[str | None], models.ModelSource] = models.resolve,
 ) -> tuple[list[Job], list[LessonError]]:
     """Check every directive against its analysis and find its model; collect all problems."""
     runtime = runtime or models.Runtime()
@@ -315,7 +422,7 @@ def plan(
                 model_relative_to(lesson.model, lesson.path)
             try:
                 if model_spec not in sources:
-                    sources[model_spec] = models.resolve(model_spec)
+                    sources[model_spec] = resolver(model_spec)
             except LmreportError as e:
                 errors.append(directive.error(f"{analysis.name}: {e}", "model"))
                 continue
@@ -324,37 +431,57 @@ def plan(
 
 
 def compute_all(
-    jobs: list[Job], cache: ResultCache, summary: BuildSummary, progress: bool | None
+    jobs: list[Job], cache: ResultCache, summary: BuildSummary, progress: bool | None,
+    results: exchange.ResultsFolders | None = None,
 ) -> list[LessonError]:
-    """Fill each job's result from the cache, or compute it: one forward pass per (model, prompt),
-    shared by every analysis on that prompt and dropped once the last of them is done."""
+    """Fill each job's result from the cache (or the results folders), or compute it: model by model, each
+    loaded once and freed after its last job; one forward pass per (model, prompt), shared by every analysis on
+    that prompt, holding only what they read, and dropped once the last of them is done. Jobs with the same
+    key (a block that names its own model, in every model of a matrix) are computed once."""
     library_progress(progress)
-    pending: list[Job] = []
+    pending: dict[str, list[Job]] = {}
     for job in jobs:
         job.key = result_key(job.identity, job.analysis.name, job.analysis.version, job.options)
-        job.result = cache.get(job.key)
+        if job.key in pending:
+            pending[job.key].append(job)
+            continue
+        job.result = cache.get(job.key) or (results.get(job.key) if results is not None else None)
         if job.result is not None:
             job.from_cache = True
             summary.cached += 1
         else:
-            pending.append(job)
-    pending.sort(key=lambda job: (job.source.key, job.prompts))
-    users = Counter((job.source.key, p) for job in pending for p in set(job.prompts))
+            pending[job.key] = [job]
+    if results is not None and pending:
+        return [same[0].directive.error(f"{same[0].analysis.name}: no result for this block on "
+                                        f"{same[0].source.name} in {results.where()} (--from-results loads no "
+                                        "model): compute it with --results-only") for same in pending.values()]
+    order = sorted(pending.values(), key=lambda same: (same[0].source.key, same[0].prompts))
+    users = Counter((same[0].source.key, p) for same in order for p in set(same[0].prompts))
+    needs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for same in order:
+        for prompt in same[0].prompts:
+            needs[(same[0].source.key, prompt)] |= same[0].analysis.needs
+    last_of_model = {same[0].source.key: i for i, same in enumerate(order)}
     errors: list[LessonError] = []
-    with progress_bar(len(pending), "analyses", progress) as bar:
-        for job in pending:
-            error = _compute(job, cache, summary)
+    with progress_bar(len(order), "analyses", progress) as bar:
+        for i, same in enumerate(order):
+            job = same[0]
+            error = _compute(job, cache, summary, needs[(job.source.key, job.prompts[0])])
             if error is not None:
                 errors.append(error)
+            for other in same[1:]:
+                other.result, other.from_cache = job.result, job.from_cache
             for prompt in set(job.prompts):
                 users[(job.source.key, prompt)] -= 1
                 if users[(job.source.key, prompt)] == 0 and models.is_loaded(job.source, job.runtime):
                     models.load(job.source, job.runtime).forget(prompt)
+            if last_of_model[job.source.key] == i and len(last_of_model) > 1:
+                models.unload(job.source, job.runtime)  # before the next model is loaded
             bar.update(1)
     return errors
 
 
-def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError | None:
+def _compute(job: Job, cache: ResultCache, summary: BuildSummary, needs: set[str] | None = None) -> LessonError | None:
     source = job.source
     name = job.analysis.name
     try:
@@ -364,7 +491,7 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
         model = models.load(source, job.runtime)
         before = model.forward_count
         try:
-            forward = model.forward(job.prompts[0])
+            forward = model.forward(job.prompts[0], needs or job.analysis.needs)
             try:
                 data = job.analysis.run(forward, job.options, model)
             except NotApplicable as e:
@@ -380,17 +507,12 @@ def _compute(job: Job, cache: ResultCache, summary: BuildSummary) -> LessonError
     return None
 
 
-def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary) -> dict[str, list[PlacedFigure]]:
+def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary,
+               results: exchange.ResultsFolders | None = None) -> dict[str, list[PlacedFigure]]:
     """Draw every result (or take its drawing from the cache), grouped by lesson."""
     figures: dict[str, list[PlacedFigure]] = defaultdict(list)
     for job in jobs:
-        assert job.result is not None
-        fid = figure_id(job.index)
-        key = figure_key(job.key, fid)
-        figure = cache.get_figure(key)
-        if figure is None:
-            figure = _render_or_recompute(job, fid, cache, summary)
-            cache.put_figure(key, figure)
+        figure = _figure(job, figure_id(job.index), cache, summary, results)
         figures[job.lesson.slug].append(
             PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result, figure,
                          job.directive.params.get("id"))
@@ -398,7 +520,19 @@ def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary) -> di
     return figures
 
 
-def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildSummary) -> Figure:
+def _figure(job: Job, fid: str, cache: ResultCache, summary: BuildSummary,
+            results: exchange.ResultsFolders | None) -> Figure:
+    assert job.result is not None
+    key = figure_key(job.key, fid)
+    figure = cache.get_figure(key)
+    if figure is None:
+        figure = _render_or_recompute(job, fid, cache, summary, results)
+        cache.put_figure(key, figure)
+    return figure
+
+
+def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildSummary,
+                         results: exchange.ResultsFolders | None = None) -> Figure:
     """Draw a result; a cached one that cannot be drawn (an entry of the right form with the wrong numbers in
     it) is a warning and a recompute, never a failed build."""
     assert job.result is not None
@@ -407,14 +541,47 @@ def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildS
     except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as e:
         if not job.from_cache:
             raise
-        log.warning("%s: the cached result cannot be drawn (%s: %s); recomputing",
-                    f"{job.directive.path.as_posix()}:{job.directive.line}", type(e).__name__, e)
+        problem = f"the cached result cannot be drawn ({type(e).__name__}: {e})"
+        if results is not None:
+            raise BuildFailed([job.directive.error(f"{problem}; --from-results loads no model to compute it")]
+                              ) from None
+        log.warning("%s: %s; recomputing", f"{job.directive.path.as_posix()}:{job.directive.line}", problem)
     job.from_cache = False
     summary.cached -= 1
     error = _compute(job, cache, summary)
     if error is not None:
         raise BuildFailed([error])
     return render(job.result, fid)
+
+
+def comparable_blocks(variants: list[Variant]) -> list[tuple[str, int]]:
+    """The blocks a matrix compares: (lesson, block index) of each whose model changes with the matrix's model
+    (a block that names its own model is the same everywhere) and whose view can stand beside another."""
+    if len(variants) < 2:
+        return []
+    by_place = [{(job.lesson.slug, job.index): job for job in v.jobs} for v in variants]
+    out = []
+    for place, job in by_place[0].items():
+        same = [jobs.get(place) for jobs in by_place]
+        if job.analysis.comparable and all(same) and len({j.source.key for j in same if j}) > 1:
+            out.append(place)
+    return out
+
+
+def render_comparisons(variants: list[Variant], places: list[tuple[str, int]], cache: ResultCache,
+                       summary: BuildSummary, results: exchange.ResultsFolders | None) -> list[Comparison]:
+    """Each compared block drawn once per model, with ids unique on its comparison page."""
+    by_place = [{(job.lesson.slug, job.index): job for job in v.jobs} for v in variants]
+    out = []
+    for place in places:
+        drawn = []
+        for number, (variant, jobs) in enumerate(zip(variants, by_place, strict=True)):
+            job = jobs[place]
+            figure = _figure(job, f"m{number + 1}-{figure_id(job.index)}", cache, summary, results)
+            drawn.append(PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result, figure,
+                                      job.directive.params.get("id"), variant.folder))
+        out.append(Comparison(drawn[0].lesson, place[1], drawn))
+    return out
 
 
 def build_date() -> str:

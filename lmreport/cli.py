@@ -25,6 +25,13 @@ def parser() -> argparse.ArgumentParser:
         "build", help="build the site once", description="Run every lesson's analyses and write the site."
     )
     _build_arguments(b)
+    exchange = b.add_mutually_exclusive_group()
+    exchange.add_argument("--results-only", metavar="DIR", type=Path,
+                          help="compute every result and write them into DIR (with DIR/models.json), not the site: "
+                          "one job of a CI matrix")
+    exchange.add_argument("--from-results", metavar="DIR", type=Path, nargs="+",
+                          help="render the site from results folders written by --results-only, loading no model "
+                          "(give the lessons folder before this option)")
     s = sub.add_parser(
         "serve",
         help="build, serve on localhost, rebuild on change",
@@ -51,8 +58,11 @@ def _build_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--model",
+        action="append",
         help="model for lessons that name none: a Hugging Face id, a local folder, a .gguf "
-        "file, or an embedded alias (smollm2, minilm). Default: the embedded SmolLM2-135M-Instruct",
+        "file, or an embedded alias (smollm2, minilm). Given more than once: a model matrix, the first at the "
+        "site's root and each other in a folder of its own, with comparison pages. Replaces course.yml's "
+        "'models'. Default: course.yml's 'models', else the embedded SmolLM2-135M-Instruct",
     )
     p.add_argument("--strict", action="store_true", help="treat warnings (unknown front matter keys...) as errors")
     p.add_argument(
@@ -80,13 +90,16 @@ def build_options(args: argparse.Namespace) -> BuildOptions:
     return BuildOptions(
         lessons_dir=args.lessons,
         site_dir=args.output,
-        model=args.model,
+        model=args.model[0] if args.model and len(args.model) == 1 else None,
+        models=tuple(args.model) if args.model and len(args.model) > 1 else (),
         strict=args.strict,
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         progress=args.progress,
         device=args.device,
         dtype=args.dtype,
+        results_only=getattr(args, "results_only", None),
+        from_results=tuple(getattr(args, "from_results", None) or ()),
     )
 
 

@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -230,6 +230,7 @@ def _write_json_atomic(path: Path, data: Any) -> None:
 
 
 DTYPES = ("float32", "bfloat16", "float16")
+EVERYTHING = frozenset(("hidden_states", "attentions", "mlp"))  # what a forward pass may keep besides the logits
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -274,10 +275,11 @@ class ForwardPass:
     input_ids: list[int]
     tokens: list[str]
     logits: torch.Tensor | None
-    hidden_states: torch.Tensor
-    attentions: torch.Tensor
+    hidden_states: torch.Tensor  # None when the analyses of the prompt do not read it (see LoadedModel.forward)
+    attentions: torch.Tensor  # likewise
     mlp_activations: torch.Tensor | None = None
     lens: list[torch.Tensor] | None = field(default=None, repr=False)  # the logit lens, once computed
+    kept: frozenset[str] = frozenset(("hidden_states", "attentions", "mlp"))
 
 
 @dataclass
@@ -352,10 +354,13 @@ class LoadedModel:
     def architecture(self) -> str:
         return (self.config.architectures or [type(self.model).__name__])[0]
 
-    def forward(self, prompt: str) -> ForwardPass:
-        """Run (or reuse) the single forward pass for this prompt."""
-        if prompt not in self._forwards:
-            self._forwards[prompt] = self.run_ids(prompt, self.encode(prompt))
+    def forward(self, prompt: str, needs: Collection[str] = EVERYTHING) -> ForwardPass:
+        """Run (or reuse) the single forward pass for this prompt, keeping what the analyses of the prompt read
+        (needs: any of EVERYTHING; the logits are always kept)."""
+        kept = self._forwards.get(prompt)
+        if kept is None or not set(needs) <= kept.kept:
+            wanted = set(needs) | (kept.kept if kept is not None else set())
+            self._forwards[prompt] = self.run_ids(prompt, self.encode(prompt), wanted)
         return self._forwards[prompt]
 
     def forget(self, prompt: str) -> None:
@@ -367,8 +372,10 @@ class LoadedModel:
             raise AnalysisError("the prompt gives no tokens", "prompt")
         return list(ids)
 
-    def run_ids(self, label: str, ids: list[int]) -> ForwardPass:
-        """One forward pass over token ids, keeping logits, residual stream, attentions and MLP neurons."""
+    def run_ids(self, label: str, ids: list[int], needs: Collection[str] = EVERYTHING) -> ForwardPass:
+        """One forward pass over token ids, keeping logits and what needs names of the residual stream
+        ("hidden_states"), attention weights ("attentions", layer × head × n² numbers) and MLP neurons
+        ("mlp")."""
         import torch
 
         limit = self.max_positions
@@ -382,18 +389,25 @@ class LoadedModel:
                 "(attention weights grow with the square of the length)",
                 "prompt",
             )
+        needs = set(needs)
         layers = architecture.decoder_layers(self.model)
-        mlp_outs = {i: architecture.mlp_output(layer) for i, layer in enumerate(layers)}
-        hooked = {i: m for i, m in mlp_outs.items() if m is not None}
+        hooked = {}
+        if "mlp" in needs:
+            mlp_outs = {i: architecture.mlp_output(layer) for i, layer in enumerate(layers)}
+            hooked = {i: m for i, m in mlp_outs.items() if m is not None}
         norm = architecture.final_norm(self.model)
-        if norm is not None:
+        if norm is not None and "hidden_states" in needs:
             hooked[-1] = norm
         with torch.no_grad(), architecture.capture_inputs(hooked) as captured:
-            out = self.model(torch.tensor([ids], device=self.device), output_hidden_states=True, output_attentions=True)
+            out = self.model(torch.tensor([ids], device=self.device), output_hidden_states="hidden_states" in needs,
+                             output_attentions="attentions" in needs)
         self.forward_count += 1
-        hidden = [h[0].float().cpu() for h in out.hidden_states]
-        if -1 in captured:
-            hidden[-1] = _unbatched(captured[-1]).float().cpu()  # the residual stream before the final norm
+        hidden = None
+        if "hidden_states" in needs:
+            rows = [h[0].float().cpu() for h in out.hidden_states]
+            if -1 in captured:
+                rows[-1] = _unbatched(captured[-1]).float().cpu()  # the residual stream before the final norm
+            hidden = torch.stack(rows)
         mlp = None
         if layers and all(i in captured for i in range(len(layers))):
             mlp = torch.stack([_unbatched(captured[i]).float().cpu() for i in range(len(layers))])
@@ -402,9 +416,10 @@ class LoadedModel:
             input_ids=list(ids),
             tokens=self.token_texts(list(ids)),
             logits=out.logits[0].float().cpu() if self.is_causal else None,
-            hidden_states=torch.stack(hidden),
-            attentions=torch.stack([a[0].float().cpu() for a in out.attentions]),
+            hidden_states=hidden,
+            attentions=torch.stack([a[0].float().cpu() for a in out.attentions]) if "attentions" in needs else None,
             mlp_activations=mlp,
+            kept=frozenset(needs),
         )
 
     def token_texts(self, ids: list[int]) -> list[str]:
@@ -429,7 +444,9 @@ class LoadedModel:
         if not ids:
             raise AnalysisError(f"candidate {text!r} gives no token")
         pieces = " + ".join(repr(t) for t in self.token_texts(ids))
-        raise AnalysisError(
+        # Not applicable rather than an error: the same candidate may be one token for the model the lesson was
+        # written for and several for another model of a matrix (another tokenizer).
+        raise NotApplicable(
             f"candidate {text!r} is {len(ids)} tokens for {self.source.name} ({pieces}); "
             "name a single token (ranks are per token), e.g. its first piece"
         )
@@ -540,6 +557,21 @@ _LOADED: dict[str, LoadedModel] = {}
 
 def is_loaded(source: ModelSource, runtime: Runtime = Runtime()) -> bool:
     return runtime.key(source) in _LOADED
+
+
+def unload(source: ModelSource, runtime: Runtime = Runtime()) -> None:
+    """Free a model's memory (a matrix build loads each model once and frees it before the next)."""
+    import gc
+
+    loaded = _LOADED.pop(runtime.key(source), None)
+    if loaded is not None:
+        loaded._forwards.clear()
+        del loaded
+        gc.collect()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
 
 def load(source: ModelSource, runtime: Runtime = Runtime()) -> LoadedModel:

@@ -44,10 +44,16 @@ class PlacedFigure:
     result: Result
     figure: Figure
     block_id: str | None = None
+    folder: str = ""  # of its model's pages in a model matrix ('' for the site's root)
 
     @property
     def figure_id(self) -> str:
         return figure_id(self.index)
+
+    @property
+    def data_name(self) -> str:
+        """Its numbers' file, from its model's folder."""
+        return f"data/{self.lesson.slug}-{self.index + 1}-{self.result.analysis}.json"
 
 
 def figure_id(index: int) -> str:
@@ -56,13 +62,36 @@ def figure_id(index: int) -> str:
 
 
 @dataclass
-class SiteInfo:
-    course: dict[str, str]
-    versions: dict[str, str]
-    build_date: str
-    default_model: dict[str, str]
+class SiteVariant:
+    """The course's pages on one model: in the site's root, or in a folder of a model matrix."""
+
+    label: str
+    folder: str
+    model: dict[str, str]
     figures: dict[str, list[PlacedFigure]] = field(default_factory=dict)
     references: dict[str, list[Resolved]] = field(default_factory=dict)
+
+
+@dataclass
+class Comparison:
+    """One block of a lesson drawn on every model of the matrix (figures in the matrix's order)."""
+
+    lesson: Lesson
+    index: int
+    figures: list[PlacedFigure]
+
+    @property
+    def page(self) -> str:
+        return f"{self.lesson.slug}-{self.index + 1}.html"
+
+
+@dataclass
+class SiteInfo:
+    course: dict[str, Any]
+    versions: dict[str, str]
+    build_date: str
+    variants: list[SiteVariant]
+    comparisons: list[Comparison] = field(default_factory=list)
 
 
 def recover(site_dir: Path) -> None:
@@ -164,30 +193,108 @@ def _environment() -> Environment:
 def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -> int:
     env = _environment()
     write_assets(root)
-    (root / "data").mkdir()
     nav = [{"slug": lesson.slug, "title": lesson.title, "description": lesson.description} for lesson in lessons]
-    common = {"course": info.course, "versions": info.versions, "build_date": info.build_date, "lessons": nav}
-    index = env.get_template("index.html").render(
-        **common, page_title=None, current=None, scripts=[], models=[info.default_model]
-    )
-    (root / "index.html").write_text(index, encoding="utf-8")
-    for i, lesson in enumerate(lessons):
-        figures = info.figures.get(lesson.slug, [])
-        body, groups = _lesson_body(root, env, lesson, figures, nonce)
-        body = _place_references(body, lesson, info.references.get(lesson.slug, []), nonce)
-        models = _unique([f.result.model for f in figures]) or [info.default_model]
-        page = env.get_template("lesson.html").render(
-            **common,
-            page_title=lesson.title,
-            current=nav[i],
-            previous=nav[i - 1] if i > 0 else None,
-            next=nav[i + 1] if i + 1 < len(nav) else None,
-            body=Markup(body),
-            scripts=script_names(groups),
-            models=models,
+    course = {"title": info.course["title"], "description": info.course.get("description", "")}
+    matrix = len(info.variants) > 1
+    compared = {(c.lesson.slug, c.index): c.page for c in info.comparisons}
+    pages = 0
+    for variant in info.variants:
+        folder = root / variant.folder if variant.folder else root
+        base = "../" if variant.folder else ""
+        (folder / "data").mkdir(parents=True)
+        common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
+                  "base": base, "nav_base": "", "compare_url": f"{base}compare/index.html" if matrix else None}
+
+        def switch(page: str, variant: SiteVariant = variant, base: str = base) -> list[dict[str, Any]]:
+            """The same page on each model of the matrix."""
+            return [{"label": v.label, "url": f"{base}{v.folder + '/' if v.folder else ''}{page}",
+                     "current": v is variant} for v in info.variants] if matrix else []
+
+        index = env.get_template("index.html").render(
+            **common, page_title=None, current=None, scripts=[], models=[variant.model], switch=switch("index.html")
         )
-        (root / f"{lesson.slug}.html").write_text(page, encoding="utf-8")
-    return len(lessons) + 1
+        (folder / "index.html").write_text(index, encoding="utf-8")
+        for i, lesson in enumerate(lessons):
+            figures = variant.figures.get(lesson.slug, [])
+            links = {f.index: f"{base}compare/{compared[(lesson.slug, f.index)]}" for f in figures
+                     if (lesson.slug, f.index) in compared}
+            body, groups = _lesson_body(folder, env, lesson, figures, nonce, links)
+            body = _place_references(body, lesson, variant.references.get(lesson.slug, []), nonce)
+            models = _unique([f.result.model for f in figures]) or [variant.model]
+            page = env.get_template("lesson.html").render(
+                **common,
+                page_title=lesson.title,
+                current=nav[i],
+                previous=nav[i - 1] if i > 0 else None,
+                next=nav[i + 1] if i + 1 < len(nav) else None,
+                body=Markup(body),
+                scripts=script_names(groups),
+                models=models,
+                switch=switch(f"{lesson.slug}.html"),
+            )
+            (folder / f"{lesson.slug}.html").write_text(page, encoding="utf-8")
+        pages += len(lessons) + 1
+    if matrix:
+        pages += write_comparisons(root, env, info, nav, course)
+    return pages
+
+
+def write_comparisons(root: Path, env: Environment, info: SiteInfo, nav: list[dict[str, Any]],
+                      course: dict[str, str]) -> int:
+    """compare/: a page per compared block (its figure on each model, with the numbers and claims of the prose
+    that cite it, per model) and an index with every claim of the course on every model."""
+    folder = root / "compare"
+    folder.mkdir()
+    labels = [v.label for v in info.variants]
+    common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
+              "base": "../", "nav_base": "../", "compare_url": "index.html", "switch": [], "current": None,
+              "models": [v.model for v in info.variants]}
+    for comparison in info.comparisons:
+        groups: set[str] = set()
+        cells = []
+        for number, (variant, placed) in enumerate(zip(info.variants, comparison.figures, strict=True)):
+            groups |= placed.figure.assets
+            data_url = f"../{variant.folder + '/' if variant.folder else ''}{placed.data_name}"
+            element_id = f"m{number + 1}-{placed.figure_id}"  # as render_comparisons drew it
+            html = _figure_html(env, placed, data_url, None, element_id)
+            cells.append({"label": variant.label, "html": Markup(html)})
+        block_id = comparison.figures[0].block_id
+        rows = _reference_rows(info, comparison.lesson, block_id) if block_id else []
+        page = env.get_template("compare.html").render(
+            **common, page_title=f"{comparison.figures[0].title} across models", comparison=comparison,
+            lesson_url=f"../{comparison.lesson.slug}.html#{comparison.figures[0].figure_id}", cells=cells,
+            labels=labels, rows=rows, scripts=script_names(groups), title=comparison.figures[0].title,
+            prompt=_prompt(comparison.figures[0].result))
+        (folder / comparison.page).write_text(page, encoding="utf-8")
+    claims = [row for row in _reference_rows(info) if row["kind"] == "claim"]
+    holding = [sum(1 for row in claims if row["cells"][i]["holds"]) for i in range(len(labels))]
+    index = env.get_template("compare_index.html").render(
+        **common, page_title="Models compared", comparisons=info.comparisons, labels=labels, rows=claims,
+        holding=holding, scripts=[])
+    (folder / "index.html").write_text(index, encoding="utf-8")
+    return len(info.comparisons) + 1
+
+
+def _reference_rows(info: SiteInfo, lesson: Lesson | None = None, block_id: str | None = None
+                    ) -> list[dict[str, Any]]:
+    """The numbers and claims of the prose (of one lesson's block, or all), each with its value on every model."""
+    rows = []
+    first = info.variants[0].references
+    for slug, items in first.items():
+        if lesson is not None and slug != lesson.slug:
+            continue
+        for n, item in enumerate(items):
+            if block_id is not None and block_id not in {call.block for call in item.reference.calls}:
+                continue
+            cells = [v.references[slug][n] for v in info.variants]
+            rows.append({"kind": item.reference.kind, "written": item.reference.source, "slug": slug,
+                         "line": item.reference.line, "file": item.reference.path.name,
+                         "cells": [{"html": Markup(reference_html(c)), "holds": c.holds} for c in cells]})
+    return rows
+
+
+def _prompt(result: Result) -> str:
+    return result.options.get("prompt") or " / ".join(result.options.get("prompts", []))
 
 
 def lesson_html(lesson: Lesson) -> str:
@@ -197,27 +304,32 @@ def lesson_html(lesson: Lesson) -> str:
 
 
 def _lesson_body(
-    root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str
+    root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str,
+    compare_links: dict[int, str] | None = None,
 ) -> tuple[str, set[str]]:
     groups: set[str] = set()
     blocks: dict[int, str] = {}
     for placed in figures:
-        figure = placed.figure
-        groups |= figure.assets
-        data_name = f"data/{lesson.slug}-{placed.index + 1}-{placed.result.analysis}.json"
-        _write_json(root / data_name, _figure_json(lesson, placed))
-        blocks[placed.index] = env.get_template("figure.html").render(
-            analysis=placed.result.analysis,
-            figure_id=placed.figure_id,
-            title=placed.title,
-            prompt=placed.result.options.get("prompt") or " / ".join(placed.result.options.get("prompts", [])),
-            data_url=data_name,
-            model=placed.result.model,
-            notes=placed.result.data.get("notes", []),
-            html=Markup(figure.html),
-        )
+        groups |= placed.figure.assets
+        _write_json(root / placed.data_name, _figure_json(lesson, placed))
+        blocks[placed.index] = _figure_html(env, placed, placed.data_name, (compare_links or {}).get(placed.index))
     lines = {placed.index: placed.line for placed in figures}
     return _place(lesson_html(lesson), prose.slot_pattern(nonce), blocks, lesson, lines, "figure"), groups
+
+
+def _figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_url: str | None = None,
+                 element_id: str | None = None) -> str:
+    return env.get_template("figure.html").render(
+        analysis=placed.result.analysis,
+        figure_id=element_id or placed.figure_id,
+        title=placed.title,
+        prompt=_prompt(placed.result),
+        data_url=data_url,
+        model=placed.result.model,
+        notes=placed.result.data.get("notes", []),
+        html=Markup(placed.figure.html),
+        compare_url=compare_url,
+    )
 
 
 def _place_references(html: str, lesson: Lesson, resolved: list[Resolved], nonce: str) -> str:

@@ -94,8 +94,6 @@ def test_browser_shows_hostile_text_as_typed_and_runs_none_of_it(hostile_site):
         ('analysis: topk\nprompt: "NUL \\0 here"', 3, "topk: option 'prompt' contains the control character U+0000"),
         ('analysis: topk\nprompt: "bell \\a"', 3, "topk: option 'prompt' contains the control character U+0007"),
         ("analysis: topk\nprompt: " + "x" * 10000, 3, "topk: the prompt is"),
-        (f"analysis: compare_tokens\nprompt: hi\ntokens: [{yaml_quote(IMG)}, \" is\"]", 4,
-         "compare_tokens: candidate '<img src=x onerror=alert(1)>' is"),
     ],
 )
 def test_refused_with_file_and_line(tmp_path, tiny_models, block, line, message):
@@ -107,6 +105,25 @@ def test_refused_with_file_and_line(tmp_path, tiny_models, block, line, message)
     assert (error.path.name, error.line) == ("01-a.md", line + 2)
     assert error.message.startswith(message)
     assert not (tmp_path / "site").exists()
+
+
+def test_hostile_candidate_of_several_tokens_is_a_skip_shown_escaped(tmp_path, tiny_models):
+    """A candidate that is several tokens for this model skips its block (another model may read it as one):
+    the page says why, with the candidate escaped; --strict makes it an error at the block."""
+    block = f"analysis: compare_tokens\nprompt: hi\ntokens: [{yaml_quote(IMG)}, \" is\"]"
+    write_lesson(tmp_path / "lessons", "01-a.md", f"# A\n\n```lmreport\n{block}\n```\n")
+    options = BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=tmp_path / "site",
+                           model=str(tiny_models["gpt2"]), cache_dir=tmp_path / "cache", progress=False)
+    summary = build(options)
+    assert summary.skipped == 1 and "01-a.md:3: compare_tokens does not apply to gpt2: candidate '<img" in \
+        summary.warnings[0]
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    assert "<img src=x" not in page
+    assert "Not drawn: compare_tokens does not apply to gpt2: candidate &#39;&lt;img" in page
+    options.strict = True
+    with pytest.raises(BuildFailed) as e:
+        build(options)
+    assert [(x.line, x.message[:45]) for x in e.value.errors] == [(3, "compare_tokens does not apply to gpt2: candid")]
 
 
 def test_control_characters_in_front_matter_and_javascript_links(tmp_path, tiny_models):

@@ -46,6 +46,8 @@ ANALYSIS = Analysis(
         Option("layer", int, 0, "the layer the head view opens on (0-based; -1 is the last)"),
     ),
     compute=compute,
+    needs=frozenset({"attentions"}),
+    comparable=False,
     values=values.MODEL,
     max_tokens=256,
 )

@@ -190,6 +190,10 @@ class Analysis:
     compute: ComputeFn
     max_tokens: int | None = None  # a longer prompt would make an unreadable or too heavy figure
     values: dict[str, Callable[..., Any]] = field(default_factory=dict)  # what prose may cite (values.py)
+    # What compute() reads of the forward pass besides the logits: "hidden_states", "attentions", "mlp". The
+    # build keeps only what the analyses of a prompt read (attention weights grow with the prompt's square).
+    needs: frozenset[str] = frozenset(("hidden_states", "attentions", "mlp"))
+    comparable: bool = True  # whether a model matrix draws it side by side on a comparison page
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -32,13 +32,14 @@ def resolve_index(value: int, size: int, what: str, option: str, model_name: str
 
 
 def candidate_ids(model: LoadedModel, texts: list[str], option: str = "tokens") -> list[int]:
-    """One token id per candidate text; a text that is several tokens is an error naming its pieces."""
+    """One token id per candidate text; a text that is several tokens for this model makes the block not
+    applicable to it (NotApplicable, naming the pieces)."""
     ids = []
     for text in texts:
         try:
             ids.append(model.single_token(text))
         except AnalysisError as e:
-            raise AnalysisError(str(e), option) from None
+            raise type(e)(str(e), option) from None
     return ids
 
 

@@ -24,7 +24,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
             raise AnalysisError("ratio names two of the candidates in tokens, e.g. [\" he\", \" she\"]", "ratio")
     rows = []
     for prompt in options["prompts"]:
-        pass_ = model.forward(prompt)
+        pass_ = model.forward(prompt, ANALYSIS.needs)
         position = resolve_position(options["position"], len(pass_.tokens))
         at = model.lens_at(pass_, position)  # [layer+1, vocab]
         id_tensor = torch.tensor(ids).expand(at.shape[0], -1)
@@ -71,5 +71,6 @@ ANALYSIS = Analysis(
                nullable=True, min_items=2, max_items=2, max_chars=MAX_TOKEN_CHARS),
     ),
     compute=compute,
+    needs=frozenset({"hidden_states"}),
     values=values.COMPARE_PROMPTS,
 )

@@ -57,5 +57,6 @@ ANALYSIS = Analysis(
         Option("position", int, -1, "compare the predictions after this position (-1: the last token)"),
     ),
     compute=compute,
+    needs=frozenset({"hidden_states"}),
     values=values.COMPARE_TOKENS,
 )

@@ -91,5 +91,6 @@ ANALYSIS = Analysis(
                choices=("head", "model")),
     ),
     compute=compute,
+    needs=frozenset(),
     values=values.GENERATE,
 )

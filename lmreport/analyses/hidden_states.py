@@ -57,6 +57,7 @@ ANALYSIS = Analysis(
                "leave the first token out of the PCA (its vector is often huge and would dominate)"),
     ),
     compute=compute,
+    needs=frozenset({"hidden_states"}),
     values=values.MODEL,
     max_tokens=1024,
 )

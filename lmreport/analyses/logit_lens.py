@@ -43,6 +43,7 @@ ANALYSIS = Analysis(
         Option("top", int, 5, "how many tokens each cell lists on hover", minimum=1, maximum=50),
     ),
     compute=compute,
+    needs=frozenset({"hidden_states"}),
     values=values.LOGIT_LENS,
     max_tokens=256,
 )

@@ -152,6 +152,8 @@ ANALYSIS = Analysis(
                item=int, min_items=0, max_items=256),
     ),
     compute=compute,
+    needs=frozenset({"hidden_states", "attentions"}),
+    comparable=False,
     values=values.MODEL,
     max_tokens=64,
 )

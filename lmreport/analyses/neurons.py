@@ -135,6 +135,7 @@ ANALYSIS = Analysis(
         Option("factors", int, 5, "number of NMF factors", minimum=1, maximum=20),
     ),
     compute=compute,
+    needs=frozenset({"hidden_states", "mlp"}),
     values=values.NEURONS,
     max_tokens=512,
 )

@@ -63,6 +63,7 @@ ANALYSIS = Analysis(
         Option("position", int, -1, "where the named tokens are ranked (-1: after the last token)"),
     ),
     compute=compute,
+    needs=frozenset({"hidden_states"}),
     values=values.RANK_EVOLUTION,
     max_tokens=256,
 )

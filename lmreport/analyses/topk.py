@@ -47,5 +47,6 @@ ANALYSIS = Analysis(
         Option("position", int, -1, "predict the token after this position (-1: the last token)"),
     ),
     compute=compute,
+    needs=frozenset(),
     values=values.TOPK,
 )
