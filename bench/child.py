@@ -24,17 +24,29 @@ def task_build(args: dict) -> dict:
     from lmreport import models
     from lmreport.build import BuildOptions, build
 
+    weights: dict[str, int] = {}
+    unload = models.unload
+
+    def counting_unload(source, runtime=None):  # a build with several models frees each one
+        runtime = runtime or models.Runtime()
+        loaded = models._LOADED.get(runtime.key(source))
+        if loaded is not None:
+            weights[source.key] = sum(p.numel() * 4 for p in loaded.model.parameters())
+        unload(source, runtime)
+
+    models.unload = counting_unload
     started = time.perf_counter()
     summary = build(BuildOptions(lessons_dir=Path(args["lessons"]), site_dir=Path(args["site"]),
-                                 model=args.get("model"), cache_dir=Path(args["cache"]), progress=False,
+                                 model=args.get("model"), models=tuple(args.get("models", ())),
+                                 cache_dir=Path(args["cache"]), progress=False,
                                  device="cpu", dtype=args.get("dtype", "float32")))
     seconds = time.perf_counter() - started
-    weights = 0
     for loaded in models._LOADED.values():
-        weights += sum(p.numel() * 4 for p in loaded.model.parameters())
+        weights[loaded.source.key] = sum(p.numel() * 4 for p in loaded.model.parameters())
     return {"seconds": seconds, "computed": summary.computed, "cached": summary.cached,
             "model_loads": summary.model_loads, "forward_passes": summary.forward_passes,
-            "pages": summary.pages, "peak_rss": peak_rss_bytes(), "fp32_weight_bytes": weights}
+            "pages": summary.pages, "peak_rss": peak_rss_bytes(), "fp32_weight_bytes": sum(weights.values()),
+            "analyses": summary.analyses, "comparisons": summary.comparisons}
 
 
 def task_bare(args: dict) -> dict:

@@ -157,6 +157,12 @@ def build(options: BuildOptions) -> BuildSummary:
     runtime = models.Runtime(options.device, results.dtype if results is not None else options.dtype)
     entries = matrix_entries(options, course, results)
     variants = [Variant(entry, resolver(entry.spec)) for entry in entries]
+    seen: dict[str, str] = {}
+    for variant in variants:
+        if variant.source.key in seen:
+            raise LmreportError(f"the model matrix lists {variant.source.name} twice ('{seen[variant.source.key]}' "
+                                f"and '{variant.source.spec}')")
+        seen[variant.source.key] = variant.source.spec
     for variant, folder in zip(variants, assign_folders([v.source.name for v in variants],
                                                         [v.entry.folder for v in variants]), strict=True):
         variant.folder = folder

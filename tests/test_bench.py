@@ -32,3 +32,18 @@ def test_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
     assert by_name["page weight: head + model view, 20 tokens"]["detail"]["tokens"] == 20
     assert by_name["forward pass cost by prompt length"]["detail"]["lengths"] == [8, 16]
     assert "cold build vs bare minimum" in run.stdout
+
+
+def test_matrix_bench_runs_on_two_tiny_models(tmp_path, tiny_models):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n\n```lmreport\nanalysis: topk\nprompt: The capital of\n```\n")
+    out = tmp_path / "matrix.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.matrix", "--lessons", str(lessons), "--first", str(tiny_models["gpt2"]),
+         "--second", str(tiny_models["llama"]), "--repeat", "1", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["matrix"]["model_loads"] == 2 and result["matrix"]["comparisons"] == 1
+    assert result["time_ratio"] > 0 and "ratio" in run.stdout

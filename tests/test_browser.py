@@ -213,3 +213,27 @@ def test_the_harness_sees_an_outside_request(driver, tmp_path):
     page.write_text('<!doctype html><title>x</title><script src="https://cdn.example.com/x.js"></script>')
     with pytest.raises(AssertionError, match="cdn.example.com"):
         visit(driver, page.as_uri(), tmp_path.as_uri())
+
+
+def test_model_matrix_pages_switch_and_compare(driver, tmp_path, tiny_models):
+    """A two-model site: every page of both models and of compare/ is drawn with nothing from outside; the
+    switch leads to the same lesson on the other model; a comparison page draws the block once per model."""
+    from lmreport.build import BuildOptions, build
+
+    from .conftest import write_lesson
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\n```lmreport\nanalysis: topk\nid: c\nprompt: The capital of\n"
+                 "```\n\nTop: `=c.top`. `?c.top_prob > 0`\n\n```lmreport\nanalysis: logit_lens\nprompt: The key is\n```"
+                 "\n\n```lmreport\nanalysis: attention\nprompt: The key is\n```\n")
+    site = tmp_path / "site"
+    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, cache_dir=tmp_path / "cache", progress=False,
+                       models=(str(tiny_models["gpt2"]), str(tiny_models["llama"]))))
+    for page in sorted(site.rglob("*.html")):
+        visit(driver, page.as_uri(), site.as_uri())
+    visit(driver, (site / "compare" / "01-a-1.html").as_uri(), site.as_uri())
+    assert driver.execute_script("return Bokeh.documents.length") == 2
+    visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
+    driver.execute_script("[...document.querySelectorAll('.model-switch a')].find(a => a.textContent === 'llama')"
+                          ".click()")
+    wait_for(driver, "return location.pathname.endsWith('/llama/01-a.html') && document.readyState === 'complete'")
+    assert driver.execute_script("return document.querySelector('.model-switch [aria-current]').textContent") == "llama"

@@ -153,6 +153,12 @@ def test_course_models_errors_name_their_line(tmp_path, tiny_models, models_yaml
     assert message in str(e.value)
 
 
+def test_a_model_listed_twice_is_an_error(tmp_path, tiny_models):
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    with pytest.raises(LmreportError, match="the model matrix lists gpt2 twice"):
+        build(opts(tmp_path, models=(str(tiny_models["gpt2"]), str(tiny_models["gpt2"]) + "/")))
+
+
 def test_block_with_its_own_model_is_computed_once_and_not_compared(tmp_path, tiny_models):
     gpt2, llama = str(tiny_models["gpt2"]), str(tiny_models["llama"])
     write_lesson(tmp_path / "lessons", "01-a.md", f"""# a
