@@ -21,14 +21,27 @@ STATIC_DIR = PACKAGE_DIR / "static"
 ASSET_DIR = "assets"
 
 
-def _package_file(package: str, relative: str, dist: str) -> Path:
+def _package_file(package: str, relative: str, dist: str, folder: bool = False) -> Path:
     found = importlib.util.find_spec(package)
     if found is None or not found.submodule_search_locations:
-        raise LmreportError(f"the package {dist} is needed for the site's scripts: pip install {dist}")
+        raise LmreportError(f"the package {dist} is needed for the site's scripts: pip install --no-deps {dist}")
     path = Path(list(found.submodule_search_locations)[0]) / relative
-    if not path.is_file():
+    if not (path.is_dir() if folder else path.is_file()):
         raise LmreportError(f"{path} is missing from the installed {dist}")
     return path
+
+
+MATHJAX_DIR = "mathjax"  # in assets/: MathJax's own layout, so it finds its fonts where it looks for them
+
+
+def mathjax_files() -> dict[str, Path]:
+    """MathJax 3 (TeX input, CommonHTML output) and its fonts, from the package django-static-mathjax (a
+    carrier of MathJax's files, installed without its dependencies): site-relative name -> installed file."""
+    es5 = _package_file("mathjax", "static/mathjax/es5", "django-static-mathjax", folder=True)
+    files = {f"{MATHJAX_DIR}/tex-chtml.js": es5 / "tex-chtml.js"}
+    for font in sorted((es5 / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")):
+        files[f"{MATHJAX_DIR}/output/chtml/fonts/woff-v2/{font.name}"] = font
+    return files
 
 
 def vendor_files() -> dict[str, Path]:
@@ -46,6 +59,7 @@ def vendor_files() -> dict[str, Path]:
 GROUP_SCRIPTS = {
     "bokeh": ["bokeh.min.js"],
     "bertviz": ["jquery.min.js", "d3.v5.min.js", "bertviz.js"],
+    "math": ["mathjax-config.js", f"{MATHJAX_DIR}/tex-chtml.js"],
 }
 
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
@@ -76,20 +90,35 @@ def bertviz_script() -> str:
     return glue.replace("/*VIEWS*/", views)
 
 
-def write_assets(site_dir: Path) -> None:
-    """Copy every asset into site_dir/assets, shared by all pages."""
+def write_assets(site_dir: Path, math: bool = False) -> None:
+    """Copy every asset into site_dir/assets, shared by all pages (MathJax only when a page has math)."""
     target = site_dir / ASSET_DIR
     target.mkdir(parents=True, exist_ok=True)
     for name, path in vendor_files().items():
         shutil.copyfile(path, target / name)
     (target / "bertviz.js").write_text(bertviz_script(), encoding="utf-8")
-    shutil.copyfile(STATIC_DIR / "lmreport.css", target / "lmreport.css")
+    (target / "lmreport.css").write_text(stylesheet(), encoding="utf-8")
+    if math:
+        shutil.copyfile(STATIC_DIR / "mathjax-config.js", target / "mathjax-config.js")
+        for name, path in mathjax_files().items():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / name)
+
+
+@cache
+def stylesheet() -> str:
+    """The site's stylesheet, with Pygments' colours for highlighted code blocks."""
+    from pygments.formatters import HtmlFormatter
+
+    own = (STATIC_DIR / "lmreport.css").read_text(encoding="utf-8")
+    return own + "\n/* code highlighting (Pygments, style 'default') */\n" + \
+        HtmlFormatter(style="default").get_style_defs("pre code")
 
 
 def script_names(groups: set[str]) -> list[str]:
     """Asset file names a page with these figure groups loads, in order, each once."""
     names: list[str] = []
-    for group in ("bokeh", "bertviz"):
+    for group in ("bokeh", "bertviz", "math"):
         if group in groups:
             names.extend(n for n in GROUP_SCRIPTS[group] if n not in names)
     return names

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import analyses, exchange, models, yamltext
+from . import analyses, exchange, links, models, yamltext
 from .analyses.base import Analysis
 from .cache import ResultCache, figure_key, result_key
 from .errors import AnalysisError, BuildFailed, LessonError, LmreportError, NotApplicable
@@ -148,6 +148,8 @@ def build(options: BuildOptions) -> BuildSummary:
     nonce = secrets.token_hex(8)
     scan = scan_lessons(options.lessons_dir, nonce)
     course, course_errors = read_course(options.lessons_dir)
+    course_files = links.check(scan.lessons, options.lessons_dir)
+    scan.warnings += course_files.warnings
     errors = scan.errors + course_errors + (scan.warnings if options.strict else [])
     summary.warnings = [str(w) for w in scan.warnings]
     for warning in summary.warnings:
@@ -201,6 +203,8 @@ def build(options: BuildOptions) -> BuildSummary:
         variants=[SiteVariant(v.label, v.folder, {"name": v.source.name, **v.source.identity}, v.figures, v.resolved)
                   for v in variants],
         comparisons=compare_figures,
+        files=course_files.files,
+        extra=extra_folder(options.lessons_dir, course),
     )
     try:
         summary.pages = write_site(site_dir, scan.lessons, info, nonce)
@@ -208,6 +212,17 @@ def build(options: BuildOptions) -> BuildSummary:
         raise BuildFailed([e]) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def extra_folder(lessons_dir: Path, course: dict[str, Any]) -> Path | None:
+    """The folder whose files are copied as they are into the site's top (CNAME, robots.txt, a favicon...):
+    course.yml's 'extra', else 'extra' in the lessons folder if there is one."""
+    folder = Path(lessons_dir) / course.get("extra", "extra")
+    if folder.is_dir():
+        return folder
+    if "extra" in course:
+        raise LmreportError(f"the extra folder '{folder}' named in {COURSE_FILE} does not exist")
+    return None
 
 
 def matrix_entries(options: BuildOptions, course: dict[str, Any],
@@ -347,7 +362,7 @@ def _check_paths(options: BuildOptions) -> Path:
     return site
 
 
-COURSE_KEYS = ("title", "description", "models")
+COURSE_KEYS = ("title", "description", "models", "extra")
 
 
 def read_course(lessons_dir: Path) -> tuple[dict[str, Any], list[LessonError]]:
@@ -373,7 +388,7 @@ def read_course(lessons_dir: Path) -> tuple[dict[str, Any], list[LessonError]]:
         return course, [LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines ({', '.join(COURSE_KEYS)})")]
     for key, value in data.items():
         line = document.key_lines.get(str(key), 0) + 1
-        if key not in course:
+        if key not in COURSE_KEYS:
             errors.append(LessonError(path, line, f"unknown key '{key}' in {COURSE_FILE} "
                                                   f"(valid: {', '.join(COURSE_KEYS)})"))
         elif key == "models":

@@ -17,10 +17,15 @@ from functools import cache
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
 
 from .errors import short
 
@@ -35,7 +40,16 @@ _C0_AND_SPACE = "".join(chr(i) for i in range(33))
 
 @cache
 def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING}).enable("table")
+    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING, "highlight": highlight})
+    md.enable(["table", "strikethrough"])
+    # What authors of mkdocs and MyST sites expect, from mdit-py-plugins (the executablebooks project's
+    # plugins for markdown-it-py): footnotes, `!!! note` admonitions, task lists and $math$.
+    footnote_plugin(md)
+    admon_plugin(md)
+    tasklists_plugin(md)
+    # Pandoc's rule for inline math: no space inside the dollars, no digit after the closing one, so that
+    # "$5 and $10" stays text.
+    dollarmath_plugin(md, allow_space=False, allow_digits=False, double_inline=True, renderer=_math)
     md.core.ruler.push("heading_ids", _heading_ids)
     for name in ("backticks", "link", "image", "autolink"):
         rule = next(r.fn for r in md.inline.ruler.__rules__ if r.name == name)
@@ -45,7 +59,61 @@ def _markdown() -> MarkdownIt:
     md.validateLink = lambda url: True
     md.add_render_rule("fence", _render_fence)
     md.add_render_rule("code_inline", _render_code_inline)
+    md.add_render_rule("heading_close", _render_heading_close)
+    md.add_render_rule("link_open", _linked("href", RendererHTML.renderToken))
+    md.add_render_rule("image", _linked("src", RendererHTML.image))
+    # $$…$$ inside a paragraph: displayed, in a span (a div cannot stand inside a <p>).
+    md.add_render_rule("math_inline_double", lambda self, tokens, idx, options, env:
+                       f'<span class="math display">{_math(tokens[idx].content, {"display_mode": True})}</span>')
     return md
+
+
+MAX_HIGHLIGHT_CHARS = 20_000  # a longer code block is shown plain: some lexers' expressions backtrack
+
+
+def highlight(code: str, language: str, attrs: Any) -> str:
+    """A code block's HTML with Pygments' token classes, for a language Pygments knows; "" (shown plain,
+    escaped) otherwise."""
+    from pygments import highlight as pygmentize
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    if not language or len(code) > MAX_HIGHLIGHT_CHARS:
+        return ""
+    try:
+        lexer = get_lexer_by_name(language)
+    except ClassNotFound:
+        return ""
+    return pygmentize(code, lexer, HtmlFormatter(nowrap=True))
+
+
+def _math(content: str, options: dict[str, Any]) -> str:
+    """TeX as MathJax reads it on the page (escaped here: the browser gives MathJax the text back)."""
+    delimiters = ("\\[", "\\]") if options.get("display_mode") else ("\\(", "\\)")
+    return escapeHtml(delimiters[0] + content + delimiters[1])
+
+
+def has_math(tokens: list[Token]) -> bool:
+    """Whether a page needs MathJax."""
+    return any(t.type.startswith("math_block") for t in tokens) or any(
+        c.type.startswith("math_inline") for t in tokens if t.type == "inline" for c in t.children or [])
+
+
+def _render_heading_close(self: RendererHTML, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]
+                          ) -> str:
+    """The heading's permalink, then the closing tag."""
+    opening = tokens[idx - 2] if idx >= 2 else None
+    anchor = opening.attrGet("id") if opening is not None and opening.type == "heading_open" else None
+    link = (f'<a class="permalink" href="#{escapeHtml(str(anchor))}" aria-label="Link to this section">¶</a>'
+            if anchor else "")
+    return f"{link}</{tokens[idx].tag}>\n"
+
+
+def table_of_contents(tokens: list[Token]) -> list[dict[str, Any]]:
+    """The page's sections (level-2 and level-3 headings): level, text and id, in order."""
+    return [{"level": int(t.tag[1]), "text": plain_text(tokens[i + 1]), "id": t.attrGet("id")}
+            for i, t in enumerate(tokens[:-1]) if t.type == "heading_open" and t.tag in ("h2", "h3")]
 
 
 def _remembering_lines(rule: Callable[[StateInline, bool], bool]) -> Callable[[StateInline, bool], bool]:
@@ -74,7 +142,7 @@ def _heading_ids(state: StateCore) -> None:
         if token.type != "heading_open" or i + 1 >= len(state.tokens):
             continue
         base = _slug(plain_text(state.tokens[i + 1])) or "section"
-        if re.match(r"fig-\d", base):  # figures own the ids fig-1, fig-1-head...: a heading must not take one
+        if re.match(r"(fig-|fn|fnref)\d", base):  # figures own fig-1..., footnotes fn1 and fnref1
             base = f"section-{base}"
         slug, n = base, counters.get(base, 0)
         while slug in taken:
@@ -95,10 +163,30 @@ def parse(text: str) -> list[Token]:
     return _markdown().parse(text)
 
 
-def render(tokens: list[Token], nonce: str) -> str:
-    """HTML of the tokens; a directive's fence becomes the slot its figure replaces."""
+def render(tokens: list[Token], nonce: str, base: str = "") -> str:
+    """HTML of the tokens; a directive's fence becomes the slot its figure replaces. base: the way from the
+    page's folder to the site's top ('../' for a page of a model matrix's folder), for files lessons link to."""
     md = _markdown()
-    return md.renderer.render(tokens, md.options, {"nonce": nonce})
+    return md.renderer.render(tokens, md.options, {"nonce": nonce, "base": base})
+
+
+def _linked(attr: str, default: Callable[..., str]) -> Callable[..., str]:
+    """A link or image rule that points to what links.check() found: another lesson's page (meta 'page'), or a
+    file copied into the site (meta 'site', from the site's top)."""
+
+    def rule(self: RendererHTML, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+        token = tokens[idx]
+        target = token.meta.get("page") or (env.get("base", "") + token.meta["site"] if "site" in token.meta else None)
+        if target is None:
+            return default(self, tokens, idx, options, env)
+        original = token.attrGet(attr)
+        token.attrSet(attr, target)
+        try:
+            return default(self, tokens, idx, options, env)
+        finally:
+            token.attrSet(attr, original)
+
+    return rule
 
 
 def slot_marker(nonce: str, index: int) -> str:

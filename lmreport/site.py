@@ -6,6 +6,7 @@ A failed or killed build never touches the previous site: everything is written 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ from .references import Resolved
 from .render.common import Figure, display_token
 from .result import Result
 
+log = logging.getLogger("lmreport")
 MARKER = ".lmreport-site"
 # Installed wheels carry the templates inside the package; a source checkout keeps them at its top.
 TEMPLATES = next(
@@ -92,6 +94,8 @@ class SiteInfo:
     build_date: str
     variants: list[SiteVariant]
     comparisons: list[Comparison] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)  # site path -> a file lessons link to
+    extra: Path | None = None  # a folder copied as it is into the site's top
 
 
 def recover(site_dir: Path) -> None:
@@ -159,7 +163,9 @@ def write_site(site_dir: Path, lessons: list[Lesson], info: SiteInfo, nonce: str
         raise LmreportError(f"cannot write beside '{site_dir}': {e.strerror}") from None
     try:
         pages = _write_pages(staging, lessons, info, nonce)
+        _copy_files(staging, site_dir, info)
         (staging / MARKER).write_text("made by lmreport; the whole folder is replaced at each build\n")
+        (staging / ".nojekyll").write_text("")  # GitHub Pages: serve the site as it is (no Jekyll)
         _swap(staging, site_dir)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
@@ -168,6 +174,33 @@ def write_site(site_dir: Path, lessons: list[Lesson], info: SiteInfo, nonce: str
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return pages
+
+
+def _copy_files(staging: Path, site_dir: Path, info: SiteInfo) -> None:
+    """Files the lessons link to, at their paths; the extra folder's files at the top (never over a file the
+    build wrote); a CNAME the previous site had and the course does not is kept, with a warning."""
+    for relative, source in sorted(info.files.items()):
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    if info.extra is not None:
+        for source in sorted(info.extra.rglob("*")):
+            relative = source.relative_to(info.extra)
+            if any(part.startswith(".") and part != ".well-known" for part in relative.parts) or source.is_dir():
+                continue
+            target = staging / relative
+            if target.exists() or relative.parts[0] in ("assets", "data", "compare"):
+                raise LmreportError(f"'{source}' in the extra folder would replace the site's own "
+                                    f"'{relative.as_posix()}': rename it")
+            if source.is_symlink() or not source.is_file():
+                raise LmreportError(f"'{source}' in the extra folder is not a plain file")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    old_cname = Path(site_dir) / "CNAME"
+    if not (staging / "CNAME").exists() and old_cname.is_file() and not old_cname.is_symlink():
+        shutil.copyfile(old_cname, staging / "CNAME")
+        log.warning("kept the CNAME of the previous site; put it in the lessons' extra/ folder so that every build "
+                    "writes it")
 
 
 def _swap(staging: Path, site_dir: Path) -> None:
@@ -192,7 +225,7 @@ def _environment() -> Environment:
 
 def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -> int:
     env = _environment()
-    write_assets(root)
+    write_assets(root, math=any(prose.has_math(lesson.tokens) for lesson in lessons))
     nav = [{"slug": lesson.slug, "title": lesson.title, "description": lesson.description} for lesson in lessons]
     course = {"title": info.course["title"], "description": info.course.get("description", "")}
     matrix = len(info.variants) > 1
@@ -218,7 +251,14 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
             figures = variant.figures.get(lesson.slug, [])
             links = {f.index: f"{base}compare/{compared[(lesson.slug, f.index)]}" for f in figures
                      if (lesson.slug, f.index) in compared}
-            body, groups = _lesson_body(folder, env, lesson, figures, nonce, links)
+            body, groups = _lesson_body(folder, env, lesson, figures, nonce, links, base)
+            if prose.has_math(lesson.tokens):
+                groups.add("math")
+            toc = prose.table_of_contents(lesson.tokens)
+            if len(toc) >= 2:  # after the page's title, or at its top
+                nav_html = env.get_template("toc.html").render(toc=toc)
+                at = body.find("</h1>\n") + len("</h1>\n") if "</h1>\n" in body[:4000] else 0
+                body = body[:at] + nav_html + body[at:]
             body = _place_references(body, lesson, variant.references.get(lesson.slug, []), nonce)
             models = _unique([f.result.model for f in figures]) or [variant.model]
             page = env.get_template("lesson.html").render(
@@ -297,15 +337,15 @@ def _prompt(result: Result) -> str:
     return result.options.get("prompt") or " / ".join(result.options.get("prompts", []))
 
 
-def lesson_html(lesson: Lesson) -> str:
+def lesson_html(lesson: Lesson, base: str = "") -> str:
     """The lesson's prose as HTML (raw HTML in it shown as text; its links were checked when it was read),
-    with a slot where each figure goes."""
-    return prose.render(lesson.tokens, lesson.nonce)
+    with a slot where each figure goes; base leads from the page's folder to the site's top."""
+    return prose.render(lesson.tokens, lesson.nonce, base)
 
 
 def _lesson_body(
     root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str,
-    compare_links: dict[int, str] | None = None,
+    compare_links: dict[int, str] | None = None, base: str = "",
 ) -> tuple[str, set[str]]:
     groups: set[str] = set()
     blocks: dict[int, str] = {}
@@ -314,7 +354,7 @@ def _lesson_body(
         _write_json(root / placed.data_name, _figure_json(lesson, placed))
         blocks[placed.index] = _figure_html(env, placed, placed.data_name, (compare_links or {}).get(placed.index))
     lines = {placed.index: placed.line for placed in figures}
-    return _place(lesson_html(lesson), prose.slot_pattern(nonce), blocks, lesson, lines, "figure"), groups
+    return _place(lesson_html(lesson, base), prose.slot_pattern(nonce), blocks, lesson, lines, "figure"), groups
 
 
 def _figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_url: str | None = None,

@@ -202,7 +202,7 @@ def test_course_file_errors_point_at_their_line(tmp_path, tiny_models):
     with pytest.raises(BuildFailed) as e:
         build(build_options(tmp_path, tiny_models["gpt2"]))
     assert [str(x).split("lessons/")[1] for x in e.value.errors] == [
-        "course.yml:2: unknown key 'colour' in course.yml (valid: title, description, models)",
+        "course.yml:2: unknown key 'colour' in course.yml (valid: title, description, models, extra)",
         "course.yml:3: 'description' in course.yml must be text",
     ]
     (tmp_path / "lessons" / "course.yml").write_text("title: My <b>course</b>\n")

@@ -1,0 +1,7 @@
+// MathJax, served from the site's own assets: typeset only what lessons wrote as $math$ (elements of class
+// "math"), load nothing more (no autoload, no \require: every request stays inside the site, and \href or
+// \class cannot add links or styles), no context menu.
+window.MathJax = {
+  tex: { packages: { "[-]": ["autoload", "require"] } },
+  options: { ignoreHtmlClass: "lmreport-page", processHtmlClass: "math", enableMenu: false },
+};

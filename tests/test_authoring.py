@@ -1,0 +1,142 @@
+"""The markdown course authors expect (math, admonitions, footnotes, task lists, highlighted code, permalinks,
+a table of contents), links between lessons, files lessons link to, and what the site folder keeps."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lmreport.build import BuildOptions, build
+from lmreport.errors import BuildFailed, LmreportError
+
+from .conftest import write_lesson
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def opts(root, **kw) -> BuildOptions:
+    return BuildOptions(**{"lessons_dir": root / "lessons", "site_dir": root / "site", "cache_dir": root / "cache",
+                           "progress": False, **kw})
+
+
+def test_markdown_extras_render_and_stay_safe(tmp_path):
+    write_lesson(tmp_path / "lessons", "01-a.md", r"""# Softmax
+
+## The formula
+
+Token $i$ gets $p_i = e^{z_i} / \sum_j e^{z_j}$; prices like $5 and $10 stay text; $<img src=x>$ is text too.
+
+$$
+\frac{a}{b} < c
+$$
+
+!!! note "A <b>title</b>"
+    Inside a **note**.
+
+- [x] done
+- [ ] to do
+
+A claim[^src].
+
+[^src]: Where it comes from <i>.
+
+```python
+probs = softmax(logits)  # <script>
+```
+
+## The end
+""")
+    build(opts(tmp_path))
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    assert r'<span class="math inline">\(i\)</span>' in page
+    assert r'<div class="math block">' in page and r"\[\frac{a}{b} &lt; c\]" in page
+    assert "$5 and $10 stay text" in page and "&lt;img src=x&gt;" in page and "<img src=x" not in page
+    assert '<div class="admonition note">' in page and "A &lt;b&gt;title&lt;/b&gt;" in page
+    assert page.count('class="task-list-item-checkbox"') == 2 and 'checked="checked" disabled="disabled"' in page
+    assert 'href="#fn1"' in page and 'id="fn1"' in page and "&lt;i&gt;" in page
+    assert '<span class="c1"># &lt;script&gt;</span>' in page  # Pygments' classes, the text escaped
+    assert '<a class="permalink" href="#the-formula"' in page
+    toc = re.search(r'<nav class="toc".*?</nav>', page, re.S)[0]
+    assert 'href="#the-formula">The formula' in toc and 'href="#the-end">The end' in toc
+    # MathJax from the site's own assets, with its fonts, only because a page has math.
+    assert '<script src="assets/mathjax-config.js"></script>' in page
+    assert '<script src="assets/mathjax/tex-chtml.js"></script>' in page
+    assert (tmp_path / "site/assets/mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff").is_file()
+    config = (tmp_path / "site/assets/mathjax-config.js").read_text()
+    assert '"autoload", "require"' in config  # nothing loaded from elsewhere, no \href
+
+
+def test_no_math_no_mathjax(tmp_path):
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\nNo math, $5.\n")
+    build(opts(tmp_path))
+    assert not (tmp_path / "site/assets/mathjax").exists()
+    assert "mathjax" not in (tmp_path / "site/01-a.html").read_text()
+
+
+LINKS = """# One
+
+## Start
+
+See [two](02-two.md), [its end](02-two.md#the-end), [here](#start), [a figure](#fig-1), ![pic](img/p.png)
+and [the data](files/table.csv).
+"""
+
+
+def test_links_between_lessons_and_files_they_link_to(tmp_path):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-one.md", LINKS)
+    write_lesson(lessons, "02-two.md", "# Two\n\n## The end\n\n[back](01-one.md#start)\n")
+    (lessons / "img").mkdir()
+    (lessons / "img" / "p.png").write_bytes(PNG)
+    (lessons / "files").mkdir()
+    (lessons / "files" / "table.csv").write_text("a,b\n1,2\n")
+    summary = build(opts(tmp_path))
+    assert summary.warnings == []
+    page = (tmp_path / "site" / "01-one.html").read_text()
+    for href in ('href="02-two.html"', 'href="02-two.html#the-end"', 'href="#start"', 'src="img/p.png"',
+                 'href="files/table.csv"'):
+        assert href in page
+    assert (tmp_path / "site/img/p.png").read_bytes() == PNG
+    assert (tmp_path / "site/files/table.csv").read_text() == "a,b\n1,2\n"
+    assert 'href="01-one.html#start"' in (tmp_path / "site" / "02-two.html").read_text()
+
+
+def test_broken_links_are_warnings_at_their_line_and_errors_with_strict(tmp_path):
+    write_lesson(tmp_path / "lessons", "01-one.md", "# One\n\n[x](03-three.md)\n\n[y](02-two.md#nowhere) "
+                 "[z](#nope)\n\n![p](img/missing.png)\n\n[w](../outside.txt)\n")
+    write_lesson(tmp_path / "lessons", "02-two.md", "# Two\n\n## The end\n")
+    summary = build(opts(tmp_path))
+    found = [w.split("lessons/")[1] for w in summary.warnings]
+    assert found == [
+        "01-one.md:3: link to '03-three.md': no such lesson in the lessons folder",
+        "01-one.md:5: link to '02-two.md#nowhere': 02-two.md has no heading '#nowhere' (headings: the-end, two)",
+        "01-one.md:5: link to '#nope': no such heading on this page (headings: one)",
+        "01-one.md:7: image 'img/missing.png' does not exist in the lessons folder",
+        "01-one.md:9: '../outside.txt' is outside the lessons folder: it cannot be part of the site",
+    ]
+    with pytest.raises(BuildFailed) as e:
+        build(opts(tmp_path, strict=True))
+    assert len(e.value.errors) == 5
+
+
+def test_site_keeps_nojekyll_extra_files_and_a_hand_added_cname(tmp_path):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n")
+    build(opts(tmp_path))
+    assert (tmp_path / "site" / ".nojekyll").is_file()
+    (tmp_path / "site" / "CNAME").write_text("course.example.org\n")  # added by hand after a build
+    build(opts(tmp_path))
+    assert (tmp_path / "site" / "CNAME").read_text() == "course.example.org\n"
+    (lessons / "extra" / ".well-known").mkdir(parents=True)
+    (lessons / "extra" / "CNAME").write_text("lessons.example.org\n")
+    (lessons / "extra" / "robots.txt").write_text("User-agent: *\n")
+    (lessons / "extra" / ".well-known" / "security.txt").write_text("Contact: x\n")
+    build(opts(tmp_path))
+    assert (tmp_path / "site" / "CNAME").read_text() == "lessons.example.org\n"
+    assert (tmp_path / "site" / "robots.txt").is_file() and (tmp_path / "site/.well-known/security.txt").is_file()
+    (lessons / "extra" / "index.html").write_text("mine")
+    with pytest.raises(LmreportError, match="would replace the site's own 'index.html'"):
+        build(opts(tmp_path))
+    assert (tmp_path / "site" / "CNAME").read_text() == "lessons.example.org\n"  # the previous site is intact
