@@ -6,15 +6,19 @@ never a hidden file, never a path that leaves the site.
 
 from __future__ import annotations
 
+import errno
 import http.server
+import json
 import logging
 import mimetypes
 import os
 import shutil
 import threading
 import urllib.parse
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .assets import STATIC_DIR
 from .build import BuildOptions, build, check_paths
 from .errors import LmreportError, printable
 from .site import MARKER
@@ -41,10 +45,25 @@ def snapshot(options: BuildOptions) -> dict[str, int]:
     return seen
 
 
-def rebuild(options: BuildOptions) -> bool:
-    """Build once; on failure print the errors and keep serving the last good site."""
+@dataclass
+class BuildState:
+    """What open pages poll: a number that grows with each build, and the last build's errors (none when it
+    was good)."""
+
+    generation: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def status(self) -> bytes:
+        return json.dumps({"generation": self.generation, "errors": self.errors}).encode()
+
+
+def rebuild(options: BuildOptions, state: BuildState | None = None) -> bool:
+    """Build once; on failure print the errors and keep serving the last good site (open pages show the
+    errors over it)."""
+    state = state if state is not None else BuildState()
     try:
         print(printable(build(options).line()), flush=True)
+        state.errors = []
         return True
     except Exception as e:  # noqa: BLE001 - a bug in one build must not stop the server
         if not isinstance(e, LmreportError):
@@ -52,7 +71,10 @@ def rebuild(options: BuildOptions) -> bool:
             e = LmreportError(f"the build failed unexpectedly ({type(e).__name__}: {e}); --debug shows where")
         last = "still serving the last good build" if is_site(options.site_dir) else "nothing to serve yet"
         print(f"{e}\n({last})", flush=True)
+        state.errors = str(e).splitlines()
         return False
+    finally:
+        state.generation += 1
 
 
 def is_site(folder: Path) -> bool:
@@ -60,35 +82,48 @@ def is_site(folder: Path) -> bool:
     return (Path(folder) / MARKER).is_file()
 
 
-def start_server(site_dir: Path, host: str, port: int) -> http.server.ThreadingHTTPServer:
+def start_server(site_dir: Path, host: str, port: int, state: BuildState | None = None
+                 ) -> http.server.ThreadingHTTPServer:
     """Serve site_dir in a background thread. Paths are resolved per request, so a swapped-in rebuild is
-    served at once."""
-    handler = type("SiteHandler", (SiteHandler,), {"site_dir": os.path.abspath(site_dir)})
-    server = _Server((host, port), handler)
+    served at once. With a state, pages get the live-reload script and /__lmreport__/status answers."""
+    handler = type("SiteHandler", (SiteHandler,), {"site_dir": os.path.abspath(site_dir), "state": state})
+    try:
+        server = _Server((host, port), handler)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise LmreportError(f"port {port} on {host} is in use (another lmreport serve?): "
+                                f"choose another with --port") from None
+        raise LmreportError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
-def watch(options: BuildOptions, stop: threading.Event, poll_seconds: float = 1.0) -> None:
-    """Rebuild whenever a lesson file changes, until stop is set."""
-    seen = snapshot(options)
+def watch(options: BuildOptions, stop: threading.Event, poll_seconds: float = 1.0,
+          seen: dict[str, int] | None = None, state: BuildState | None = None) -> None:
+    """Rebuild whenever a lesson file changes, until stop is set. seen: the files as the last build read them
+    (taken before it started, so that an edit saved during a build is not missed)."""
+    seen = snapshot(options) if seen is None else seen
     while not stop.wait(poll_seconds):
         now = snapshot(options)
         if now != seen:
-            rebuild(options)
-            seen = snapshot(options)
+            seen = now
+            rebuild(options, state)
 
 
 def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Build, serve options.site_dir on host:port, and rebuild on change until interrupted. Folders that a build
-    would refuse (the site holding the lessons, overlapping the cache...) are refused before serving anything."""
+    """Serve options.site_dir on host:port, build, and rebuild on change until interrupted; open pages reload
+    after a good rebuild and show the errors of a failed one. Folders that a build would refuse (the site
+    holding the lessons, overlapping the cache...) and a port in use stop it before any build. Models stay
+    loaded between rebuilds: an edited block costs its forward pass, not a model load."""
     check_paths(options)
-    rebuild(options)
-    server = start_server(options.site_dir, host, port)
+    state = BuildState()
+    server = start_server(options.site_dir, host, port, state)
     print(f"serving {printable(str(options.site_dir))}/ at http://{host}:{server.server_port}/ (Ctrl-C to stop)",
           flush=True)
     try:
-        watch(options, threading.Event())
+        seen = snapshot(options)
+        rebuild(options, state)
+        watch(options, threading.Event(), seen=seen, state=state)
     finally:
         server.shutdown()
 
@@ -105,6 +140,7 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
     """GET and HEAD of the files of one lmreport site; everything else is 404 (or 503 before a first build)."""
 
     site_dir = ""
+    state: BuildState | None = None  # set by `serve`: live reload
     server_version = "lmreport"
     timeout = 30  # a client that sends half a request does not hold a thread for ever
 
@@ -115,6 +151,8 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         self._send(body=False)
 
     def _send(self, body: bool) -> None:
+        if self.state is not None and self._live(body):
+            return
         root = os.path.realpath(self.site_dir)
         if not is_site(Path(root)):
             self._error(503, "No lmreport site has been built here yet: see the terminal for the build's errors.")
@@ -125,6 +163,9 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
             return
         try:
             with open(path, "rb") as f:
+                if self.state is not None and path.endswith(".html"):
+                    self._reply(200, _content_type(path), _with_reload(f.read()), body)
+                    return
                 size = os.fstat(f.fileno()).st_size
                 self.send_response(200)
                 self.send_header("Content-Type", _content_type(path))
@@ -135,6 +176,27 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
                     shutil.copyfileobj(f, self.wfile)
         except OSError:
             self._error(404, "Not found.")
+
+    def _live(self, body: bool) -> bool:
+        """The live-reload script and the build's status, at paths no site file can have."""
+        assert self.state is not None
+        path = urllib.parse.urlsplit(self.path).path if "[" not in self.path else ""
+        if path == LIVE_STATUS:
+            self._reply(200, "application/json", self.state.status(), body)
+        elif path == LIVE_SCRIPT:
+            self._reply(200, "text/javascript; charset=utf-8", (STATIC_DIR / "live-reload.js").read_bytes(), body)
+        else:
+            return False
+        return True
+
+    def _reply(self, code: int, kind: str, data: bytes, body: bool) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self._common_headers()
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
 
     def _file(self, root: str) -> str | None:
         """The file a request path names inside root, or None: no hidden parts, no NUL, nothing outside root."""
@@ -154,14 +216,10 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         return real
 
     def _error(self, code: int, text: str) -> None:
-        data = f"<!doctype html><meta charset=utf-8><title>{code}</title><p>{text}</p>\n".encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self._common_headers()
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        data = f"<!doctype html><meta charset=utf-8><title>{code}</title><body><p>{text}</p></body>\n".encode()
+        if self.state is not None:  # reloads by itself once a build succeeds
+            data = _with_reload(data)
+        self._reply(code, "text/html; charset=utf-8", data, self.command != "HEAD")
 
     def _common_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
@@ -169,6 +227,17 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug(format, *args)
+
+
+LIVE_SCRIPT = "/__lmreport__/reload.js"  # no site file starts with '_': lesson names start with a letter or digit
+LIVE_STATUS = "/__lmreport__/status"
+
+
+def _with_reload(page: bytes) -> bytes:
+    """A page with the live-reload script before its </body> (or at its end)."""
+    tag = f'<script src="{LIVE_SCRIPT}"></script>'.encode()
+    at = page.rfind(b"</body>")
+    return page[:at] + tag + page[at:] if at >= 0 else page + tag
 
 
 def _content_type(path: str) -> str:

@@ -237,3 +237,69 @@ def test_model_matrix_pages_switch_and_compare(driver, tmp_path, tiny_models):
                           ".click()")
     wait_for(driver, "return location.pathname.endsWith('/llama/01-a.html') && document.readyState === 'complete'")
     assert driver.execute_script("return document.querySelector('.model-switch [aria-current]').textContent") == "llama"
+
+
+def test_serve_reloads_an_open_page_and_shows_a_failed_rebuild(driver, tmp_path, tiny_models):
+    import threading
+
+    from lmreport.build import BuildOptions
+    from lmreport.serve import BuildState, rebuild, snapshot, start_server, watch
+
+    from .conftest import write_lesson
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# First version\n")
+    options = BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=tmp_path / "site",
+                           model=str(tiny_models["gpt2"]), cache_dir=tmp_path / "cache", progress=False)
+    state = BuildState()
+    server = start_server(options.site_dir, "127.0.0.1", 0, state)
+    seen = snapshot(options)
+    assert rebuild(options, state)
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch, args=(options, stop, 0.05, seen, state))
+    watcher.start()
+    try:
+        driver.get(f"http://127.0.0.1:{server.server_port}/01-a.html")
+        wait_for(driver, "return document.querySelector('h1') && document.querySelector('h1').textContent"
+                         ".startsWith('First version')")
+        driver.execute_script("window.lmreportNotReloaded = true")
+        write_lesson(tmp_path / "lessons", "01-a.md", "# Second version\n")
+        wait_for(driver, "return !window.lmreportNotReloaded && document.querySelector('h1') && "
+                         "document.querySelector('h1').textContent.startsWith('Second version')")
+        write_lesson(tmp_path / "lessons", "01-a.md", "# Broken\n\n```lmreport\nanalysis: nope\n```\n")
+        shown = wait_for(driver, "const box = document.getElementById('lmreport-build-errors');"
+                                 "return box && box.textContent")
+        assert "01-a.md:4: unknown analysis 'nope'" in shown and "The last rebuild failed" in shown
+        write_lesson(tmp_path / "lessons", "01-a.md", "# Fixed\n")
+        wait_for(driver, "return !document.getElementById('lmreport-build-errors') && "
+                         "document.querySelector('h1').textContent.startsWith('Fixed')")
+    finally:
+        stop.set()
+        watcher.join()
+        server.shutdown()
+
+
+def test_math_admonition_footnote_image_and_lesson_link_render_offline(driver, tmp_path, tiny_models):
+    from lmreport.build import BuildOptions, build
+
+    from .conftest import write_lesson
+
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n\n## Softmax\n\n$p_i = e^{z_i} / \\sum_j e^{z_j}$ and\n\n"
+                 "$$\n\\frac{a}{b}\n$$\n\n!!! note\n    A note.\n\nA claim[^1]. ![dot](img/dot.png) "
+                 "[Next](02-b.md#end)\n\n[^1]: Source.\n\n## End\n")
+    write_lesson(lessons, "02-b.md", "# B\n\n## End\n")
+    (lessons / "img").mkdir()
+    (lessons / "img" / "dot.png").write_bytes(bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"))
+    site = tmp_path / "site"
+    build(BuildOptions(lessons_dir=lessons, site_dir=site, model=str(tiny_models["gpt2"]),
+                       cache_dir=tmp_path / "cache", progress=False))
+    visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
+    assert wait_for(driver, "return document.querySelectorAll('mjx-container').length === 2")
+    assert driver.execute_script("return document.querySelector('mjx-container[display=\"true\"]') !== null")
+    assert driver.execute_script("return document.querySelector('img[alt=dot]').naturalWidth") == 1
+    urls, failed = browser.requests_and_failures(driver)  # MathJax's fonts came from the site too
+    assert failed == [] and all(u.startswith((site.as_uri(), "data:")) for u in urls)
+    driver.find_element("link text", "Next").click()
+    wait_for(driver, "return location.href.endsWith('/02-b.html#end')")
