@@ -25,7 +25,17 @@ from .references import resolve as resolve_reference
 from .render import render
 from .render.common import Figure
 from .result import Result
-from .site import Comparison, PlacedFigure, SiteInfo, SiteVariant, check_replaceable, figure_id, recover, write_site
+from .site import (
+    MARKER,
+    Comparison,
+    PlacedFigure,
+    SiteInfo,
+    SiteVariant,
+    check_replaceable,
+    figure_id,
+    recover,
+    write_site,
+)
 from .variants import ModelEntry, assign_folders, parse_models
 from .versions import library_versions
 
@@ -139,6 +149,15 @@ class BuildSummary:
 
 def build(options: BuildOptions) -> BuildSummary:
     """Build the site; raise BuildFailed with every error found, leaving the old site untouched."""
+    try:
+        return _build(options)
+    except BuildFailed as e:
+        if options.results_only is None and (Path(options.site_dir) / MARKER).is_file():
+            raise
+        raise BuildFailed(e.errors, kept=False) from None  # there was no previous site to keep
+
+
+def _build(options: BuildOptions) -> BuildSummary:
     started = time.perf_counter()
     summary = BuildSummary(site_dir=options.site_dir)
     if options.results_only is not None:

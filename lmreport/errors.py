@@ -54,17 +54,19 @@ class LessonError(LmreportError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return printable(f"{self.path.as_posix()}:{self.line}: {self.message}")
+        where = f"{self.path.as_posix()}:{self.line}" if self.line else self.path.as_posix()  # 0: the file or folder
+        return printable(f"{where}: {self.message}")
 
 
 class BuildFailed(LmreportError):
     """All the errors of one build, reported together."""
 
-    def __init__(self, errors: list[LessonError]):
+    def __init__(self, errors: list[LessonError], kept: bool = True):
         self.errors = sorted(errors, key=lambda e: (e.path.as_posix(), e.line, e.message))
         n = len(self.errors)
         lines = [str(e) for e in self.errors]
-        lines.append(f"build failed: {n} error{'s' if n != 1 else ''}; the previous site was left as it was")
+        after = "the previous site was left as it was" if kept else "no site was written"
+        lines.append(f"build failed: {n} error{'s' if n != 1 else ''}; {after}")
         super().__init__("\n".join(lines))
 
 

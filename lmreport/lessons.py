@@ -72,7 +72,8 @@ def scan_lessons(lessons_dir: Path, nonce: str = "slot") -> ScanResult:
     lessons_dir = Path(lessons_dir)
     result = ScanResult([], [], [])
     if not lessons_dir.is_dir():
-        result.errors.append(LessonError(lessons_dir, 0, "lessons folder does not exist"))
+        what = "is a file, not a folder of lessons" if lessons_dir.exists() else "no such folder"
+        result.errors.append(LessonError(lessons_dir, 0, what))
         return result
     # Hidden files (editor backups, lock files) are not lessons.
     entries = sorted(p for p in lessons_dir.iterdir() if not p.name.startswith("."))

@@ -121,4 +121,6 @@ def _problem_text(e: yaml.MarkedYAMLError) -> str:
     text = str(e.problem or e.context or "")
     if text == "mapping values are not allowed here":
         text += " (a value that contains ': ' must be in quotes)"
+    elif "but found ','" in text:  # tokens: " is", " are"
+        text += ' (several values make a list: write it in brackets, e.g. tokens: [" is", " are"])'
     return f"malformed YAML: {text}" if text else "malformed YAML"

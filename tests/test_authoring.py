@@ -140,3 +140,20 @@ def test_site_keeps_nojekyll_extra_files_and_a_hand_added_cname(tmp_path):
     with pytest.raises(LmreportError, match="would replace the site's own 'index.html'"):
         build(opts(tmp_path))
     assert (tmp_path / "site" / "CNAME").read_text() == "lessons.example.org\n"  # the previous site is intact
+
+
+def test_errors_a_newcomer_meets(tmp_path, capsys):
+    from lmreport.cli import main
+
+    write_lesson(tmp_path / "lessons", "01-a.md", '# A\n\n```lmreport\nanalysis: compare_tokens\nprompt: hi\n'
+                 'tokens: " is", " are"\n```\n\n```lmreport\nanalysis: topk\nprompt: hi\npromt: hi\n```\n')
+    assert main(["build", str(tmp_path / "lessons"), "-o", str(tmp_path / "site"), "--cache-dir",
+                 str(tmp_path / "cache")]) == 1
+    err = capsys.readouterr().err
+    assert "01-a.md:6: lmreport block: malformed YAML: expected <block end>, but found ',' (several values make " \
+           "a list: write it in brackets, e.g. tokens: [\" is\", \" are\"])" in err
+    assert "01-a.md:12: topk: unknown option 'promt' (valid: prompt, k, position, title, model, id); did you mean " \
+           "'prompt'?" in err
+    assert err.rstrip().endswith("build failed: 2 errors; no site was written")  # there was none to keep
+    assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "site")]) == 1
+    assert capsys.readouterr().err.splitlines()[0] == f"{(tmp_path / 'nowhere').as_posix()}: no such folder"

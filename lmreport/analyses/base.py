@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AnalysisError, LessonError
+from ..errors import AnalysisError, LessonError, short
 from ..lessons import control_character, short_repr
 
 if TYPE_CHECKING:
@@ -239,7 +240,10 @@ class Analysis:
         for key, value in params.items():
             option = self.option_map.get(key) or (COMMON_OPTIONS.get(key) if common else None)
             if option is None:
-                problems.append((key, f"{self.name}: unknown option '{key}' (valid: {valid})"))
+                names = self.option_names + (list(COMMON_OPTIONS) if common else [])
+                close = difflib.get_close_matches(str(key), names, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                problems.append((key, f"{self.name}: unknown option '{short(str(key), 40)}' (valid: {valid}){hint}"))
                 continue
             try:
                 option.parse(value)
