@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 import secrets
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 from . import analyses, exchange, links, models, yamltext
 from .analyses.base import Analysis
 from .cache import ResultCache, figure_key, result_key
-from .errors import AnalysisError, BuildFailed, LessonError, LmreportError, NotApplicable
+from .errors import AnalysisError, BuildFailed, LessonError, LmreportError, NotApplicable, short
 from .lessons import Directive, Lesson, control_character, normalise_text, read_text_file, scan_lessons
 from .progress import library_progress, progress_bar
 from .references import Block, ReferenceProblem, Resolved
@@ -46,8 +48,8 @@ COURSE_FILE = "course.yml"
 @dataclass
 class BuildOptions:
     lessons_dir: Path = Path("lessons")
-    site_dir: Path = Path("site")
-    model: str | None = None  # one model for the whole site (the course config's models otherwise)
+    site_dir: Path | None = None  # None: course.yml's 'output', else site/
+    model: str | None = None  # one model for the whole site (course.yml's 'model' or 'models' otherwise)
     models: tuple[str, ...] = ()  # a model matrix: the first at the site's root, each other in its folder
     strict: bool = False
     use_cache: bool = True
@@ -57,6 +59,35 @@ class BuildOptions:
     dtype: str = "float32"  # float32, bfloat16, float16
     results_only: Path | None = None  # compute and write the results there; no site
     from_results: tuple[Path, ...] = ()  # render from these results folders; no model is loaded
+    course: dict[str, str] = field(default_factory=dict)  # course.yml's keys set on the command line
+
+
+@dataclass
+class Course:
+    """course.yml with the command line's settings over it: what the site says about itself, and the folders
+    and models a build uses."""
+
+    settings: dict[str, Any]
+    errors: list[LessonError] = field(default_factory=list)
+    warnings: list[LessonError] = field(default_factory=list)
+
+
+def configure(options: BuildOptions) -> tuple[BuildOptions, Course]:
+    """The options a build runs with: course.yml's output folder and model where the command line gives none,
+    its other keys under the command line's (--title, --author, --base-url...)."""
+    course = read_course(options.lessons_dir)
+    for key, value in options.course.items():
+        problem = course_value_problem(key, value)
+        if problem:
+            raise LmreportError(f"--{key.replace('_', '-')}: {problem}")
+        course.settings[key] = normalise_course_value(key, value)
+    settings = course.settings
+    site_dir = options.site_dir
+    if site_dir is None:
+        site_dir = Path(model_relative_to(settings["output"], Path(options.lessons_dir) / COURSE_FILE) or "site") \
+            if settings.get("output") else Path("site")
+    model = options.model if options.model or options.models else settings.get("model")
+    return replace(options, site_dir=site_dir, model=model), course
 
 
 @dataclass
@@ -149,16 +180,18 @@ class BuildSummary:
 
 def build(options: BuildOptions) -> BuildSummary:
     """Build the site; raise BuildFailed with every error found, leaving the old site untouched."""
+    options, course = configure(options)
     try:
-        return _build(options)
+        return _build(options, course)
     except BuildFailed as e:
         if options.results_only is None and (Path(options.site_dir) / MARKER).is_file():
             raise
         raise BuildFailed(e.errors, kept=False) from None  # there was no previous site to keep
 
 
-def _build(options: BuildOptions) -> BuildSummary:
+def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     started = time.perf_counter()
+    assert options.site_dir is not None
     summary = BuildSummary(site_dir=options.site_dir)
     if options.results_only is not None:
         exchange.check_folder(options.results_only)
@@ -166,9 +199,9 @@ def _build(options: BuildOptions) -> BuildSummary:
     date = build_date()
     nonce = secrets.token_hex(8)
     scan = scan_lessons(options.lessons_dir, nonce)
-    course, course_errors = read_course(options.lessons_dir)
+    course, course_errors = configured.settings, configured.errors
     course_files = links.check(scan.lessons, options.lessons_dir)
-    scan.warnings += course_files.warnings
+    scan.warnings += configured.warnings + course_files.warnings
     errors = scan.errors + course_errors + (scan.warnings if options.strict else [])
     summary.warnings = [str(w) for w in scan.warnings]
     for warning in summary.warnings:
@@ -381,47 +414,76 @@ def _check_paths(options: BuildOptions) -> Path:
     return site
 
 
-COURSE_KEYS = ("title", "description", "models", "extra")
+# course.yml: what each key holds. Text keys are also settable on the command line (--title, --base-url...).
+COURSE_KEYS = {
+    "title": "the site's title",
+    "description": "a line under the title on the start page",
+    "author": "who wrote the course (pages name them)",
+    "base_url": "where the site will be published (https://...): canonical links and sitemap.xml",
+    "model": "the model for lessons that name none (the command line's --model wins)",
+    "models": "a model matrix: several models, the first at the site's root",
+    "output": "the site folder, from the lessons folder (the command line's -o wins)",
+    "extra": "a folder whose files are copied into the site's top (CNAME, robots.txt...); default: extra",
+}
+TEXT_KEYS = ("title", "description", "author", "base_url", "model", "output", "extra")
 
 
-def read_course(lessons_dir: Path) -> tuple[dict[str, Any], list[LessonError]]:
-    """Optional course.yml beside the lessons: title and description of the site, and the models of a matrix
-    (paths read from the lessons folder)."""
-    course: dict[str, Any] = {"title": "lmreport course", "description": "", "models": []}
+def course_value_problem(key: str, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be text"
+    if control_character(value):
+        return f"contains the control character U+{ord(control_character(value)):04X}"
+    if key == "base_url" and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        return "must be the address the site is published at, e.g. https://you.github.io/course/"
+    if key in ("model", "output", "extra") and not value.strip():
+        return "must not be empty"
+    return None
+
+
+def normalise_course_value(key: str, value: str) -> str:
+    return value if key != "base_url" or value.endswith("/") else value + "/"
+
+
+def read_course(lessons_dir: Path) -> Course:
+    """Optional course.yml beside the lessons (see COURSE_KEYS): unknown keys are warnings, as in front
+    matter; paths in it are read from the lessons folder."""
+    course = Course({"title": "lmreport course", "description": "", "models": []})
     path = Path(lessons_dir) / COURSE_FILE
-    errors: list[LessonError] = []
     if not os.path.lexists(path):
         other = Path(lessons_dir) / "course.yaml"
         if other.exists():
-            errors.append(LessonError(other, 1, f"not read: the course file is named {COURSE_FILE}"))
-        return course, errors
-    text = read_text_file(path, lessons_dir, yamltext.MAX_SOURCE_CHARS, errors)
+            course.errors.append(LessonError(other, 1, f"not read: the course file is named {COURSE_FILE}"))
+        return course
+    text = read_text_file(path, lessons_dir, yamltext.MAX_SOURCE_CHARS, course.errors)
     if text is None:
-        return course, errors
+        return course
     try:
         document = yamltext.load(normalise_text(text))
     except yamltext.YamlProblem as e:
-        return course, [LessonError(path, e.line + 1, f"{COURSE_FILE}: {e.message}")]
+        course.errors.append(LessonError(path, e.line + 1, f"{COURSE_FILE}: {e.message}"))
+        return course
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
-        return course, [LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines ({', '.join(COURSE_KEYS)})")]
+        course.errors.append(LessonError(path, 1, f"{COURSE_FILE} must hold 'key: value' lines"))
+        return course
     for key, value in data.items():
         line = document.key_lines.get(str(key), 0) + 1
         if key not in COURSE_KEYS:
-            errors.append(LessonError(path, line, f"unknown key '{key}' in {COURSE_FILE} "
-                                                  f"(valid: {', '.join(COURSE_KEYS)})"))
+            close = difflib.get_close_matches(str(key), COURSE_KEYS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            course.warnings.append(LessonError(path, line, f"unknown key '{short(str(key), 40)}' in {COURSE_FILE}, "
+                                                           f"not read (valid: {', '.join(COURSE_KEYS)}){hint}"))
         elif key == "models":
             entries, model_errors = parse_models(value, path, line)
-            errors += model_errors
-            course[key] = [ModelEntry(model_relative_to(e.spec, path), e.label, e.folder) for e in entries]
-        elif not isinstance(value, str):
-            errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} must be text"))
-        elif control_character(value):
-            errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} contains the control character "
-                                                  f"U+{ord(control_character(value)):04X}"))
+            course.errors += model_errors
+            course.settings[key] = [ModelEntry(model_relative_to(e.spec, path), e.label, e.folder) for e in entries]
+        elif problem := course_value_problem(key, value):
+            course.errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} {problem}"))
+        elif key == "model":
+            course.settings[key] = model_relative_to(value, path)
         else:
-            course[key] = value
-    return course, errors
+            course.settings[key] = normalise_course_value(key, value)
+    return course
 
 
 def model_relative_to(spec: str | None, named_in: Path) -> str | None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .build import BuildOptions, build
+from .build import COURSE_KEYS, BuildOptions, build
 from .errors import BuildFailed, LmreportError, printable
 from .models import DEVICES, DTYPES
 
@@ -52,10 +52,15 @@ def _build_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o",
         "--output",
-        default="site",
+        default=None,
         type=Path,
-        help="folder to write the site into; replaced whole at the end of a good build (default: site/)",
+        help="folder to write the site into; replaced whole at the end of a good build (default: course.yml's "
+        "'output', else site/)",
     )
+    for key in ("title", "description", "author", "base_url", "extra"):
+        metavar = "URL" if key == "base_url" else "TEXT"
+        p.add_argument(f"--{key.replace('_', '-')}", dest=f"course_{key}", metavar=metavar,
+                       help=f"course.yml's '{key}' for this build: {COURSE_KEYS[key]}")
     p.add_argument(
         "--model",
         action="append",
@@ -98,6 +103,8 @@ def build_options(args: argparse.Namespace) -> BuildOptions:
         progress=args.progress,
         device=args.device,
         dtype=args.dtype,
+        course={key[len("course_"):]: value for key, value in vars(args).items()
+                if key.startswith("course_") and value is not None},
         results_only=getattr(args, "results_only", None),
         from_results=tuple(getattr(args, "from_results", None) or ()),
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assets import STATIC_DIR
-from .build import BuildOptions, build, check_paths
+from .build import BuildOptions, build, check_paths, configure
 from .errors import LmreportError, printable
 from .site import MARKER
 
@@ -31,7 +31,7 @@ def snapshot(options: BuildOptions) -> dict[str, int]:
     or the cache (they may lie inside it, and a build writes them), nor hidden files and folders (staging
     folders, editor files)."""
     root = Path(options.lessons_dir)
-    skip = {os.path.realpath(options.site_dir), os.path.realpath(options.cache_dir)}
+    skip = {os.path.realpath(options.site_dir or "site"), os.path.realpath(options.cache_dir)}
     seen: dict[str, int] = {}
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and os.path.realpath(os.path.join(folder, d)) not in skip]
@@ -115,6 +115,7 @@ def serve(options: BuildOptions, host: str = "127.0.0.1", port: int = 8000) -> N
     after a good rebuild and show the errors of a failed one. Folders that a build would refuse (the site
     holding the lessons, overlapping the cache...) and a port in use stop it before any build. Models stay
     loaded between rebuilds: an edited block costs its forward pass, not a model load."""
+    options, _ = configure(options)  # course.yml's output folder; its problems are the build's to report
     check_paths(options)
     state = BuildState()
     server = start_server(options.site_dir, host, port, state)

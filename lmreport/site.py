@@ -227,7 +227,7 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
     env = _environment()
     write_assets(root, math=any(prose.has_math(lesson.tokens) for lesson in lessons))
     nav = [{"slug": lesson.slug, "title": lesson.title, "description": lesson.description} for lesson in lessons]
-    course = {"title": info.course["title"], "description": info.course.get("description", "")}
+    course = {key: info.course.get(key, "") for key in ("title", "description", "author", "base_url")}
     matrix = len(info.variants) > 1
     compared = {(c.lesson.slug, c.index): c.page for c in info.comparisons}
     pages = 0
@@ -243,8 +243,10 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
             return [{"label": v.label, "url": f"{base}{v.folder + '/' if v.folder else ''}{page}",
                      "current": v is variant} for v in info.variants] if matrix else []
 
+        prefix = f"{variant.folder}/" if variant.folder else ""
         index = env.get_template("index.html").render(
-            **common, page_title=None, current=None, scripts=[], models=[variant.model], switch=switch("index.html")
+            **common, page_title=None, current=None, scripts=[], models=[variant.model], switch=switch("index.html"),
+            canonical=_canonical(course, prefix),
         )
         (folder / "index.html").write_text(index, encoding="utf-8")
         for i, lesson in enumerate(lessons):
@@ -271,12 +273,32 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
                 scripts=script_names(groups),
                 models=models,
                 switch=switch(f"{lesson.slug}.html"),
+                canonical=_canonical(course, f"{prefix}{lesson.slug}.html"),
             )
             (folder / f"{lesson.slug}.html").write_text(page, encoding="utf-8")
         pages += len(lessons) + 1
     if matrix:
         pages += write_comparisons(root, env, info, nav, course)
+    if course["base_url"]:
+        _write_sitemap(root, course["base_url"])
     return pages
+
+
+def _canonical(course: dict[str, str], page: str) -> str | None:
+    """The page's address where the course is published (course.yml's base_url), if it says."""
+    return course["base_url"] + page if course["base_url"] else None
+
+
+def _write_sitemap(root: Path, base_url: str) -> None:
+    """sitemap.xml: every page of the site at its published address."""
+    from xml.sax.saxutils import escape
+
+    pages = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.html"))
+    urls = "".join(f"<url><loc>{escape(base_url + ('' if p == 'index.html' else p))}</loc></url>\n"
+                   for p in pages)
+    (root / "sitemap.xml").write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                                      '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                                      f"{urls}</urlset>\n", encoding="utf-8")
 
 
 def write_comparisons(root: Path, env: Environment, info: SiteInfo, nav: list[dict[str, Any]],
@@ -288,6 +310,7 @@ def write_comparisons(root: Path, env: Environment, info: SiteInfo, nav: list[di
     labels = [v.label for v in info.variants]
     common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
               "base": "../", "nav_base": "../", "compare_url": "index.html", "switch": [], "current": None,
+              "canonical": None,
               "models": [v.model for v in info.variants]}
     for comparison in info.comparisons:
         groups: set[str] = set()

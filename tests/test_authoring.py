@@ -157,3 +157,34 @@ def test_errors_a_newcomer_meets(tmp_path, capsys):
     assert err.rstrip().endswith("build failed: 2 errors; no site was written")  # there was none to keep
     assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "site")]) == 1
     assert capsys.readouterr().err.splitlines()[0] == f"{(tmp_path / 'nowhere').as_posix()}: no such folder"
+
+
+def test_one_course_config_with_command_line_overrides(tmp_path, tiny_models, capsys, caplog):
+    import shutil
+
+    from lmreport.cli import main
+
+    shutil.copytree(tiny_models["gpt2"], tmp_path / "models" / "tiny")
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n\n```lmreport\nanalysis: topk\nprompt: The key is\n```\n")
+    (lessons / "course.yml").write_text("title: A course\nauthor: Ada <ada@example.org>\n"
+                                        "base_url: https://ada.example.org/course\nmodel: ../models/tiny\n"
+                                        "output: ../public\ncolour: blue\n")
+    code = main(["build", str(lessons), "--cache-dir", str(tmp_path / "cache"), "--title", "Overridden"])
+    warned = [r for r in caplog.records if "unknown key 'colour'" in r.getMessage()]
+    assert code == 0 and len(warned) == 1 and warned[0].levelname == "WARNING"  # a warning, printed once
+    site = tmp_path / "public"  # course.yml's output, read from the lessons folder
+    page = (site / "01-a.html").read_text()
+    assert "<title>A · Overridden</title>" in page and "A course by Ada &lt;ada@example.org&gt;." in page
+    assert '<link rel="canonical" href="https://ada.example.org/course/01-a.html">' in page
+    assert "<strong>tiny</strong>" in page  # the model course.yml names, from the lessons folder
+    sitemap = (site / "sitemap.xml").read_text()
+    assert "<loc>https://ada.example.org/course/</loc>" in sitemap
+    assert "<loc>https://ada.example.org/course/01-a.html</loc>" in sitemap
+    # The command line wins over course.yml.
+    assert main(["build", str(lessons), "-o", str(tmp_path / "other"), "--cache-dir", str(tmp_path / "cache"),
+                 "--base-url", "https://elsewhere.example.org/x/", "--model", str(tiny_models["llama"])]) == 0
+    page = (tmp_path / "other" / "01-a.html").read_text()
+    assert 'href="https://elsewhere.example.org/x/01-a.html"' in page and "<strong>llama</strong>" in page
+    assert main(["build", str(lessons), "--base-url", "javascript:alert(1)"]) == 1
+    assert "--base-url: must be the address the site is published at" in capsys.readouterr().err

@@ -202,10 +202,20 @@ def test_course_file_errors_point_at_their_line(tmp_path, tiny_models):
     (tmp_path / "lessons" / "course.yml").write_text("title: My course\ncolour: blue\ndescription: 3\n")
     with pytest.raises(BuildFailed) as e:
         build(build_options(tmp_path, tiny_models["gpt2"]))
+    # An unknown key is a warning, as in front matter (an error with --strict); a wrong value an error.
     assert [str(x).split("lessons/")[1] for x in e.value.errors] == [
-        "course.yml:2: unknown key 'colour' in course.yml (valid: title, description, models, extra)",
         "course.yml:3: 'description' in course.yml must be text",
     ]
+    (tmp_path / "lessons" / "course.yml").write_text("title: My course\ncolour: blue\nautor: me\n")
+    summary = build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert [w.split("lessons/")[1] for w in summary.warnings] == [
+        "course.yml:2: unknown key 'colour' in course.yml, not read (valid: title, description, author, base_url, "
+        "model, models, output, extra)",
+        "course.yml:3: unknown key 'autor' in course.yml, not read (valid: title, description, author, base_url, "
+        "model, models, output, extra); did you mean 'author'?",
+    ]
+    with pytest.raises(BuildFailed, match="unknown key 'colour'"):
+        build(build_options(tmp_path, tiny_models["gpt2"], strict=True))
     (tmp_path / "lessons" / "course.yml").write_text("title: My <b>course</b>\n")
     build(build_options(tmp_path, tiny_models["gpt2"]))
     assert "<title>a · My &lt;b&gt;course&lt;/b&gt;</title>" in (tmp_path / "site" / "01-a.html").read_text()
