@@ -40,6 +40,12 @@ def parser() -> argparse.ArgumentParser:
     _build_arguments(s)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    i = sub.add_parser("init", help="start a new course in a folder",
+                       description="Write a new course: lessons/course.yml, a first lesson, .gitignore and a GitHub "
+                       "Actions workflow that builds the site and publishes it on GitHub Pages.")
+    i.add_argument("folder", type=Path, help="the new course's folder (new, or empty)")
+    i.add_argument("--title", default="My lmreport course", help="the course's title")
+    i.add_argument("--author", default="", help="who writes it")
     a = sub.add_parser("analyses", help="list the analyses and their options")
     a.add_argument("name", nargs="?", help="show one analysis in full")
     return p
@@ -125,6 +131,14 @@ def main(argv: list[str] | None = None) -> int:
             from .serve import serve
 
             serve(build_options(args), args.host, args.port)
+        elif args.command == "init":
+            from .scaffold import init
+
+            for path in init(args.folder, args.title, args.author):
+                print(f"wrote {printable(path.as_posix())}")
+            folder = printable(str(args.folder))
+            print(f"next: cd {folder} && lmreport build && open site/index.html; push to GitHub and set "
+                  "Settings > Pages > Source to 'GitHub Actions' to publish")
         elif args.command == "analyses":
             print(describe_analyses(args.name))
         return 0
