@@ -200,6 +200,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     nonce = secrets.token_hex(8)
     scan = scan_lessons(options.lessons_dir, nonce)
     course, course_errors = configured.settings, configured.errors
+    extra = extra_folder(options.lessons_dir, course)  # before any model work
     course_files = links.check(scan.lessons, options.lessons_dir)
     scan.warnings += configured.warnings + course_files.warnings
     errors = scan.errors + course_errors + (scan.warnings if options.strict else [])
@@ -256,7 +257,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
                   for v in variants],
         comparisons=compare_figures,
         files=course_files.files,
-        extra=extra_folder(options.lessons_dir, course),
+        extra=extra,
     )
     try:
         summary.pages = write_site(site_dir, scan.lessons, info, nonce)
@@ -268,13 +269,23 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
 
 def extra_folder(lessons_dir: Path, course: dict[str, Any]) -> Path | None:
     """The folder whose files are copied as they are into the site's top (CNAME, robots.txt, a favicon...):
-    course.yml's 'extra', else 'extra' in the lessons folder if there is one."""
-    folder = Path(lessons_dir) / course.get("extra", "extra")
-    if folder.is_dir():
-        return folder
-    if "extra" in course:
-        raise LmreportError(f"the extra folder '{folder}' named in {COURSE_FILE} does not exist")
-    return None
+    course.yml's 'extra' (or --extra), else 'extra' in the lessons folder if there is one. It must lie inside
+    the lessons folder, links resolved: the site is published, and must hold nothing from elsewhere."""
+    named = course.get("extra")
+    folder = Path(lessons_dir) / (named or "extra")
+    try:
+        if not folder.is_dir():
+            if named:
+                raise LmreportError(f"the extra folder '{short(str(folder), 200)}' (course.yml's 'extra' or --extra) "
+                                    "does not exist")
+            return None
+        inside = Path(lessons_dir).resolve() in folder.resolve().parents
+    except OSError as e:
+        raise LmreportError(f"cannot use the extra folder '{short(str(folder), 200)}': {e.strerror or e}") from None
+    if not inside:
+        raise LmreportError(f"the extra folder '{short(str(folder), 200)}' is not inside the lessons folder "
+                            f"'{lessons_dir}' (links followed): only files of the course go into the site")
+    return folder
 
 
 def matrix_entries(options: BuildOptions, course: dict[str, Any],
@@ -433,7 +444,7 @@ def course_value_problem(key: str, value: Any) -> str | None:
         return "must be text"
     if control_character(value):
         return f"contains the control character U+{ord(control_character(value)):04X}"
-    if key == "base_url" and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+    if key == "base_url" and not re.fullmatch(r"https?://[^\s/?#\"'<>\\^`{|}]+(/[^\s?#\"'<>\\^`{|}]*)?", value):
         return "must be the address the site is published at, e.g. https://you.github.io/course/"
     if key in ("model", "output", "extra") and not value.strip():
         return "must not be empty"

@@ -169,7 +169,7 @@ def parse_lesson(
         errors.append(LessonError(path, deep + 1, f"lists or quotes nested {prose.MAX_NESTING} levels deep; "
                                                   "lmreport reads at most that many"))
         return None
-    for line, message in prose.link_problems(tokens):
+    for line, message in prose.link_problems(tokens) + prose.tex_problems(text):
         errors.append(LessonError(path, line + 1, message))
     directives = _directives(path, tokens, lines, errors)
     references = _references(path, tokens, errors)

@@ -22,8 +22,9 @@ from .lessons import Lesson
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 # Ids a page has besides its headings: figures (fig-3, fig-3-head...) and footnotes (fn1, fnref1).
-_OTHER_IDS = re.compile(r"fig-\d+(-[a-z]+)?|fn\d+(:\d+)?|fnref\d+(:\d+)?")
-RESERVED = ("assets", "data", "compare", "index.html", ".nojekyll", ".lmreport-site")
+_OTHER_IDS = re.compile(r"fn\d+(:\d+)?|fnref\d+(:\d+)?")
+_FIGURE_PART = re.compile(r"(fig-\d+)-[a-z]+")  # an element inside a figure (fig-2-head)
+RESERVED = ("assets", "data", "compare", "index.html", "sitemap.xml", ".nojekyll", ".lmreport-site")
 MAX_FILE_BYTES = 50 * 2**20  # a file a lesson links to is copied into the site at every build
 
 
@@ -42,7 +43,8 @@ def check(lessons: list[Lesson], lessons_dir: Path) -> CourseFiles:
     root = Path(lessons_dir).resolve()
     by_file = {lesson.path.resolve().relative_to(root).as_posix(): lesson for lesson in lessons
                if root in lesson.path.resolve().parents}
-    headings = {lesson.slug: _ids(lesson.tokens) for lesson in lessons}
+    headings = {lesson.slug: _ids(lesson) for lesson in lessons}
+    known = {slug: _known(ids) for slug, ids in headings.items()}  # once per lesson, not once per warning
     reserved = set(RESERVED) | {f"{lesson.slug}.html" for lesson in lessons}
     for lesson in lessons:
         here = ""  # lessons are the files at the top of the lessons folder
@@ -51,26 +53,37 @@ def check(lessons: list[Lesson], lessons_dir: Path) -> CourseFiles:
                 continue
             attr = "src" if token.type == "image" else "href"
             url = str(token.attrs.get(attr, ""))
-            problem = _resolve(token, attr, url, here, lesson, by_file, headings, reserved, root, out)
+            problem = _resolve(token, attr, url, here, lesson, by_file, headings, known, reserved, root, out)
             if problem:
                 out.warnings.append(LessonError(lesson.path, line + 1, problem))
     return out
 
 
-def _ids(tokens: list[Token]) -> set[str]:
-    return {str(t.attrGet("id")) for t in tokens if t.type == "heading_open" and t.attrGet("id")}
+def _ids(lesson: Lesson) -> set[str]:
+    """The ids a lesson's page has that a link may name: its headings and its figures."""
+    ids = {str(t.attrGet("id")) for t in lesson.tokens if t.type == "heading_open" and t.attrGet("id")}
+    return ids | {f"fig-{i + 1}" for i in range(len(lesson.directives))}
+
+
+def _has(ids: set[str], fragment: str) -> bool:
+    part = _FIGURE_PART.fullmatch(fragment)
+    return fragment in ids or bool(_OTHER_IDS.fullmatch(fragment)) or bool(part and part.group(1) in ids)
 
 
 def _resolve(token: Token, attr: str, url: str, here: str, lesson: Lesson, by_file: dict[str, Lesson],
-             headings: dict[str, set[str]], reserved: set[str], root: Path, out: CourseFiles) -> str | None:
+             headings: dict[str, set[str]], known: dict[str, str], reserved: set[str], root: Path,
+             out: CourseFiles) -> str | None:
     target = url.strip()
-    if not target or _SCHEME.match(target) or target.startswith(("//", "/", "\\")) or "?" in target:
+    if not target or _SCHEME.match(target) or target.startswith(("//", "/", "\\")):
         return None  # the web, mail, or what url_problem() already refused
-    path, _, fragment = target.partition("#")
+    rest, _, fragment = target.partition("#")
+    path, mark, query = rest.partition("?")
+    anchor = urllib.parse.unquote(fragment)  # ids are text: '#%C3%BCber' names the heading 'über'
+    after = (mark + query) + (f"#{fragment}" if fragment else "")  # kept as written
     shown = short(url, 60)
     if not path:  # an anchor on this page
-        if fragment and fragment not in headings[lesson.slug] and not _OTHER_IDS.fullmatch(fragment):
-            return f"link to '#{short(fragment, 40)}': no such heading on this page{_known(headings[lesson.slug])}"
+        if fragment and not _has(headings[lesson.slug], anchor):
+            return f"link to '#{short(anchor, 40)}': no such heading on this page{known[lesson.slug]}"
         return None
     relative = posixpath.normpath(posixpath.join(here, urllib.parse.unquote(path)))
     if relative == ".." or relative.startswith("../"):
@@ -79,14 +92,15 @@ def _resolve(token: Token, attr: str, url: str, here: str, lesson: Lesson, by_fi
         other = by_file.get(relative)
         if other is None:
             return f"link to '{shown}': no such lesson in the lessons folder"
-        if fragment and fragment not in headings[other.slug] and not _OTHER_IDS.fullmatch(fragment):
-            return f"link to '{shown}': {other.path.name} has no heading '#{short(fragment, 40)}'" \
-                   f"{_known(headings[other.slug])}"
-        token.meta["page"] = f"{other.slug}.html" + (f"#{fragment}" if fragment else "")
+        if fragment and not _has(headings[other.slug], anchor):
+            return f"link to '{shown}': {other.path.name} has no heading '#{short(anchor, 40)}'{known[other.slug]}"
+        token.meta["page"] = f"{other.slug}.html{after}"
         return None
     file = root / relative
     if relative.split("/")[0] in reserved or relative in reserved:
         return f"'{shown}' would overwrite the site's own '{relative.split('/')[0]}': rename it"
+    if any(part.startswith(".") for part in relative.split("/")):
+        return f"'{shown}' is a hidden file: hidden files are not copied into the site"
     try:
         if not file.is_file() or root not in file.resolve().parents:
             kind = "image" if attr == "src" else "file"
@@ -97,7 +111,7 @@ def _resolve(token: Token, attr: str, url: str, here: str, lesson: Lesson, by_fi
     except OSError as e:
         return f"'{shown}' cannot be read: {e.strerror}"
     out.files[relative] = file
-    token.meta["site"] = relative + (f"#{fragment}" if fragment else "")
+    token.meta["site"] = urllib.parse.quote(relative) + after  # 'a#b.png' is written 'a%23b.png' again
     return None
 
 

@@ -25,7 +25,6 @@ from markdown_it.token import Token
 from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
-from mdit_py_plugins.tasklists import tasklists_plugin
 
 from .errors import short
 
@@ -46,7 +45,7 @@ def _markdown() -> MarkdownIt:
     # plugins for markdown-it-py): footnotes, `!!! note` admonitions, task lists and $math$.
     footnote_plugin(md)
     admon_plugin(md)
-    tasklists_plugin(md)
+    md.core.ruler.after("inline", "task_lists", _task_lists)
     # Pandoc's rule for inline math: no space inside the dollars, no digit after the closing one, so that
     # "$5 and $10" stays text.
     dollarmath_plugin(md, allow_space=False, allow_digits=False, double_inline=True, renderer=_math)
@@ -86,6 +85,46 @@ def highlight(code: str, language: str, attrs: Any) -> str:
     except ClassNotFound:
         return ""
     return pygmentize(code, lexer, HtmlFormatter(nowrap=True))
+
+
+_TODO = re.compile(r"\[([ xX])\](?:[ \t]|$)")
+
+
+def _task_lists(state: StateCore) -> None:
+    """`- [x] done` list items get a disabled checkbox, in one pass over the tokens: the list each item belongs
+    to is kept on a stack (mdit-py-plugins' task lists search back from every item, which took a minute for a
+    lesson of 20,000 items)."""
+    lists: list[Token] = []
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type in ("bullet_list_open", "ordered_list_open"):
+            lists.append(token)
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif (token.type == "inline" and i >= 2 and tokens[i - 1].type == "paragraph_open"
+              and tokens[i - 2].type == "list_item_open" and token.children and token.children[0].type == "text"):
+            todo = _TODO.match(token.children[0].content)
+            if todo is None:
+                continue
+            box = Token("html_inline", "", 0)  # our own fixed markup: nothing of the lesson's text is in it
+            checked = " checked" if todo.group(1) != " " else ""
+            box.content = f'<input class="task-list-item-checkbox" type="checkbox" disabled{checked}> '
+            token.children[0].content = token.children[0].content[todo.end():]
+            token.children.insert(0, box)
+            tokens[i - 2].attrSet("class", "task-list-item")
+            if lists:
+                lists[-1].attrSet("class", "contains-task-list")
+
+
+# MathJax's \mmlToken sets any HTML attribute of its output (href="javascript:...", style with an outside
+# url(...)): refused anywhere in a lesson, and emptied by the page's MathJax configuration as well.
+FORBIDDEN_TEX = "\\mmlToken"
+
+
+def tex_problems(text: str) -> list[tuple[int, str]]:
+    """(0-based line, message) for each use of TeX that could change the page rather than draw math."""
+    return [(text.count("\n", 0, m.start()), "\\mmlToken is not allowed: it sets HTML attributes of the "
+             "math (links, styles), which a lesson may not do") for m in re.finditer(re.escape(FORBIDDEN_TEX), text)]
 
 
 def _math(content: str, options: dict[str, Any]) -> str:
@@ -261,8 +300,9 @@ def first_heading(tokens: list[Token]) -> str | None:
 
 def plain_text(inline: Token) -> str:
     """An inline token's text without its markup: `*x*` and `` `x` `` read x; a line break reads as a space."""
-    parts = [" " if c.type in ("softbreak", "hardbreak") else c.content
-             for c in inline.children or [] if c.type in ("text", "code_inline", "softbreak", "hardbreak")]
+    parts = [" " if c.type in ("softbreak", "hardbreak") else f"${c.content}$" if c.type.startswith("math") else
+             c.content for c in inline.children or []
+             if c.type in ("text", "code_inline", "softbreak", "hardbreak", "math_inline", "math_inline_double")]
     return "".join(parts).strip()
 
 

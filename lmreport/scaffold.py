@@ -12,7 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
-from .errors import LmreportError
+from .errors import LmreportError, control_character
 
 # The packages lmreport uses only as carriers of files, installed without their dependencies (see
 # requirements-carriers.txt, which must list the same ones: a test checks).
@@ -148,7 +148,9 @@ def carriers() -> dict[str, str]:
 def files(title: str, author: str) -> dict[str, str]:
     """Path in the new course -> its text."""
     pins = " ".join(f"{name}=={version}" for name, version in carriers().items())
-    quoted = {k: json.dumps(v, ensure_ascii=False) for k, v in (("title", title), ("author", author))}
+    # JSON strings are YAML's double-quoted strings; the characters YAML reads as line breaks are escaped too.
+    quoted = {k: json.dumps(v, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+              .replace("\u0085", "\\u0085") for k, v in (("title", title), ("author", author))}
     return {
         "lessons/course.yml": COURSE.format(**quoted),
         "lessons/01-what-comes-next.md": LESSON.lstrip("\n"),
@@ -160,13 +162,19 @@ def files(title: str, author: str) -> dict[str, str]:
 def init(folder: Path, title: str = "My lmreport course", author: str = "") -> list[Path]:
     """Write a new course into folder (which must be empty or new); return the files written."""
     folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise LmreportError(f"'{folder}' exists and is not an empty folder: lmreport init writes a new course "
-                            "and never over files")
-    written = []
-    for relative, text in files(title, author).items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+    for name, value in (("title", title), ("author", author)):
+        if control_character(value):
+            raise LmreportError(f"--{name} contains the control character U+{ord(control_character(value)):04X}")
+    try:
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise LmreportError(f"'{folder}' exists and is not an empty folder: lmreport init writes a new course "
+                                "and never over files")
+        written = []
+        for relative, text in files(title, author).items():
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+    except OSError as e:
+        raise LmreportError(f"cannot write the course into '{folder}': {e.strerror or e}") from None
     return written

@@ -181,6 +181,9 @@ def _copy_files(staging: Path, site_dir: Path, info: SiteInfo) -> None:
     build wrote); a CNAME the previous site had and the course does not is kept, with a warning."""
     for relative, source in sorted(info.files.items()):
         target = staging / relative
+        if target.exists() or relative.split("/")[0] in {v.folder for v in info.variants if v.folder}:
+            raise LmreportError(f"'{source}', which a lesson links to, would replace the site's own "
+                                f"'{relative}': rename it")
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
     if info.extra is not None:
@@ -259,7 +262,7 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
             toc = prose.table_of_contents(lesson.tokens)
             if len(toc) >= 2:  # after the page's title, or at its top
                 nav_html = env.get_template("toc.html").render(toc=toc)
-                at = body.find("</h1>\n") + len("</h1>\n") if "</h1>\n" in body[:4000] else 0
+                at = body.find("</h1>\n") + len("</h1>\n") if body.startswith("<h1") else 0
                 body = body[:at] + nav_html + body[at:]
             body = _place_references(body, lesson, variant.references.get(lesson.slug, []), nonce)
             models = _unique([f.result.model for f in figures]) or [variant.model]

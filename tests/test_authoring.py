@@ -54,7 +54,7 @@ probs = softmax(logits)  # <script>
     assert r'<div class="math block">' in page and r"\[\frac{a}{b} &lt; c\]" in page
     assert "$5 and $10 stay text" in page and "&lt;img src=x&gt;" in page and "<img src=x" not in page
     assert '<div class="admonition note">' in page and "A &lt;b&gt;title&lt;/b&gt;" in page
-    assert page.count('class="task-list-item-checkbox"') == 2 and 'checked="checked" disabled="disabled"' in page
+    assert page.count('class="task-list-item-checkbox"') == 2 and 'type="checkbox" disabled checked> done' in page
     assert 'href="#fn1"' in page and 'id="fn1"' in page and "&lt;i&gt;" in page
     assert '<span class="c1"># &lt;script&gt;</span>' in page  # Pygments' classes, the text escaped
     assert '<a class="permalink" href="#the-formula"' in page
@@ -79,7 +79,7 @@ LINKS = """# One
 
 ## Start
 
-See [two](02-two.md), [its end](02-two.md#the-end), [here](#start), [a figure](#fig-1), ![pic](img/p.png)
+See [two](02-two.md), [its end](02-two.md#the-end), [here](#start), ![pic](img/p.png)
 and [the data](files/table.csv).
 """
 
@@ -188,3 +188,96 @@ def test_one_course_config_with_command_line_overrides(tmp_path, tiny_models, ca
     assert 'href="https://elsewhere.example.org/x/01-a.html"' in page and "<strong>llama</strong>" in page
     assert main(["build", str(lessons), "--base-url", "javascript:alert(1)"]) == 1
     assert "--base-url: must be the address the site is published at" in capsys.readouterr().err
+
+
+def test_mmltoken_is_refused_anywhere_and_emptied_in_mathjax(tmp_path):
+    """MathJax's \\mmlToken sets HTML attributes (a javascript: link, a style loading an outside image)."""
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\nClick $\\mmlToken{mi}[href=\"javascript:x()\"]{z}$\n\n"
+                 "!!! math\n    \\(\\mmlToken{mi}[style=\"background:url(http://x.example/a.png)\"]{y}\\)\n")
+    with pytest.raises(BuildFailed) as e:
+        build(opts(tmp_path))
+    assert [(x.line, x.message[:30]) for x in e.value.errors] == [(3, "\\mmlToken is not allowed: it s"),
+                                                                 (6, "\\mmlToken is not allowed: it s")]
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\n$x$\n")
+    build(opts(tmp_path))
+    assert 'macros: { mmlToken: "" }' in (tmp_path / "site/assets/mathjax-config.js").read_text()
+
+
+def test_task_lists_stay_linear():
+    import time
+
+    from lmreport import prose
+
+    started = time.perf_counter()
+    tokens = prose.parse("- [ ] x\n" * 20_000)  # mdit-py-plugins' rule took over a minute for this
+    html = prose.render(tokens, "n")
+    assert html.count('type="checkbox"') == 20_000 and time.perf_counter() - started < 15
+
+
+def test_link_targets_encoded_non_ascii_hidden_and_colliding(tmp_path, tiny_models):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n\n## Über\n\n[u](#%C3%BCber) [g](02-b.md#gr%C3%B6%C3%9Fe) [h](a%23b.png) "
+                 "[q](02-b.md?x=1#gr%C3%B6%C3%9Fe) [v](img.png?v=2)\n\n[e](.env)\n\n[s](sitemap.xml)\n\n[f](#fig-1) "
+                 "[f9](#fig-9)\n\n```lmreport\nanalysis: topk\nprompt: The key is\n```\n")
+    write_lesson(lessons, "02-b.md", "# B\n\n## Größe\n")
+    (lessons / "a#b.png").write_bytes(PNG)
+    (lessons / "img.png").write_bytes(PNG)
+    (lessons / ".env").write_text("SECRET=1")
+    (lessons / "sitemap.xml").write_text("x")
+    summary = build(opts(tmp_path, model=str(tiny_models["gpt2"]), course={"base_url": "https://x.example/c/"}))
+    assert [w.split("lessons/")[1] for w in summary.warnings] == [
+        "01-a.md:7: '.env' is a hidden file: hidden files are not copied into the site",
+        "01-a.md:9: 'sitemap.xml' would overwrite the site's own 'sitemap.xml': rename it",
+        "01-a.md:11: link to '#fig-9': no such heading on this page (headings: a, fig-1, über)",
+    ]
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    assert 'href="a%23b.png"' in page and 'href="02-b.html?x=1#gr%C3%B6%C3%9Fe"' in page
+    assert 'href="img.png?v=2"' in page and 'href="02-b.html#gr%C3%B6%C3%9Fe"' in page
+    assert (tmp_path / "site" / "a#b.png").read_bytes() == PNG and not (tmp_path / "site" / ".env").exists()
+    assert "<loc>" in (tmp_path / "site" / "sitemap.xml").read_text()
+
+
+def test_extra_folder_must_be_inside_the_lessons_folder(tmp_path):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "passwd").write_text("TOPSECRET")
+    for extra in ("../secret", str(tmp_path / "secret")):
+        with pytest.raises(LmreportError, match="is not inside the lessons folder"):
+            build(opts(tmp_path, course={"extra": extra}))
+    (lessons / "extra").symlink_to(tmp_path / "secret")
+    with pytest.raises(LmreportError, match="is not inside the lessons folder"):
+        build(opts(tmp_path))
+    with pytest.raises(LmreportError, match="cannot use the extra folder"):
+        build(opts(tmp_path, course={"extra": "a" * 300}))
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_linked_file_cannot_replace_a_model_folder_page(tmp_path, tiny_models):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n\n[e](llama/01-a.html)\n")
+    (lessons / "llama").mkdir()
+    (lessons / "llama" / "01-a.html").write_text("<h1>REPLACED</h1>")
+    with pytest.raises(LmreportError, match="would replace the site's own 'llama/01-a.html'"):
+        build(opts(tmp_path, models=(str(tiny_models["gpt2"]), str(tiny_models["llama"]))))
+
+
+def test_init_errors_and_line_separators(tmp_path, capsys):
+    from lmreport.build import read_course
+    from lmreport.cli import main
+
+    (tmp_path / "f").write_text("a file")
+    assert main(["init", str(tmp_path / "f" / "sub")]) == 1
+    assert "cannot write the course into" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "c"), "--title", "a\u2028b\u2029c"]) == 0
+    course = read_course(tmp_path / "c" / "lessons")
+    assert course.errors == [] and course.settings["title"] == "a\u2028b\u2029c"
+    assert main(["init", str(tmp_path / "d"), "--author", "bell\a"]) == 1
+    assert "--author contains the control character U+0007" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ['https://x.org/a"b<c>/', "javascript:alert(1)", "https://x.org/a b"])
+def test_bad_base_urls_are_refused(tmp_path, url):
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n")
+    with pytest.raises(LmreportError, match="--base-url: must be the address"):
+        build(opts(tmp_path, course={"base_url": url}))

@@ -2,6 +2,7 @@
 // "math"), load nothing more (no autoload, no \require: every request stays inside the site, and \href or
 // \class cannot add links or styles), no context menu.
 window.MathJax = {
-  tex: { packages: { "[-]": ["autoload", "require"] } },
+  // \mmlToken would set any HTML attribute of its output: emptied here (and refused in lessons by the build).
+  tex: { packages: { "[-]": ["autoload", "require"] }, macros: { mmlToken: "" } },
   options: { ignoreHtmlClass: "lmreport-page", processHtmlClass: "math", enableMenu: false },
 };
