@@ -7,6 +7,7 @@ import difflib
 from ..errors import LmreportError, short
 from . import (
     attention,
+    attribution,
     compare_prompts,
     compare_tokens,
     generate,
@@ -21,7 +22,7 @@ from .base import Analysis, Option, OptionError
 
 _MODULES = (
     attention, neuron_view, topk, logit_lens, rank_evolution, compare_tokens, compare_prompts, hidden_states,
-    neurons, generate,
+    neurons, generate, attribution,
 )
 REGISTRY: dict[str, Analysis] = {m.ANALYSIS.name: m.ANALYSIS for m in _MODULES}
 

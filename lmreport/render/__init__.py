@@ -9,6 +9,7 @@ from markupsafe import Markup
 from ..result import Result
 from . import (
     attention,
+    attribution,
     compare_prompts,
     compare_tokens,
     generate,
@@ -31,6 +32,7 @@ RENDERERS: dict[str, Callable[[Result, str], Figure]] = {
     "hidden_states": hidden_states.render,
     "neurons": neurons.render,
     "generate": generate.render,
+    "attribution": attribution.render,
 }
 
 

@@ -1,0 +1,174 @@
+"""Input attribution: how much each token of the prompt counts for one next token, by several methods.
+
+Every method attributes the same quantity, a log-probability at the output of the last position, signed:
+log p(target) (the predicted token unless the block names one), or log p(target) - log p(contrast). The
+methods are Captum's, applied to the prompt's input embeddings:
+
+- saliency: the size (L2 norm) of the gradient for each token's embedding; unsigned;
+- gradient_x_input: gradient · embedding, summed over the embedding;
+- integrated_gradients: the gradient integrated along the straight path from a baseline to the prompt, times
+  the difference; the scores add up to f(prompt) - f(baseline);
+- occlusion: f(prompt) - f(prompt with that token replaced), one token at a time;
+- shapley: Shapley values by sampling token orders;
+- lime: the weights of a linear model fitted to f over random subsets of tokens.
+
+The baseline, and what an "absent" token becomes, is the embedding of a neutral token (the tokenizer's padding
+token, else its end-of-text token), at every position: all-zero embeddings are far from anything the model saw
+(its norms divide by their size), and integrated gradients from them did not converge.
+
+Perturbation methods are batched (`perturbations_per_eval`), integrated gradients' steps too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AnalysisError
+from ..models import ForwardPass, LoadedModel
+from . import values
+from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
+from .common import candidate_ids
+
+METHODS = {
+    "saliency": ("Saliency", "size of the gradient of f for each token's embedding (L2 norm; unsigned)"),
+    "gradient_x_input": ("Gradient × input", "gradient of f · the token's embedding (signed)"),
+    "integrated_gradients": ("Integrated gradients", "gradients along the path from the baseline (every token "
+                             "neutral) to the prompt (signed; they add up to f(prompt) − f(baseline))"),
+    "occlusion": ("Occlusion", "f(prompt) − f(prompt with this token replaced by the neutral token) (signed)"),
+    "shapley": ("Shapley values (sampled)", "the token's average marginal effect on f over random orders of "
+                "putting the prompt's tokens in place of neutral ones (signed)"),
+    "lime": ("LIME", "weight of the token in a linear model fitted to f over random subsets of present tokens "
+             "(signed)"),
+}
+BATCH = 16  # perturbed inputs, or integrated-gradient steps, per forward pass
+MAX_TOKENS = 64  # every method runs at least one pass per token, some many more
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    import torch
+
+    model.require_lm_head("attribution")
+    if len(set(options["methods"])) != len(options["methods"]):
+        raise AnalysisError("a method is named twice", "methods")
+    last = forward.logits[-1].double()
+    target = candidate_ids(model, [options["target"]], "target")[0] if options["target"] else int(last.argmax())
+    contrast = candidate_ids(model, [options["contrast"]], "contrast")[0] if options["contrast"] else None
+    if contrast == target:
+        raise AnalysisError("contrast is the target itself: name another token", "contrast")
+    ids = torch.tensor([forward.input_ids], device=model.device)
+    neutral = _neutral_token(model)
+    with torch.no_grad():
+        embeds = model.model.get_input_embeddings()(ids).detach()
+        baseline = model.model.get_input_embeddings()(torch.full_like(ids, neutral)).detach()
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        """The attributed quantity for a batch of input embeddings [batch, n, d] -> [batch]."""
+        logits = model.model(inputs_embeds=x).logits[:, -1].float()
+        log_probs = torch.log_softmax(logits, dim=-1)
+        return log_probs[:, target] - (log_probs[:, contrast] if contrast is not None else 0)
+
+    n = embeds.shape[1]
+    rows = [_method(name, f, embeds, baseline, options) for name in options["methods"]]
+    with torch.no_grad():
+        f_prompt = float(f(embeds)[0])
+        f_baseline = float(f(baseline)[0])
+    log_probs = torch.log_softmax(last, -1)
+    tokens = forward.tokens
+    return {
+        "tokens": tokens,
+        "input_ids": forward.input_ids,
+        "target": {"id": target, "token": model.token_texts([target])[0], "prob": float(log_probs[target].exp())},
+        "contrast": None if contrast is None else {"id": contrast, "token": model.token_texts([contrast])[0],
+                                                   "prob": float(log_probs[contrast].exp())},
+        "quantity": ("log p(target) − log p(contrast)" if contrast is not None else "log p(target)")
+        + " at the output of the last position (softmax of the final logits, temperature 1)",
+        "f_prompt": f_prompt,
+        "f_baseline": f_baseline,
+        "baseline_token": {"id": neutral, "token": model.token_texts([neutral])[0]},
+        "methods": [{**row, "top": tokens[max(range(n), key=lambda i: row["scores"][i])]} for row in rows],
+    }
+
+
+def _neutral_token(model: LoadedModel) -> int:
+    """The token an absent prompt token is replaced by: the tokenizer's padding token, else its end-of-text or
+    beginning-of-text token, else id 0."""
+    tokenizer = model.tokenizer
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id):
+        if isinstance(candidate, int):
+            return candidate
+    return 0
+
+
+def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, Any]) -> dict[str, Any]:
+    import torch
+    from captum.attr import (
+        FeatureAblation,
+        InputXGradient,
+        IntegratedGradients,
+        Lime,
+        Saliency,
+        ShapleyValueSampling,
+    )
+
+    n = embeds.shape[1]
+    mask = torch.arange(n, device=embeds.device).view(1, n, 1).expand_as(embeds).contiguous()  # a feature per token
+    row: dict[str, Any] = {"name": name, "label": METHODS[name][0], "measures": METHODS[name][1]}
+    if name in ("saliency", "gradient_x_input", "integrated_gradients"):
+        embeds = embeds.clone().requires_grad_(True)
+    with torch.enable_grad():
+        if name == "saliency":
+            scores = Saliency(f).attribute(embeds, abs=False)[0].norm(dim=-1)
+            row["passes"] = {"forward": 1, "backward": 1}
+        elif name == "gradient_x_input":
+            scores = InputXGradient(f).attribute(embeds)[0].sum(-1)
+            row["passes"] = {"forward": 1, "backward": 1}
+        elif name == "integrated_gradients":
+            steps = options["steps"]
+            attributions, delta = IntegratedGradients(f).attribute(
+                embeds, baselines=baseline, n_steps=steps, internal_batch_size=BATCH, return_convergence_delta=True)
+            scores = attributions[0].sum(-1)
+            row["convergence_delta"] = float(delta[0])
+            row["passes"] = {"forward": -(-steps // BATCH), "backward": -(-steps // BATCH), "inputs": steps}
+        else:
+            samples = options["samples"]
+            with torch.no_grad():
+                if name == "occlusion":
+                    out = FeatureAblation(f).attribute(embeds, baselines=baseline, feature_mask=mask,
+                                                       perturbations_per_eval=BATCH)
+                    inputs = n + 1
+                elif name == "shapley":
+                    out = ShapleyValueSampling(f).attribute(embeds, baselines=baseline, feature_mask=mask,
+                                                            n_samples=samples, perturbations_per_eval=BATCH)
+                    inputs = samples * n + 1
+                else:
+                    out = Lime(f).attribute(embeds, baselines=baseline, feature_mask=mask, n_samples=samples,
+                                            perturbations_per_eval=BATCH)
+                    inputs = samples
+            scores = out[0, :, 0]
+            row["passes"] = {"forward": -(-inputs // BATCH), "backward": 0, "inputs": inputs}
+    row["scores"] = [float(s) for s in scores.detach().cpu()]
+    return row
+
+
+ANALYSIS = Analysis(
+    name="attribution",
+    label="Which prompt tokens count: input attribution",
+    summary="How much each token of the prompt counts for one next token (log-probability, signed), by "
+    "saliency, gradient × input, integrated gradients, occlusion, Shapley values and LIME (Captum).",
+    version="1",
+    options=(
+        PROMPT,
+        Option("target", str, None, "the next token to explain (default: the one the model predicts)",
+               nullable=True, max_chars=MAX_TOKEN_CHARS, nonempty=True),
+        Option("contrast", str, None, "explain log p(target) − log p(contrast) instead, e.g. ' are' against ' is'",
+               nullable=True, max_chars=MAX_TOKEN_CHARS, nonempty=True),
+        Option("methods", list, ["gradient_x_input", "integrated_gradients", "occlusion", "shapley"],
+               "attribution methods, drawn one row each", choices=tuple(METHODS), max_items=6),
+        Option("steps", int, 32, "integrated gradients: steps along the path", minimum=4, maximum=512),
+        Option("samples", int, 25, "Shapley values and LIME: sampled orders or subsets", minimum=5, maximum=500),
+    ),
+    compute=compute,
+    max_tokens=MAX_TOKENS,
+    values=values.ATTRIBUTION,
+    needs=frozenset(),
+)

@@ -1,0 +1,67 @@
+"""Input attribution: the prompt's tokens, one row per method, each coloured by its score (blue: raises the
+attributed quantity, red: lowers it; each row scaled to its own largest score), the value on hover."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from ..result import Result
+from .common import Figure, display_token
+
+
+def _colour(score: float, scale: float) -> str:
+    """A background for a score: white at 0, full blue (positive) or red (negative) at ±scale."""
+    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, score / scale))
+    base = (59, 111, 182) if t >= 0 else (192, 57, 43)
+    mix = [round(255 + (c - 255) * abs(t) * 0.85) for c in base]
+    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
+
+
+def render(result: Result, figure_id: str) -> Figure:
+    data = result.data
+    tokens = data["tokens"]
+    target = data["target"]
+    contrast = data.get("contrast")
+    explained = Markup("p(<code>{}</code>) = {:.1%}").format(display_token(target["token"]), target["prob"])
+    if contrast:
+        explained += Markup(" against p(<code>{}</code>) = {:.1%}").format(display_token(contrast["token"]),
+                                                                          contrast["prob"])
+    neutral = display_token(data["baseline_token"]["token"])
+    parts = [Markup('<p class="figure-summary">What is attributed: f = {} ({}). f(prompt) = {:.3f}; f(baseline: '
+                    'every token <code>{}</code>) = {:.3f}. An absent token is replaced by <code>{}</code>.</p>'
+                    ).format(data["quantity"], explained, data["f_prompt"], neutral, data["f_baseline"], neutral)]
+    parts.append(Markup('<div class="attribution-rows">'))
+    tops = set()
+    for row in data["methods"]:
+        scale = max((abs(s) for s in row["scores"]), default=0.0)
+        passes = row["passes"]
+        cost = f"{passes['forward']} batched forward and {passes['backward']} backward passes"
+        if "inputs" in passes:
+            cost += f" over {passes['inputs']} inputs"
+        extra = f"; convergence delta {row['convergence_delta']:.2g}" if "convergence_delta" in row else ""
+        cells = Markup("").join(
+            Markup('<span class="attr-token" style="background:{}" title="{}">{}</span>').format(
+                _colour(score, scale), f"{display_token(tok)}: {score:+.4f}", display_token(tok))
+            for tok, score in zip(tokens, row["scores"], strict=True))
+        if row["name"] != "saliency":
+            tops.add(row["top"])
+        parts.append(Markup(
+            '<div class="attribution-row"><div class="attr-method" title="{}">{}<small>top: <code>{}</code></small>'
+            '</div><div class="attr-tokens">{}</div></div>').format(
+                f"{row['measures']}. Cost: {cost}{extra}.", row["label"], display_token(row["top"]), cells))
+    parts.append(Markup("</div>"))
+    gap = data["f_prompt"] - data["f_baseline"]
+    for row in data["methods"]:
+        if "convergence_delta" in row and abs(row["convergence_delta"]) > 0.05 * max(abs(gap), 1e-6):
+            parts.append(Markup('<p class="figure-note">Integrated gradients did not converge at {} steps: its scores '
+                                "add up to {:.3f}, not to f(prompt) − f(baseline) = {:.3f}; the model's output "
+                                "changes abruptly along the path. Read its row with care, or raise "
+                                "<code>steps</code>.</p>").format(row["passes"]["inputs"], sum(row["scores"]), gap))
+    if len(tops) > 1:
+        parts.append(Markup('<p class="figure-note">The signed methods disagree on the most important token ({}): '
+                            "they measure different things (a local slope, a path integral, the effect of "
+                            "removing one token or of every subset). Hover a method's name for what it "
+                            "measures.</p>").format(", ".join(display_token(t) for t in sorted(tops))))
+    parts.append(Markup('<p class="view-help">Blue raises the attributed quantity, red lowers it; each row is '
+                        "scaled to its own largest score. Hover a token for its score.</p>"))
+    return Figure(html=str(Markup("\n").join(parts)), assets=set())

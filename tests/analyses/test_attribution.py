@@ -1,0 +1,134 @@
+"""Input attribution checked against computations written here by hand: autograd for the gradient methods,
+completeness for integrated gradients, explicit re-runs for occlusion, exact Shapley values by enumerating
+every subset of a 4-token prompt."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from lmreport import analyses
+from lmreport.errors import AnalysisError
+
+PROMPT = "The key is on the"
+
+
+def run(loaded, prompt=PROMPT, **options):
+    spec = analyses.get("attribution")
+    return spec.compute(loaded.forward(prompt), spec.parse_options({"prompt": prompt, **options}), loaded)
+
+
+def quantity(loaded, prompt, target, contrast=None):
+    """f(embeddings) for one prompt, written out: log-softmax of the last logits at the target (minus the
+    contrast's); and the prompt's embeddings and the neutral baseline's."""
+    ids = torch.tensor([loaded.tokenizer(prompt)["input_ids"]])
+    table = loaded.model.get_input_embeddings()
+    neutral = next(t for t in (loaded.tokenizer.pad_token_id, loaded.tokenizer.eos_token_id,
+                               loaded.tokenizer.bos_token_id, 0) if isinstance(t, int))
+
+    def f(embeds):
+        log_probs = torch.log_softmax(loaded.model(inputs_embeds=embeds).logits[:, -1].float(), -1)
+        return log_probs[:, target] - (log_probs[:, contrast] if contrast is not None else 0)
+
+    with torch.no_grad():
+        return f, table(ids).detach(), table(torch.full_like(ids, neutral)).detach()
+
+
+def row(data, name):
+    return next(r for r in data["methods"] if r["name"] == name)
+
+
+def test_gradient_methods_match_autograd(gpt2):
+    data = run(gpt2, methods=["saliency", "gradient_x_input"])
+    f, x, _ = quantity(gpt2, PROMPT, data["target"]["id"])
+    x = x.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(f(x).sum(), x)
+    assert row(data, "gradient_x_input")["scores"] == pytest.approx((grad * x).sum(-1)[0].tolist(), rel=1e-4, abs=1e-6)
+    assert row(data, "saliency")["scores"] == pytest.approx(grad.norm(dim=-1)[0].tolist(), rel=1e-4, abs=1e-6)
+    # The target is the predicted token, and f(prompt) its log-probability.
+    probs = torch.softmax(gpt2.forward(PROMPT).logits[-1].double(), -1)
+    assert data["target"]["id"] == int(probs.argmax())
+    assert data["f_prompt"] == pytest.approx(math.log(float(probs.max())), abs=1e-4)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama"])
+def test_integrated_gradients_add_up_to_the_difference_from_the_baseline(name, request):
+    loaded = request.getfixturevalue(name)
+    data = run(loaded, methods=["integrated_gradients"], steps=128, target=" the", contrast=" is")
+    f, x, baseline = quantity(loaded, PROMPT, data["target"]["id"], data["contrast"]["id"])
+    with torch.no_grad():
+        gap = float(f(x) - f(baseline))
+    assert data["f_prompt"] - data["f_baseline"] == pytest.approx(gap, abs=1e-4)
+    ig = row(data, "integrated_gradients")
+    assert sum(ig["scores"]) == pytest.approx(gap, rel=0.02, abs=1e-3)  # completeness
+    assert abs(ig["convergence_delta"]) < 0.02 * max(abs(gap), 0.05)
+
+
+def test_occlusion_matches_explicit_reruns_with_the_token_replaced(gpt2):
+    data = run(gpt2, methods=["occlusion"])
+    f, x, baseline = quantity(gpt2, PROMPT, data["target"]["id"])
+    expected = []
+    with torch.no_grad():
+        for i in range(x.shape[1]):
+            replaced = x.clone()
+            replaced[0, i] = baseline[0, i]
+            expected.append(float(f(x) - f(replaced)))
+    assert row(data, "occlusion")["scores"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_shapley_sampling_approaches_exact_shapley_values(llama):
+    prompt = "The key is on"
+    data = run(llama, prompt, methods=["shapley"], samples=500)
+    f, x, baseline = quantity(llama, prompt, data["target"]["id"])
+    n = x.shape[1]
+    assert n == 4, llama.token_texts(llama.tokenizer(prompt)["input_ids"])
+    value = {}
+    with torch.no_grad():
+        for present in itertools.product([0, 1], repeat=n):
+            keep = torch.tensor(present, dtype=torch.bool).view(1, n, 1)
+            value[present] = float(f(torch.where(keep, x, baseline)))
+    exact = []
+    for i in range(n):
+        total = 0.0
+        for present in value:
+            if present[i]:
+                continue
+            size = sum(present)
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            with_i = present[:i] + (1,) + present[i + 1:]
+            total += weight * (value[with_i] - value[present])
+        exact.append(total)
+    sampled = row(data, "shapley")["scores"]
+    assert sum(exact) == pytest.approx(value[(1,) * n] - value[(0,) * n], abs=1e-5)  # the exact values add up
+    scale = max(abs(e) for e in exact)
+    assert max(abs(s - e) for s, e in zip(sampled, exact, strict=True)) < 0.1 * scale
+
+
+def test_lime_and_tops_and_bad_options(gpt2):
+    data = run(gpt2, methods=["lime", "occlusion"], samples=50, target=" the")
+    assert data["target"]["token"] == " the" and len(row(data, "lime")["scores"]) == len(data["tokens"])
+    assert all(math.isfinite(s) for s in row(data, "lime")["scores"])
+    for r in data["methods"]:
+        assert r["top"] == data["tokens"][max(range(len(r["scores"])), key=r["scores"].__getitem__)]
+    with pytest.raises(AnalysisError, match="contrast is the target itself"):
+        run(gpt2, target=" the", contrast=" the")
+    with pytest.raises(analyses.OptionError, match="'magic' is not one of"):
+        analyses.get("attribution").parse_options({"prompt": "x", "methods": ["magic"]})
+
+
+def test_attribution_page_escapes_and_explains(tmp_path, tiny_models):
+    from lmreport.build import BuildOptions, build
+
+    from ..conftest import write_lesson
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\n```lmreport\nanalysis: attribution\nid: why\n"
+                 "prompt: \"The key <b>is</b> on the\"\nmethods: [occlusion, gradient_x_input]\n```\n\n"
+                 "Top by occlusion: `=why.top(\"occlusion\")`.\n")
+    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=tmp_path / "site", model=str(tiny_models["gpt2"]),
+                       cache_dir=tmp_path / "cache", progress=False))
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    assert "<b>" not in page and page.count('class="attribution-row"') == 2
+    assert "log p(target) at the output of the last position" in page and "An absent token is replaced by" in page
