@@ -131,7 +131,10 @@ def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, An
             row["passes"] = {"forward": -(-steps // BATCH), "backward": -(-steps // BATCH), "inputs": steps}
         else:
             samples = options["samples"]
-            with torch.no_grad():
+            # Shapley values and LIME draw random orders and subsets: seeded, so a build gives the same page
+            # every time (without touching the random state of anything else).
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
                 if name == "occlusion":
                     out = FeatureAblation(f).attribute(embeds, baselines=baseline, feature_mask=mask,
                                                        perturbations_per_eval=BATCH)

@@ -132,3 +132,10 @@ def test_attribution_page_escapes_and_explains(tmp_path, tiny_models):
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert "<b>" not in page and page.count('class="attribution-row"') == 2
     assert "log p(target) at the output of the last position" in page and "An absent token is replaced by" in page
+
+
+def test_sampled_methods_are_seeded(gpt2):
+    first = run(gpt2, methods=["shapley", "lime"], samples=10)
+    torch.manual_seed(1234)  # whatever state the process is in
+    second = run(gpt2, methods=["shapley", "lime"], samples=10)
+    assert [r["scores"] for r in first["methods"]] == [r["scores"] for r in second["methods"]]
