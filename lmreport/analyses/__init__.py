@@ -6,6 +6,7 @@ import difflib
 
 from ..errors import LmreportError, short
 from . import (
+    ablation,
     attention,
     attribution,
     compare_prompts,
@@ -22,7 +23,7 @@ from .base import Analysis, Option, OptionError
 
 _MODULES = (
     attention, neuron_view, topk, logit_lens, rank_evolution, compare_tokens, compare_prompts, hidden_states,
-    neurons, generate, attribution,
+    neurons, generate, attribution, ablation,
 )
 REGISTRY: dict[str, Analysis] = {m.ANALYSIS.name: m.ANALYSIS for m in _MODULES}
 

@@ -291,3 +291,36 @@ def attribution_agree(data: dict[str, Any]) -> str:
 
 ATTRIBUTION = {**MODEL, "top": attribution_top, "score": attribution_score, "target": attribution_target,
                "agree": attribution_agree}
+
+
+# ablation: variants of a prompt
+
+
+def _ablation_row(data: dict[str, Any], variant: int) -> dict[str, Any]:
+    return data["rows"][_index(variant, len(data["rows"]), "variant")]
+
+
+def ablation_most(data: dict[str, Any]) -> str:
+    """the variant that moves the next-token distribution most (largest KL divergence from the base prompt)"""
+    if len(data["order"]) < 2:
+        raise ReferenceProblem("this block has no variants")
+    return str(data["rows"][data["order"][1]]["text"])
+
+
+def ablation_prob(data: dict[str, Any], token: str, variant: int = 0) -> float:
+    """probability of a followed token after a variant (0: the base prompt; 1, 2...: the variants as made, e.g.
+    for drop_word 1 is the prompt without its first word)"""
+    row = _ablation_row(data, variant)
+    for target in row["targets"]:
+        if target["token"] == token:
+            return float(target["prob"])
+    raise ReferenceProblem(f"{token!r} is not one of the block's tokens ({', '.join(map(repr, data['tokens']))})")
+
+
+def ablation_kl(data: dict[str, Any], variant: int) -> float:
+    """KL divergence of a variant's next-token distribution from the base prompt's (nats; variants numbered as
+    for prob)"""
+    return float(_ablation_row(data, variant)["kl"])
+
+
+ABLATION = {**MODEL, "most": ablation_most, "prob": ablation_prob, "kl": ablation_kl}

@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from ..result import Result
 from . import (
+    ablation,
     attention,
     attribution,
     compare_prompts,
@@ -33,6 +34,7 @@ RENDERERS: dict[str, Callable[[Result, str], Figure]] = {
     "neurons": neurons.render,
     "generate": generate.render,
     "attribution": attribution.render,
+    "ablation": ablation.render,
 }
 
 

@@ -1,0 +1,158 @@
+"""Prompt ablation: the same next-token question asked of systematic variants of a prompt.
+
+The author gives a base prompt and either variants, or a rule that makes them: drop each word, drop each token,
+or replace one word with each of a list. For every variant: the probability and rank of the named tokens after
+the last position, the top tokens, and the KL divergence of its next-token distribution from the base prompt's,
+sorted by that divergence. All variants go through the model in padded batches (the attention mask keeps the
+padding out; a test checks the numbers equal one unbatched pass per variant).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AnalysisError
+from ..models import ForwardPass, LoadedModel
+from . import values
+from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
+from .common import candidate_ids
+
+RULES = ("variants", "drop_word", "drop_token", "replace")
+BATCH = 16
+MAX_VARIANTS = 64
+
+
+def make_variants(model: LoadedModel, forward: ForwardPass, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each variant: its text, its token ids, and the span of the base prompt it changed (start, end, new)."""
+    prompt = options["prompt"]
+    rule = options["rule"]
+    out: list[dict[str, Any]] = []
+    if rule == "variants":
+        if not options["variants"]:
+            raise AnalysisError("rule 'variants' needs a list of variants", "variants")
+        for text in options["variants"]:
+            out.append({"text": text, "ids": model.encode(text), "change": None})
+    elif rule == "drop_word":
+        words = _words(prompt)
+        if len(words) < 2:
+            raise AnalysisError("the prompt has one word: nothing to drop", "prompt")
+        for start, end in words:
+            text = prompt[:start] + prompt[end:]
+            out.append({"text": text, "ids": model.encode(text), "change": [start, end, ""]})
+    elif rule == "drop_token":
+        ids = forward.input_ids
+        if len(ids) < 2:
+            raise AnalysisError("the prompt is one token: nothing to drop", "prompt")
+        offsets = _token_offsets(forward.tokens)
+        for i in range(len(ids)):
+            kept = ids[:i] + ids[i + 1:]
+            out.append({"text": "".join(forward.tokens[:i] + forward.tokens[i + 1:]), "ids": kept,
+                        "change": [offsets[i], offsets[i + 1], ""], "token_change": True})
+    else:  # replace
+        word = options["word"]
+        if not word or not options["with"]:
+            raise AnalysisError("rule 'replace' needs 'word' (in the prompt) and 'with' (a list)", "word")
+        at = prompt.find(word)
+        if at < 0:
+            raise AnalysisError(f"{word!r} is not in the prompt", "word")
+        for new in options["with"]:
+            text = prompt[:at] + new + prompt[at + len(word):]
+            out.append({"text": text, "ids": model.encode(text), "change": [at, at + len(word), new]})
+    if len(out) > MAX_VARIANTS:
+        raise AnalysisError(f"{len(out)} variants; at most {MAX_VARIANTS}", "rule")
+    for variant in out:
+        if not variant["ids"]:
+            raise AnalysisError(f"the variant {variant['text']!r} gives no tokens", "rule")
+    return out
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each word with the spaces before it: 'The capital' -> [(0, 3), (3, 11)]."""
+    import re
+
+    return [(m.start(), m.end()) for m in re.finditer(r"\s*\S+", text)]
+
+
+def _token_offsets(tokens: list[str]) -> list[int]:
+    offsets = [0]
+    for token in tokens:
+        offsets.append(offsets[-1] + len(token))
+    return offsets
+
+
+def next_token_log_probs(model: LoadedModel, sequences: list[list[int]]) -> Any:
+    """Log-probabilities of the next token after each sequence [n, vocab] (float64), in right-padded batches:
+    the attention mask hides the padding, and each row is read at its own last token."""
+    import torch
+
+    rows = []
+    pad = 0
+    with torch.no_grad():
+        for start in range(0, len(sequences), BATCH):
+            chunk = sequences[start:start + BATCH]
+            width = max(len(s) for s in chunk)
+            ids = torch.tensor([s + [pad] * (width - len(s)) for s in chunk], device=model.device)
+            mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in chunk], device=model.device)
+            logits = model.model(input_ids=ids, attention_mask=mask).logits
+            last = torch.tensor([len(s) - 1 for s in chunk], device=model.device)
+            picked = logits[torch.arange(len(chunk), device=model.device), last].double().cpu()
+            rows.append(torch.log_softmax(picked, dim=-1))
+            model.forward_count += 1
+    return torch.cat(rows)
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    import torch
+
+    model.require_lm_head("ablation")
+    targets = candidate_ids(model, options["tokens"])
+    variants = make_variants(model, forward, options)
+    log_probs = next_token_log_probs(model, [forward.input_ids] + [v["ids"] for v in variants])
+    base = log_probs[0]
+    k = options["k"]
+    rows = []
+    for i, (variant, lp) in enumerate(zip([{"text": options["prompt"], "ids": forward.input_ids, "change": None}]
+                                          + variants, log_probs, strict=True)):
+        kl = float((base.exp() * (base - lp)).sum())
+        top = torch.topk(lp, k)
+        rows.append({
+            "index": i,
+            "text": variant["text"],
+            "change": variant["change"],
+            "n_tokens": len(variant["ids"]),
+            "kl": max(kl, 0.0),
+            "targets": [{"token": t, "prob": float(lp[tid].exp()), "rank": int((lp > lp[tid]).sum()) + 1}
+                        for t, tid in zip(options["tokens"], targets, strict=True)],
+            "top": [{"token": tok, "prob": float(p)}
+                    for tok, p in zip(model.token_texts(top.indices.tolist()), top.values.exp().tolist(),
+                                      strict=True)],
+        })
+    order = [0] + sorted(range(1, len(rows)), key=lambda i: -rows[i]["kl"])
+    return {"prompt": options["prompt"], "rule": options["rule"], "tokens": options["tokens"],
+            "rows": rows, "order": order}
+
+
+ANALYSIS = Analysis(
+    name="ablation",
+    label="Prompt ablation: what each change does",
+    summary="Variants of a prompt (given, or made by dropping each word or token, or replacing a word): the named "
+    "tokens' probability and rank, the top tokens, and the KL divergence from the base prompt, sorted by effect.",
+    version="1",
+    options=(
+        PROMPT,
+        Option("tokens", list, help="next tokens to follow in every variant", max_items=8,
+               max_chars=MAX_TOKEN_CHARS),
+        Option("rule", str, "drop_word", "how variants are made", choices=RULES),
+        Option("variants", list, [], "the variants, for rule 'variants'", min_items=0, max_items=MAX_VARIANTS,
+               max_chars=20_000),
+        Option("word", str, None, "rule 'replace': the word of the prompt to replace", nullable=True,
+               max_chars=200, nonempty=True),
+        Option("with", list, [], "rule 'replace': what to put in its place", min_items=0, max_items=MAX_VARIANTS,
+               max_chars=200),
+        Option("k", int, 3, "top tokens shown per variant", minimum=1, maximum=10),
+    ),
+    compute=compute,
+    max_tokens=256,
+    values=values.ABLATION,
+    needs=frozenset(),
+)
