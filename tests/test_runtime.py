@@ -19,6 +19,7 @@ OPTIONS = {
     "compare_prompts": {"prompts": [PROMPT], "tokens": [" the", " is"]},
     "compare_tokens": {"prompt": PROMPT, "tokens": [" the", " is"]},
     "generate": {"prompt": PROMPT, "new_tokens": 2},
+    "ablation": {"prompt": PROMPT, "tokens": [" the"]},
 }
 
 

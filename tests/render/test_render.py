@@ -85,6 +85,8 @@ OPTIONS = {
     "compare_tokens": {"prompt": HOSTILE, "tokens": [" the", " is"]},
     "rank_evolution": {"prompt": HOSTILE, "tokens": [" the"]},
     "generate": {"prompt": HOSTILE, "new_tokens": 3, "attention": True},
+    "ablation": {"prompt": HOSTILE, "tokens": [" the"]},
+    "attribution": {"prompt": HOSTILE, "methods": ["occlusion", "gradient_x_input"]},
 }
 
 
