@@ -26,6 +26,7 @@ from .lessons import Lesson
 from .references import Resolved
 from .render.common import Figure, display_token
 from .result import Result
+from .tables import csv_text
 
 log = logging.getLogger("lmreport")
 MARKER = ".lmreport-site"
@@ -56,6 +57,11 @@ class PlacedFigure:
     def data_name(self) -> str:
         """Its numbers' file, from its model's folder."""
         return f"data/{self.lesson.slug}-{self.index + 1}-{self.result.analysis}.json"
+
+    @property
+    def csv_name(self) -> str:
+        """Its numbers as a table, for analyses whose numbers are one (tables.TABLES)."""
+        return self.data_name.removesuffix(".json") + ".csv"
 
 
 def figure_id(index: int) -> str:
@@ -378,6 +384,9 @@ def _lesson_body(
     for placed in figures:
         groups |= placed.figure.assets
         _write_json(root / placed.data_name, _figure_json(lesson, placed))
+        table = csv_text(placed.result.analysis, placed.result.data)
+        if table is not None:
+            (root / placed.csv_name).write_text(table, encoding="utf-8")
         blocks[placed.index] = _figure_html(env, placed, placed.data_name, (compare_links or {}).get(placed.index))
     lines = {placed.index: placed.line for placed in figures}
     return _place(lesson_html(lesson, base), prose.slot_pattern(nonce), blocks, lesson, lines, "figure"), groups
@@ -391,6 +400,8 @@ def _figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_
         title=placed.title,
         prompt=_prompt(placed.result),
         data_url=data_url,
+        csv_url=data_url.removesuffix(".json") + ".csv"
+        if csv_text(placed.result.analysis, placed.result.data) is not None else None,
         model=placed.result.model,
         notes=placed.result.data.get("notes", []),
         html=Markup(placed.figure.html),
