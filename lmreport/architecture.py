@@ -9,6 +9,9 @@ from typing import Any
 LAYER_PATHS = ("layers", "h", "encoder.layer", "decoder.layers", "blocks")
 FINAL_NORM_PATHS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "final_norm", "decoder.final_layer_norm")
 # The module whose input is the MLP's neuron activations (after the nonlinearity, before projecting back).
+# The module that projects the heads' outputs back into the residual stream; its input is the heads' outputs
+# side by side (head h's in columns h·d_head to (h+1)·d_head).
+ATTENTION_OUT_PATHS = ("self_attn.o_proj", "attn.c_proj", "attention.dense", "self_attn.dense", "self_attn.out_proj")
 _MLP_OUT_PATHS = ("mlp.down_proj", "mlp.c_proj", "mlp.fc2", "mlp.dense_4h_to_h", "output.dense", "fc2")
 
 
@@ -42,6 +45,14 @@ def final_norm(model: Any) -> Any | None:
 
 def mlp_output(layer: Any) -> Any | None:
     for path in _MLP_OUT_PATHS:
+        module = _get(layer, path)
+        if module is not None:
+            return module
+    return None
+
+
+def attention_output(layer: Any) -> Any | None:
+    for path in ATTENTION_OUT_PATHS:
         module = _get(layer, path)
         if module is not None:
             return module

@@ -60,6 +60,7 @@ GROUP_SCRIPTS = {
     "bokeh": ["bokeh.min.js"],
     "bertviz": ["jquery.min.js", "d3.v5.min.js", "bertviz.js"],
     "math": ["mathjax-config.js", f"{MATHJAX_DIR}/tex-chtml.js"],
+    "heads": ["heads.js"],
 }
 
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
@@ -98,6 +99,7 @@ def write_assets(site_dir: Path, math: bool = False) -> None:
         shutil.copyfile(path, target / name)
     (target / "bertviz.js").write_text(bertviz_script(), encoding="utf-8")
     (target / "lmreport.css").write_text(stylesheet(), encoding="utf-8")
+    shutil.copyfile(STATIC_DIR / "heads.js", target / "heads.js")
     if math:
         shutil.copyfile(STATIC_DIR / "mathjax-config.js", target / "mathjax-config.js")
         for name, path in mathjax_files().items():
@@ -118,7 +120,7 @@ def stylesheet() -> str:
 def script_names(groups: set[str]) -> list[str]:
     """Asset file names a page with these figure groups loads, in order, each once."""
     names: list[str] = []
-    for group in ("bokeh", "bertviz", "math"):
+    for group in ("bokeh", "bertviz", "math", "heads"):
         if group in groups:
             names.extend(n for n in GROUP_SCRIPTS[group] if n not in names)
     return names
@@ -129,6 +131,7 @@ def inline_assets(groups: set[str]) -> str:
     files = vendor_files()
     parts = []
     for name in script_names(groups):
-        text = bertviz_script() if name == "bertviz.js" else files[name].read_text(encoding="utf-8")
+        path = files.get(name, STATIC_DIR / name)  # heads.js and the like are our own
+        text = bertviz_script() if name == "bertviz.js" else path.read_text(encoding="utf-8")
         parts.append(f"<script>{text}</script>")
     return "\n".join(parts)

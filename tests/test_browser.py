@@ -303,3 +303,27 @@ def test_math_admonition_footnote_image_and_lesson_link_render_offline(driver, t
     assert failed == [] and all(u.startswith((site.as_uri(), "data:")) for u in urls)
     driver.find_element("link text", "Next").click()
     wait_for(driver, "return location.href.endsWith('/02-b.html#end')")
+
+
+def test_heads_grid_click_shows_that_heads_attention(driver, tmp_path, tiny_models):
+    from lmreport.build import BuildOptions, build
+
+    from .conftest import write_lesson
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\n```lmreport\nanalysis: heads\nprompt: \"The <i>key</i> is\"\n"
+                 "```\n")
+    site = tmp_path / "site"
+    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, model=str(tiny_models["gpt2"]),
+                       cache_dir=tmp_path / "cache", progress=False))
+    visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
+    data = json.loads(driver.execute_script("return document.querySelector('script[id$=\"-heads\"]').textContent"))
+    cell = driver.find_element("css selector", '.head-cell[data-layer="2"][data-head="1"]')
+    cell.click()
+    title = driver.execute_script("return document.querySelector('.head-pattern-title').textContent")
+    assert title.startswith("Layer 2, head 1 (")
+    shaded = driver.execute_script("return [...document.querySelectorAll('.head-pattern .head-token')]"
+                                   ".map(s => [s.textContent, s.title])")
+    assert [t for t, _ in shaded] == data["tokens"] and "<i>" in "".join(t for t, _ in shaded)
+    assert driver.execute_script("return document.querySelectorAll('.head-pattern i').length") == 0  # text only
+    assert [float(title.split(": ")[1]) for _, title in shaded] == pytest.approx(data["attention"][2][1], abs=1e-3)
+    assert cell.get_attribute("aria-pressed") == "true" and browser.console_errors(driver) == []

@@ -12,6 +12,7 @@ from . import (
     compare_prompts,
     compare_tokens,
     generate,
+    heads,
     hidden_states,
     logit_lens,
     neuron_view,
@@ -23,7 +24,7 @@ from .base import Analysis, Option, OptionError
 
 _MODULES = (
     attention, neuron_view, topk, logit_lens, rank_evolution, compare_tokens, compare_prompts, hidden_states,
-    neurons, generate, attribution, ablation,
+    neurons, generate, attribution, ablation, heads,
 )
 REGISTRY: dict[str, Analysis] = {m.ANALYSIS.name: m.ANALYSIS for m in _MODULES}
 

@@ -324,3 +324,32 @@ def ablation_kl(data: dict[str, Any], variant: int) -> float:
 
 
 ABLATION = {**MODEL, "most": ablation_most, "prob": ablation_prob, "kl": ablation_kl}
+
+
+# heads: direct logit attribution per attention head
+
+
+def heads_top(data: dict[str, Any]) -> str:
+    """the head with the largest direct contribution (either sign), as 'layer L, head H'"""
+    return f"layer {data['top']['layer']}, head {data['top']['head']}"
+
+
+def heads_contribution(data: dict[str, Any], layer: int, head: int) -> float:
+    """a head's direct contribution to the logit (or logit difference); negative layers and heads count from the
+    end"""
+    row = data["contributions"][_index(layer, len(data["contributions"]), "layer")]
+    return float(row[_index(head, len(row), "head")])
+
+
+def heads_share(data: dict[str, Any]) -> float:
+    """the heads' summed direct contribution as a share of the logit (or logit difference)"""
+    return float(data["heads_total"] / data["logit"]) if data["logit"] else float("nan")
+
+
+def heads_top_value(data: dict[str, Any]) -> float:
+    """the strongest head's direct contribution"""
+    return float(data["top"]["value"])
+
+
+HEADS = {**MODEL, "top": heads_top, "top_value": heads_top_value, "contribution": heads_contribution,
+         "share": heads_share}

@@ -14,6 +14,7 @@ from . import (
     compare_prompts,
     compare_tokens,
     generate,
+    heads,
     hidden_states,
     logit_lens,
     neurons,
@@ -35,6 +36,7 @@ RENDERERS: dict[str, Callable[[Result, str], Figure]] = {
     "generate": generate.render,
     "attribution": attribution.render,
     "ablation": ablation.render,
+    "heads": heads.render,
 }
 
 

@@ -1,0 +1,64 @@
+"""Direct logit attribution per head: a layer × head grid of buttons coloured by contribution (blue raises the
+logit, red lowers it), and below it where the chosen head looked from the last token. The pattern of the
+strongest head is drawn on the page; assets/heads.js redraws it for the head a reader clicks."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from ..result import Result
+from .common import Figure, display_token, display_tokens, script_json
+
+
+def _colour(value: float, scale: float) -> str:
+    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, value / scale))
+    base = (59, 111, 182) if t >= 0 else (192, 57, 43)
+    mix = [round(255 + (c - 255) * abs(t) * 0.9) for c in base]
+    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
+
+
+def pattern_html(tokens: list[str], weights: list[float]) -> Markup:
+    """The prompt's tokens, each shaded by the attention the last token gives it."""
+    return Markup("").join(
+        Markup('<span class="head-token" style="background:rgba(59,111,182,{:.3f})" title="{}">{}</span>').format(
+            min(1.0, w), f"{tok}: {w:.3f}", tok) for tok, w in zip(tokens, weights, strict=True))
+
+
+def render(result: Result, figure_id: str) -> Figure:
+    data = result.data
+    table = data["contributions"]
+    scale = max((abs(v) for row in table for v in row), default=0.0)
+    tokens = display_tokens(data["tokens"])
+    target = display_token(data["target"]["token"])
+    contrast = data.get("contrast")
+    what = Markup("logit(<code>{}</code>)").format(target) if not contrast else Markup(
+        "logit(<code>{}</code>) − logit(<code>{}</code>)").format(target, display_token(contrast["token"]))
+    n_heads = len(table[0]) if table else 0
+    head_row = Markup("").join(Markup('<th scope="col">{}</th>').format(h) for h in range(n_heads))
+    rows = []
+    for layer, row in enumerate(table):
+        cells = Markup("").join(
+            Markup('<td><button type="button" class="head-cell" data-layer="{}" data-head="{}" style="background:{}"'
+                   ' title="layer {}, head {}: {:+.3f}" aria-label="layer {}, head {}: {:+.3f}">{:+.1f}</button></td>'
+                   ).format(layer, head, _colour(v, scale), layer, head, v, layer, head, v, v)
+            for head, v in enumerate(row))
+        rows.append(Markup('<tr><th scope="row">{}</th>{}</tr>').format(layer, cells))
+    top = data["top"]
+    summary = Markup('<p class="figure-summary">Direct contribution of each head to {} at the last position, the '
+                     "final norm's scale held at its value in this forward pass. The model's {} is {:.3f}; all "
+                     "heads together contribute {:.3f} (the rest comes from the MLPs, the embeddings and biases)."
+                     "{}</p>").format(what, what, data["logit"], data["heads_total"],
+                                      Markup(" The model soft-caps its logits; these are before the cap.")
+                                      if data.get("softcap") else "")
+    grid = Markup('<div class="table-scroll"><table class="heads-grid"><thead><tr><th scope="col">layer \\ head</th>'
+                  "{}</tr></thead><tbody>{}</tbody></table></div>").format(head_row, Markup("\n").join(rows))
+    pattern = Markup('<div class="head-pattern" id="{}-pattern"><p class="head-pattern-title">Layer {}, head {} '
+                     "(the strongest, {:+.3f}): attention from the last token</p><div class=\"head-tokens\">{}</div>"
+                     "</div>").format(figure_id, top["layer"], top["head"], top["value"], tokens and
+                                      pattern_html(tokens, data["attention"][top["layer"]][top["head"]]))
+    payload = Markup('<script type="application/json" id="{}-heads">{}</script>').format(
+        figure_id, Markup(script_json({"tokens": tokens, "attention": data["attention"],
+                                       "contributions": table})))
+    help_text = Markup('<p class="view-help">Blue raises the logit, red lowers it (scaled to the largest). Click a '
+                       "head to see where it looked from the last token.</p>")
+    return Figure(html=str(summary + grid + pattern + payload + help_text), assets={"heads"})

@@ -1,0 +1,36 @@
+// The heads view: clicking a head of the grid draws where it looked from the last token. The tokens and weights
+// come from the figure's JSON block; tokens are set as text, never as markup.
+(function () {
+  function draw(figure, data, layer, head) {
+    var box = figure.querySelector(".head-pattern");
+    var value = data.contributions[layer][head];
+    box.querySelector(".head-pattern-title").textContent = "Layer " + layer + ", head " + head + " (" +
+      (value >= 0 ? "+" : "") + value.toFixed(3) + "): attention from the last token";
+    var tokens = box.querySelector(".head-tokens");
+    tokens.textContent = "";
+    data.tokens.forEach(function (token, i) {
+      var weight = data.attention[layer][head][i];
+      var span = document.createElement("span");
+      span.className = "head-token";
+      span.style.background = "rgba(59,111,182," + Math.min(1, weight).toFixed(3) + ")";
+      span.title = token + ": " + weight.toFixed(3);
+      span.textContent = token;
+      tokens.appendChild(span);
+    });
+  }
+  function start() {
+    document.querySelectorAll(".lmreport-heads").forEach(function (figure) {
+      var block = figure.querySelector('script[type="application/json"][id$="-heads"]');
+      if (!block) { return; }
+      var data = JSON.parse(block.textContent);
+      figure.querySelectorAll(".head-cell").forEach(function (cell) {
+        cell.addEventListener("click", function () {
+          figure.querySelectorAll(".head-cell[aria-pressed]").forEach(function (c) { c.removeAttribute("aria-pressed"); });
+          cell.setAttribute("aria-pressed", "true");
+          draw(figure, data, Number(cell.dataset.layer), Number(cell.dataset.head));
+        });
+      });
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();
