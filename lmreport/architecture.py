@@ -43,20 +43,16 @@ def final_norm(model: Any) -> Any | None:
     return None
 
 
+def _first(module: Any, paths: tuple[str, ...]) -> Any | None:
+    return next((found for found in (_get(module, path) for path in paths) if found is not None), None)
+
+
 def mlp_output(layer: Any) -> Any | None:
-    for path in _MLP_OUT_PATHS:
-        module = _get(layer, path)
-        if module is not None:
-            return module
-    return None
+    return _first(layer, _MLP_OUT_PATHS)
 
 
 def attention_output(layer: Any) -> Any | None:
-    for path in ATTENTION_OUT_PATHS:
-        module = _get(layer, path)
-        if module is not None:
-            return module
-    return None
+    return _first(layer, ATTENTION_OUT_PATHS)
 
 
 def mlp_output_weight(module: Any) -> Any:

@@ -47,13 +47,12 @@ def check(lessons: list[Lesson], lessons_dir: Path) -> CourseFiles:
     known = {slug: _known(ids) for slug, ids in headings.items()}  # once per lesson, not once per warning
     reserved = set(RESERVED) | {f"{lesson.slug}.html" for lesson in lessons}
     for lesson in lessons:
-        here = ""  # lessons are the files at the top of the lessons folder
         for line, token in prose.inline_tokens(lesson.tokens):
             if token.type not in ("link_open", "image"):
                 continue
             attr = "src" if token.type == "image" else "href"
             url = str(token.attrs.get(attr, ""))
-            problem = _resolve(token, attr, url, here, lesson, by_file, headings, known, reserved, root, out)
+            problem = _resolve(token, attr, url, lesson, by_file, headings, known, reserved, root, out)
             if problem:
                 out.warnings.append(LessonError(lesson.path, line + 1, problem))
     return out
@@ -70,7 +69,7 @@ def _has(ids: set[str], fragment: str) -> bool:
     return fragment in ids or bool(_OTHER_IDS.fullmatch(fragment)) or bool(part and part.group(1) in ids)
 
 
-def _resolve(token: Token, attr: str, url: str, here: str, lesson: Lesson, by_file: dict[str, Lesson],
+def _resolve(token: Token, attr: str, url: str, lesson: Lesson, by_file: dict[str, Lesson],
              headings: dict[str, set[str]], known: dict[str, str], reserved: set[str], root: Path,
              out: CourseFiles) -> str | None:
     target = url.strip()
@@ -85,7 +84,7 @@ def _resolve(token: Token, attr: str, url: str, here: str, lesson: Lesson, by_fi
         if fragment and not _has(headings[lesson.slug], anchor):
             return f"link to '#{short(anchor, 40)}': no such heading on this page{known[lesson.slug]}"
         return None
-    relative = posixpath.normpath(posixpath.join(here, urllib.parse.unquote(path)))
+    relative = posixpath.normpath(urllib.parse.unquote(path))  # lessons are the files at the folder's top
     if relative == ".." or relative.startswith("../"):
         return f"'{shown}' is outside the lessons folder: it cannot be part of the site"
     if relative.endswith(".md"):

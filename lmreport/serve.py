@@ -181,7 +181,7 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
     def _live(self, body: bool) -> bool:
         """The live-reload script and the build's status, at paths no site file can have."""
         assert self.state is not None
-        path = urllib.parse.urlsplit(self.path).path if "[" not in self.path else ""
+        path = self._request_path()
         if path == LIVE_STATUS:
             self._reply(200, "application/json", self.state.status(), body)
         elif path == LIVE_SCRIPT:
@@ -199,11 +199,17 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
+    def _request_path(self) -> str | None:
+        """The path part of the request line; None when it cannot be read ('http://[/x' and the like)."""
+        try:
+            return urllib.parse.urlsplit(self.path).path
+        except ValueError:
+            return None
+
     def _file(self, root: str) -> str | None:
         """The file a request path names inside root, or None: no hidden parts, no NUL, nothing outside root."""
-        try:
-            raw = urllib.parse.urlsplit(self.path).path
-        except ValueError:  # 'http://[/x' and the like
+        raw = self._request_path()
+        if raw is None:
             return None
         parts = [p for p in urllib.parse.unquote(raw, errors="replace").split("/") if p]
         if any(p.startswith(".") or "\x00" in p or "\\" in p for p in parts):

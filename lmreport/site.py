@@ -26,7 +26,7 @@ from .lessons import Lesson
 from .references import Resolved
 from .render.common import Figure, display_token
 from .result import Result
-from .tables import csv_text
+from .tables import csv_text, has_table
 
 log = logging.getLogger("lmreport")
 MARKER = ".lmreport-site"
@@ -400,8 +400,8 @@ def _figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_
         title=placed.title,
         prompt=_prompt(placed.result),
         data_url=data_url,
-        csv_url=data_url.removesuffix(".json") + ".csv"
-        if csv_text(placed.result.analysis, placed.result.data) is not None else None,
+        csv_url=data_url.removesuffix(".json") + ".csv" if has_table(placed.result.analysis, placed.result.data)
+        else None,
         model=placed.result.model,
         notes=placed.result.data.get("notes", []),
         html=Markup(placed.figure.html),

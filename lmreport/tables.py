@@ -45,9 +45,14 @@ TABLES: dict[str, Callable[[dict[str, Any]], Rows]] = {"topk": _topk, "attributi
                                                         "ablation": _ablation}
 
 
+def has_table(analysis: str, data: dict[str, Any]) -> bool:
+    """Whether a result's numbers are one table (and the block was not skipped)."""
+    return analysis in TABLES and "skipped" not in data
+
+
 def csv_text(analysis: str, data: dict[str, Any]) -> str | None:
     """The CSV of a result, or None for an analysis whose numbers are not one table (or a skipped block)."""
-    if analysis not in TABLES or "skipped" in data:
+    if not has_table(analysis, data):
         return None
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

@@ -12,15 +12,9 @@ from lmreport import analyses, models
 from lmreport.build import build
 from lmreport.errors import AnalysisError, LmreportError
 
+from .analyses.helpers import EVERY_PROMPT as PROMPT
+from .analyses.helpers import options_for
 from .conftest import build_options, write_lesson
-
-PROMPT = "The keys to the cabinet"
-OPTIONS = {
-    "compare_prompts": {"prompts": [PROMPT], "tokens": [" the", " is"]},
-    "compare_tokens": {"prompt": PROMPT, "tokens": [" the", " is"]},
-    "generate": {"prompt": PROMPT, "new_tokens": 2},
-    "ablation": {"prompt": PROMPT, "tokens": [" the"]},
-}
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
@@ -32,7 +26,7 @@ def test_every_analysis_runs_in_lower_precision(tiny_models, kind, dtype):
     assert next(low.model.parameters()).dtype == getattr(torch, dtype)
     for name in sorted(analyses.REGISTRY):
         analysis = analyses.get(name)
-        options = analysis.parse_options(OPTIONS.get(name, {"prompt": PROMPT}))
+        options = analysis.parse_options(options_for(name))
         try:
             data = analysis.run(low.forward(analysis.prompts(options)[0]), options, low)
         except AnalysisError as e:  # next-token analyses on the encoder

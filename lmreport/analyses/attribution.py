@@ -26,8 +26,8 @@ from typing import Any
 from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
 from . import values
-from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
-from .common import candidate_ids
+from .base import MAX_TOKEN_CHARS, PROMPT, TARGET, Analysis, Option
+from .common import target_and_contrast
 
 METHODS = {
     "saliency": ("Saliency", "size of the gradient of f for each token's embedding (L2 norm; unsigned)"),
@@ -51,10 +51,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     if len(set(options["methods"])) != len(options["methods"]):
         raise AnalysisError("a method is named twice", "methods")
     last = forward.logits[-1].double()
-    target = candidate_ids(model, [options["target"]], "target")[0] if options["target"] else int(last.argmax())
-    contrast = candidate_ids(model, [options["contrast"]], "contrast")[0] if options["contrast"] else None
-    if contrast == target:
-        raise AnalysisError("contrast is the target itself: name another token", "contrast")
+    target, contrast = target_and_contrast(model, forward, options)
     ids = torch.tensor([forward.input_ids], device=model.device)
     neutral = _neutral_token(model)
     with torch.no_grad():
@@ -161,8 +158,7 @@ ANALYSIS = Analysis(
     version="1",
     options=(
         PROMPT,
-        Option("target", str, None, "the next token to explain (default: the one the model predicts)",
-               nullable=True, max_chars=MAX_TOKEN_CHARS, nonempty=True),
+        TARGET,
         Option("contrast", str, None, "explain log p(target) − log p(contrast) instead, e.g. ' are' against ' is'",
                nullable=True, max_chars=MAX_TOKEN_CHARS, nonempty=True),
         Option("methods", list, ["gradient_x_input", "integrated_gradients", "occlusion", "shapley"],

@@ -261,6 +261,8 @@ class Analysis:
 MAX_TOKEN_CHARS = 100  # a candidate is one token of the vocabulary
 MAX_PROMPT_CHARS = 20_000  # far above what fits in the token limit; keeps tokenizing cheap
 PROMPT = Option("prompt", str, help="the text given to the model", max_chars=MAX_PROMPT_CHARS)
+TARGET = Option("target", str, None, "the next token to explain (default: the one the model predicts)",
+                nullable=True, max_chars=MAX_TOKEN_CHARS, nonempty=True)
 # Options every block takes besides its analysis's own.
 COMMON_OPTIONS = {
     o.name: o

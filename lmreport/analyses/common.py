@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AnalysisError
 
 if TYPE_CHECKING:
     import torch
 
-    from ..models import LoadedModel
+    from ..models import ForwardPass, LoadedModel
 
 
 def resolve_position(position: int, n_tokens: int, option: str = "position") -> int:
@@ -29,6 +29,17 @@ def resolve_index(value: int, size: int, what: str, option: str, model_name: str
         raise AnalysisError(f"{what} {value} is out of range: {model_name} has {what}s 0 to {size - 1} "
                             f"(or -1 for the last)", option)
     return value % size
+
+
+def target_and_contrast(model: LoadedModel, forward: ForwardPass, options: dict[str, Any]) -> tuple[int, int | None]:
+    """The token a block explains (options 'target', else the one the model predicts after the prompt) and the
+    one it is set against (option 'contrast', or None)."""
+    target = candidate_ids(model, [options["target"]], "target")[0] if options["target"] else \
+        int(forward.logits[-1].argmax())
+    contrast = candidate_ids(model, [options["contrast"]], "contrast")[0] if options["contrast"] else None
+    if contrast == target:
+        raise AnalysisError("contrast is the target itself: name another token", "contrast")
+    return target, contrast
 
 
 def candidate_ids(model: LoadedModel, texts: list[str], option: str = "tokens") -> list[int]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from .. import architecture
-from ..errors import AnalysisError, NotApplicable
+from ..errors import NotApplicable
 from ..models import ForwardPass, LoadedModel
 from . import values
-from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
-from .common import candidate_ids
+from .base import MAX_TOKEN_CHARS, PROMPT, TARGET, Analysis, Option
+from .common import target_and_contrast
 
 
 def frozen_norm(norm: Any, x: Any) -> Any:
@@ -48,10 +48,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
 
     model.require_lm_head("heads")
     last = forward.logits[-1].double()
-    target = candidate_ids(model, [options["target"]], "target")[0] if options["target"] else int(last.argmax())
-    contrast = candidate_ids(model, [options["contrast"]], "contrast")[0] if options["contrast"] else None
-    if contrast == target:
-        raise AnalysisError("contrast is the target itself: name another token", "contrast")
+    target, contrast = target_and_contrast(model, forward, options)
     layers = architecture.decoder_layers(model.model)
     projections = [architecture.attention_output(layer) for layer in layers]
     if any(p is None for p in projections):
@@ -111,8 +108,7 @@ ANALYSIS = Analysis(
     version="1",
     options=(
         PROMPT,
-        Option("target", str, None, "the next token to explain (default: the one the model predicts)",
-               nullable=True, max_chars=MAX_TOKEN_CHARS, nonempty=True),
+        TARGET,
         Option("contrast", str, None, "explain logit(target) − logit(contrast) instead", nullable=True,
                max_chars=MAX_TOKEN_CHARS, nonempty=True),
     ),

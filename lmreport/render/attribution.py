@@ -6,15 +6,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from ..result import Result
-from .common import Figure, display_token
-
-
-def _colour(score: float, scale: float) -> str:
-    """A background for a score: white at 0, full blue (positive) or red (negative) at ±scale."""
-    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, score / scale))
-    base = (59, 111, 182) if t >= 0 else (192, 57, 43)
-    mix = [round(255 + (c - 255) * abs(t) * 0.85) for c in base]
-    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
+from .common import Figure, display_token, signed_colour
 
 
 def render(result: Result, figure_id: str) -> Figure:
@@ -41,7 +33,7 @@ def render(result: Result, figure_id: str) -> Figure:
         extra = f"; convergence delta {row['convergence_delta']:.2g}" if "convergence_delta" in row else ""
         cells = Markup("").join(
             Markup('<span class="attr-token" style="background:{}" title="{}">{}</span>').format(
-                _colour(score, scale), f"{display_token(tok)}: {score:+.4f}", display_token(tok))
+                signed_colour(score, scale), f"{display_token(tok)}: {score:+.4f}", display_token(tok))
             for tok, score in zip(tokens, row["scores"], strict=True))
         if row["name"] != "saliency":
             tops.add(row["top"])

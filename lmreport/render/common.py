@@ -35,6 +35,14 @@ def display_token(text: str) -> str:
     return "".join(out)
 
 
+def signed_colour(value: float, scale: float, strength: float = 0.85) -> str:
+    """A background for a signed score: white at 0, towards blue (positive) or red (negative) at ±scale."""
+    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, value / scale))
+    base = (59, 111, 182) if t >= 0 else (192, 57, 43)
+    mix = [round(255 + (c - 255) * abs(t) * strength) for c in base]
+    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
+
+
 def display_tokens(texts: list[str]) -> list[str]:
     return [display_token(t) for t in texts]
 

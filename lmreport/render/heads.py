@@ -7,14 +7,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from ..result import Result
-from .common import Figure, display_token, display_tokens, script_json
-
-
-def _colour(value: float, scale: float) -> str:
-    t = 0.0 if scale <= 0 else max(-1.0, min(1.0, value / scale))
-    base = (59, 111, 182) if t >= 0 else (192, 57, 43)
-    mix = [round(255 + (c - 255) * abs(t) * 0.9) for c in base]
-    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
+from .common import Figure, display_token, display_tokens, script_json, signed_colour
 
 
 def pattern_html(tokens: list[str], weights: list[float]) -> Markup:
@@ -40,7 +33,7 @@ def render(result: Result, figure_id: str) -> Figure:
         cells = Markup("").join(
             Markup('<td><button type="button" class="head-cell" data-layer="{}" data-head="{}" style="background:{}"'
                    ' title="layer {}, head {}: {:+.3f}" aria-label="layer {}, head {}: {:+.3f}">{:+.1f}</button></td>'
-                   ).format(layer, head, _colour(v, scale), layer, head, v, layer, head, v, v)
+                   ).format(layer, head, signed_colour(v, scale, 0.9), layer, head, v, layer, head, v, v)
             for head, v in enumerate(row))
         rows.append(Markup('<tr><th scope="row">{}</th>{}</tr>').format(layer, cells))
     top = data["top"]

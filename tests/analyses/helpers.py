@@ -26,3 +26,18 @@ def rank_by_sorting(log_probs_row, token_id):
     """1-based rank by sorting the whole vocabulary (descending)."""
     order = torch.argsort(log_probs_row, descending=True)
     return int((order == token_id).nonzero()[0, 0]) + 1
+
+
+# Options that run every analysis on one prompt; analyses not named take just the prompt.
+EVERY_PROMPT = "The keys to the cabinet"
+_EXTRA = {
+    "compare_prompts": {"prompts": [EVERY_PROMPT], "tokens": [" the", " is"]},
+    "compare_tokens": {"prompt": EVERY_PROMPT, "tokens": [" the", " is"]},
+    "generate": {"prompt": EVERY_PROMPT, "new_tokens": 2},
+    "ablation": {"prompt": EVERY_PROMPT, "tokens": [" the"]},
+}
+
+
+def options_for(name):
+    """Options of a small run of analysis `name` on EVERY_PROMPT."""
+    return _EXTRA.get(name, {"prompt": EVERY_PROMPT})

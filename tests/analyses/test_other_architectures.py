@@ -8,15 +8,8 @@ from lmreport import analyses, models
 from lmreport.errors import AnalysisError
 
 from ..conftest import _tokenizer
-
-PROMPT = "The keys to the cabinet"
-OPTIONS = {
-    "compare_prompts": {"prompts": [PROMPT], "tokens": [" the", " is"]},
-    "compare_tokens": {"prompt": PROMPT, "tokens": [" the", " is"]},
-    "generate": {"prompt": PROMPT, "new_tokens": 2},
-    "ablation": {"prompt": PROMPT, "tokens": [" the"]},
-}
-
+from .helpers import EVERY_PROMPT as PROMPT
+from .helpers import options_for
 
 SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 64}
 # Tiny random models of each family from a config (no download). Families that share a module layout
@@ -50,7 +43,7 @@ def other(request, tmp_path_factory):
 @pytest.mark.parametrize("name", sorted(analyses.REGISTRY))
 def test_numbers_or_a_clear_message(other, name):
     analysis = analyses.get(name)
-    options = analysis.parse_options(OPTIONS.get(name, {"prompt": PROMPT}))
+    options = analysis.parse_options(options_for(name))
     try:
         data = analysis.run(other.forward(analysis.prompts(options)[0]), options, other)
     except AnalysisError as e:
