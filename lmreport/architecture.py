@@ -13,6 +13,9 @@ FINAL_NORM_PATHS = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "fina
 # side by side (head h's in columns h·d_head to (h+1)·d_head).
 ATTENTION_OUT_PATHS = ("self_attn.o_proj", "attn.c_proj", "attention.dense", "self_attn.dense", "self_attn.out_proj")
 _MLP_OUT_PATHS = ("mlp.down_proj", "mlp.c_proj", "mlp.fc2", "mlp.dense_4h_to_h", "output.dense", "fc2")
+# The module whose output holds each token's attention values (per key/value head, side by side), and which
+# part of its output they are: a separate value projection, or the last third of GPT-2's fused q|k|v.
+VALUE_PATHS = (("self_attn.v_proj", 1), ("attn.c_attn", 3))
 
 
 def _get(module: Any, path: str) -> Any:
@@ -55,6 +58,12 @@ def attention_output(layer: Any) -> Any | None:
     return _first(layer, ATTENTION_OUT_PATHS)
 
 
+def attention_values(layer: Any) -> tuple[Any, int] | None:
+    """The module whose output ends with the values, and into how many equal parts (q|k|v) that output splits."""
+    return next(((found, parts) for found, parts in ((_get(layer, path), parts) for path, parts in VALUE_PATHS)
+                 if found is not None), None)
+
+
 def mlp_output_weight(module: Any) -> Any:
     """The MLP output projection as [d_ff, d_model], whatever its storage (Linear or GPT-2's Conv1D)."""
     import torch
@@ -62,6 +71,24 @@ def mlp_output_weight(module: Any) -> Any:
     if isinstance(module, torch.nn.Linear):
         return module.weight.T
     return module.weight  # transformers' Conv1D stores [in, out]
+
+
+@contextmanager
+def capture_outputs(modules: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+    """Record the output of each module during a forward pass; the hooks are always removed."""
+    captured: dict[Any, Any] = {}
+    handles = []
+    try:
+        for key, module in modules.items():
+
+            def hook(_module: Any, _args: tuple, output: Any, key: Any = key) -> None:
+                captured[key] = (output[0] if isinstance(output, tuple) else output).detach()
+
+            handles.append(module.register_forward_hook(hook))
+        yield captured
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 @contextmanager

@@ -61,7 +61,9 @@ GROUP_SCRIPTS = {
     "bertviz": ["jquery.min.js", "d3.v5.min.js", "bertviz.js"],
     "math": ["mathjax-config.js", f"{MATHJAX_DIR}/tex-chtml.js"],
     "heads": ["heads.js"],
+    "flow": ["flow.js"],
 }
+OWN_SCRIPTS = ("heads.js", "flow.js")  # the views' own page code, in lmreport/static
 
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
 
@@ -99,7 +101,8 @@ def write_assets(site_dir: Path, math: bool = False) -> None:
         shutil.copyfile(path, target / name)
     (target / "bertviz.js").write_text(bertviz_script(), encoding="utf-8")
     (target / "lmreport.css").write_text(stylesheet(), encoding="utf-8")
-    shutil.copyfile(STATIC_DIR / "heads.js", target / "heads.js")
+    for name in OWN_SCRIPTS:
+        shutil.copyfile(STATIC_DIR / name, target / name)
     if math:
         shutil.copyfile(STATIC_DIR / "mathjax-config.js", target / "mathjax-config.js")
         for name, path in mathjax_files().items():
@@ -120,7 +123,7 @@ def stylesheet() -> str:
 def script_names(groups: set[str]) -> list[str]:
     """Asset file names a page with these figure groups loads, in order, each once."""
     names: list[str] = []
-    for group in ("bokeh", "bertviz", "math", "heads"):
+    for group in GROUP_SCRIPTS:
         if group in groups:
             names.extend(n for n in GROUP_SCRIPTS[group] if n not in names)
     return names

@@ -406,11 +406,11 @@ class LoadedModel:
         if "hidden_states" in needs:
             rows = [h[0].float().cpu() for h in out.hidden_states]
             if -1 in captured:
-                rows[-1] = _unbatched(captured[-1]).float().cpu()  # the residual stream before the final norm
+                rows[-1] = unbatched(captured[-1]).float().cpu()  # the residual stream before the final norm
             hidden = torch.stack(rows)
         mlp = None
         if layers and all(i in captured for i in range(len(layers))):
-            mlp = torch.stack([_unbatched(captured[i]).float().cpu() for i in range(len(layers))])
+            mlp = torch.stack([unbatched(captured[i]).float().cpu() for i in range(len(layers))])
         return ForwardPass(
             prompt=label,
             input_ids=list(ids),
@@ -522,7 +522,7 @@ class LoadedModel:
         return torch.stack(list(self.lens(forward, position)))
 
 
-def _unbatched(x: torch.Tensor) -> torch.Tensor:
+def unbatched(x: torch.Tensor) -> torch.Tensor:
     """[1, pos, d] -> [pos, d]; some models (OPT) flatten to [pos, d] before their MLP already."""
     return x[0] if x.dim() == 3 else x
 

@@ -47,3 +47,15 @@ def test_matrix_bench_runs_on_two_tiny_models(tmp_path, tiny_models):
     result = json.loads(out.read_text())
     assert result["matrix"]["model_loads"] == 2 and result["matrix"]["comparisons"] == 1
     assert result["time_ratio"] > 0 and "ratio" in run.stdout
+
+
+def test_flow_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
+    out = tmp_path / "flow.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.flow", "--model", str(tiny_models["llama"]), "--tokens", "8", "--repeat", "1",
+         "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["tokens"] == 8 and result["layers"] == 3 and result["ratio"] > 0
+    assert 0 < result["figure_html_gzip_bytes"] < result["figure_html_bytes"] and "ratio" in run.stdout

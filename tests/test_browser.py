@@ -327,3 +327,46 @@ def test_heads_grid_click_shows_that_heads_attention(driver, tmp_path, tiny_mode
     assert driver.execute_script("return document.querySelectorAll('.head-pattern i').length") == 0  # text only
     assert [float(title.split(": ")[1]) for _, title in shaded] == pytest.approx(data["attention"][2][1], abs=1e-3)
     assert cell.get_attribute("aria-pressed") == "true" and browser.console_errors(driver) == []
+
+
+def test_flow_graph_prunes_page_side_and_explains_clicks(driver, tmp_path, tiny_models):
+    from selenium.webdriver.common.keys import Keys
+
+    from lmreport.analyses import values
+    from lmreport.build import BuildOptions, build
+
+    from .conftest import write_lesson
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\n```lmreport\nanalysis: flow\nid: f\nprompt: \"The <i>key</i> "
+                 "is\"\nfloor: 0.01\nthreshold: 0.02\n```\n\nNodes: `=f.nodes`.\n")
+    site = tmp_path / "site"
+    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, model=str(tiny_models["llama"]),
+                       cache_dir=tmp_path / "cache", progress=False))
+    data = json.loads((site / "data" / "01-a-1-flow.json").read_text())["data"]
+    visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
+    count = driver.find_element("css selector", ".flow-count")
+    # The page walks the same routes as the build: the same number of nodes at the block's threshold...
+    assert int(count.get_attribute("data-nodes")) == values.flow_nodes(data) == len(
+        driver.find_elements("css selector", ".flow-node"))
+    # ...and at a higher one set with the slider, without a rebuild.
+    driver.execute_script("const s = document.querySelector('.flow-threshold'); s.value = '0.3';"
+                          "s.dispatchEvent(new Event('input'));")
+    assert int(count.get_attribute("data-nodes")) == values.flow_nodes(data, 0.3) < values.flow_nodes(data)
+    assert driver.find_element("css selector", ".flow-threshold-value").text == "0.300"
+    # Clicking the output node says what it is; clicking an attention node lists its heads as the data has them.
+    driver.find_element("css selector", f'[data-node="{data["output"]}"]').click()
+    details = driver.find_element("css selector", ".flow-details")
+    assert "the output the routes lead to" in details.text
+    attention = f"a{len(data['ffn']) - 1}_{data['position']}"
+    driver.find_element("css selector", f'[data-node="{attention}"]').click()
+    heads = [int(line.split(":")[0].split()[1]) for line in details.text.splitlines() if line.startswith("Head ")]
+    assert heads == [h[0] for h in data["nodes"][attention]["heads"]]
+    promoted = data["vocab"][data["nodes"][attention]["heads"][0][2][0]]
+    assert promoted.replace(" ", "␣") in details.text
+    # An edge answers Enter from the keyboard; the prompt's markup stays text.
+    edge = driver.find_elements("css selector", ".flow-edge")[0]
+    driver.execute_script("arguments[0].focus()", edge)
+    edge.send_keys(Keys.ENTER)
+    assert "of the residual stream" in details.text and "flow-selected" in edge.get_attribute("class")
+    assert driver.execute_script("return document.querySelectorAll('.lmreport-flow i').length") == 0
+    assert browser.console_errors(driver) == []

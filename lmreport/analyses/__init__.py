@@ -11,6 +11,7 @@ from . import (
     attribution,
     compare_prompts,
     compare_tokens,
+    flow,
     generate,
     heads,
     hidden_states,
@@ -24,7 +25,7 @@ from .base import Analysis, Option, OptionError
 
 _MODULES = (
     attention, neuron_view, topk, logit_lens, rank_evolution, compare_tokens, compare_prompts, hidden_states,
-    neurons, generate, attribution, ablation, heads,
+    neurons, generate, attribution, ablation, heads, flow,
 )
 REGISTRY: dict[str, Analysis] = {m.ANALYSIS.name: m.ANALYSIS for m in _MODULES}
 

@@ -353,3 +353,78 @@ def heads_top_value(data: dict[str, Any]) -> float:
 
 HEADS = {**MODEL, "top": heads_top, "top_value": heads_top_value, "contribution": heads_contribution,
          "share": heads_share}
+
+
+# flow: information-flow routes
+
+
+def _flow_routes(data: dict[str, Any], threshold: float | None) -> tuple[set[str], list[Any]]:
+    from .flow import routes
+
+    threshold = data["threshold"] if threshold is None else float(threshold)
+    if threshold < data["floor"]:
+        raise ReferenceProblem(f"threshold {threshold} is below the block's floor {data['floor']} (edges below the "
+                               "floor were not kept)")
+    return routes(data["edges"], data["ffn"], data["output"], threshold)
+
+
+def _flow_layer(data: dict[str, Any], layer: int) -> dict[str, Any]:
+    return data["at_output"][_index(layer, len(data["at_output"]), "layer")]
+
+
+def flow_nodes(data: dict[str, Any], threshold: float | None = None) -> int:
+    """nodes on the routes at a threshold (default: the block's): token embeddings, the residual stream after
+    each attention block and after each block, and MLPs"""
+    return len(_flow_routes(data, threshold)[0])
+
+
+def flow_reaches(data: dict[str, Any], token: str, threshold: float | None = None) -> str:
+    """"yes" if a route at the threshold (default: the block's) reaches the embedding of that prompt token (any
+    occurrence), else "no\""""
+    if token not in data["tokens"]:
+        raise ReferenceProblem(f"{token!r} is not a token of the prompt ({', '.join(map(repr, data['tokens']))})")
+    nodes = _flow_routes(data, threshold)[0]
+    return "yes" if any(f"x{i}" in nodes for i, t in enumerate(data["tokens"]) if t == token) else "no"
+
+
+def flow_attention(data: dict[str, Any], layer: int) -> float:
+    """at the output position, the attention block's share (all heads, all tokens read) of the residual stream
+    after it at a layer (block, counting from 0; -1 the last)"""
+    return float(_flow_layer(data, layer)["attention"])
+
+
+def flow_ffn(data: dict[str, Any], layer: int) -> float:
+    """at the output position, the MLP's share of the residual stream after it at a layer (block, from 0)"""
+    return float(_flow_layer(data, layer)["ffn"])
+
+
+def flow_reads(data: dict[str, Any], layer: int) -> str:
+    """the prompt token the output position reads most from at a layer (heads' shares added up; itself left
+    out)"""
+    reads = _flow_layer(data, layer)["reads"]
+    if reads is None:
+        raise ReferenceProblem("the output position is the first token: it reads no other")
+    return TokenText(data["tokens"][reads])
+
+
+def flow_reads_head(data: dict[str, Any], layer: int, token: str) -> str:
+    """the head through which the output position reads a prompt token most at a layer (block, from 0), as
+    'layer L, head H' (the token's last occurrence up to the position)"""
+    row = _flow_layer(data, layer)
+    found = [i for i, t in enumerate(data["tokens"][:data["position"] + 1]) if t == token]
+    if not found:
+        raise ReferenceProblem(f"{token!r} is not a token of the prompt up to the output position")
+    shares = row["read"][found[-1]]
+    head = max(range(len(shares)), key=lambda h: shares[h])
+    return f"layer {_index(layer, len(data['at_output']), 'layer')}, head {head}"
+
+
+def flow_top_head(data: dict[str, Any]) -> str:
+    """the head with the largest share at the output position, over all layers, as 'layer L, head H'"""
+    _, layer, head = max((share, layer, head) for layer, row in enumerate(data["at_output"])
+                         for head, share in enumerate(row["heads"]))
+    return f"layer {layer}, head {head}"
+
+
+FLOW = {**MODEL, "nodes": flow_nodes, "reaches": flow_reaches, "attention": flow_attention, "ffn": flow_ffn,
+        "reads": flow_reads, "reads_head": flow_reads_head, "top_head": flow_top_head}

@@ -13,6 +13,7 @@ from . import (
     attribution,
     compare_prompts,
     compare_tokens,
+    flow,
     generate,
     heads,
     hidden_states,
@@ -37,6 +38,7 @@ RENDERERS: dict[str, Callable[[Result, str], Figure]] = {
     "attribution": attribution.render,
     "ablation": ablation.render,
     "heads": heads.render,
+    "flow": flow.render,
 }
 
 

@@ -27,6 +27,9 @@ ARCHITECTURES = {
 }
 
 
+FLOW_REFUSED = {"gpt_neox": "side by side", "phi": "side by side", "gemma2": "do not add attention"}
+
+
 @pytest.fixture(scope="module", params=sorted(ARCHITECTURES))
 def other(request, tmp_path_factory):
     import transformers
@@ -47,6 +50,11 @@ def test_numbers_or_a_clear_message(other, name):
     try:
         data = analysis.run(other.forward(analysis.prompts(options)[0]), options, other)
     except AnalysisError as e:
+        # Information flow needs attention, then the MLP, each added to the residual stream (not side by side, not
+        # normed before adding).
+        if name == "flow" and other.config.model_type in FLOW_REFUSED:
+            assert FLOW_REFUSED[other.config.model_type] in str(e), str(e)
+            return
         # The neuron view draws only queries and keys that give back the model's own attention.
         assert name == "neuron_view" and ("supports GPT-2, BERT and Llama-style" in str(e)
                                           or "do not give back its attention" in str(e)

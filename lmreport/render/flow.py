@@ -1,0 +1,48 @@
+"""Information-flow routes: a threshold slider, the graph (drawn page-side by assets/flow.js from the figure's JSON
+block, so moving the threshold needs no rebuild) and a panel that explains the clicked node or edge."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from ..result import Result
+from .common import Figure, display_token, display_tokens, script_json
+
+
+def render(result: Result, figure_id: str) -> Figure:
+    data = result.data
+    tokens = display_tokens(data["tokens"])
+    position = data["position"]
+    top = max(0.5, data["threshold"])
+    summary = Markup(
+        '<p class="figure-summary">Routes from the embeddings to the output of token {} (<code>{}</code>, after '
+        "which the model predicts <code>{}</code>). Each block adds to the residual stream twice: attention, a sum "
+        "over heads and over the tokens each head reads, then the MLP. An edge's share is its part's L1 proximity "
+        "to the sum it is added to, normalised so that the parts of one sum (the incoming residual stream among "
+        "them) add up to 1 (Ferrando &amp; Voita, 2024). A route keeps the edges with a share above the threshold, "
+        "walking back from the output; biases count with the residual stream.</p>"
+    ).format(position, tokens[position], display_token(data["predicted"]["token"]))
+    controls = Markup(
+        '<div class="flow-controls"><label for="{id}-threshold">Threshold</label> <input type="range" '
+        'id="{id}-threshold" class="flow-threshold" min="{floor}" max="{top}" step="0.005" value="{value}"> '
+        '<output class="flow-threshold-value" for="{id}-threshold">{value:.3f}</output> '
+        '<span class="flow-count" aria-live="polite"></span></div>'
+    ).format(id=figure_id, floor=data["floor"], top=top, value=data["threshold"])
+    graph = Markup('<div class="flow-scroll"><svg class="flow-graph" role="group" aria-label="information-flow '
+                   'graph: layers bottom to top, tokens left to right"></svg></div>')
+    details = Markup('<div class="flow-details" aria-live="polite"><p>Click (or focus and press Enter on) a node or '
+                     "an edge to see which heads or neurons count most there and which tokens their output "
+                     "promotes and suppresses.</p></div>")
+    payload = Markup('<script type="application/json" id="{}-flow">{}</script>').format(figure_id, Markup(script_json({
+        "tokens": tokens, "position": position, "threshold": data["threshold"], "floor": data["floor"],
+        "layers": len(data["ffn"]), "edges": data["edges"], "ffn": data["ffn"], "residual": data["residual"],
+        "nodes": data["nodes"], "vocab": display_tokens(data["vocab"]), "output": data["output"]})))
+    help_text = Markup(
+        '<p class="view-help">Rows: the embeddings at the bottom, then for each layer the residual stream after '
+        "attention (round) and after the block (square), with the MLP (diamond) between. Blue edges are attention "
+        "(thicker: a larger share), grey ones the residual stream, orange ones the MLP. The threshold only hides "
+        "edges: the shares are not renormalised. Edges below {:.3f} were not sent to the page.</p>"
+    ).format(data["floor"])
+    noscript = Markup("<noscript><p>The graph is drawn by JavaScript; the figure's numbers are in its JSON file."
+                      "</p></noscript>")
+    return Figure(html=str(summary + controls + graph + details + payload + help_text + noscript), assets={"flow"})
