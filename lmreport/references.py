@@ -6,7 +6,7 @@ that starts with '?' is a claim:
     The model gives ` Paris` `=capital.prob(" Paris"):.1%`.      ->  The model gives ␣Paris 77.3%.
     `?capital.top == " Paris"`                                    ->  checked on every build
 
-A value is `ID.NAME`, or `ID.NAME(ARGS)` with JSON strings, whole numbers and `name=value` arguments,
+A value is `ID.NAME`, or `ID.NAME(ARGS)` with JSON strings, numbers and `name=value` arguments,
 optionally followed by `:FORMAT` (Python's format mini-language: `.1%`, `.2f`, `,`). A claim compares two
 values, or a value and a literal (a string, a number, a percentage such as `50%`), with == != < <= > >=.
 Nothing is evaluated as code: the grammar below is all there is.

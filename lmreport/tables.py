@@ -41,8 +41,32 @@ def _ablation(data: dict[str, Any]) -> Rows:
     return rows
 
 
+def _heads(data: dict[str, Any]) -> Rows:
+    rows: Rows = [["layer", "head", "direct_contribution", "quantity"]]
+    for layer, row in enumerate(data["contributions"]):
+        rows.extend([layer, head, value, data["quantity"]] for head, value in enumerate(row))
+    return rows
+
+
+def _flow(data: dict[str, Any]) -> Rows:
+    """Every edge sent to the page (share at least the floor, on a route at the floor): attention edges, then
+    each MLP's and the residual stream's past it, for the positions up to the output."""
+    tokens = data["tokens"]
+    rows: Rows = [["layer", "kind", "from_position", "from_token", "to_position", "to_token", "share",
+                   "top_heads"]]
+    for layer, source, target, share, heads, _ in data["edges"]:
+        rows.append([layer, "attention", source, tokens[source], target, tokens[target], share,
+                     " ".join(f"{h}:{v}" for h, v in heads)])
+    for layer, row in enumerate(data["ffn"]):
+        for position, share in enumerate(row):
+            rows.append([layer, "mlp", position, tokens[position], position, tokens[position], share, ""])
+            rows.append([layer, "past_mlp", position, tokens[position], position, tokens[position],
+                         round(1 - share, 5), ""])
+    return rows
+
+
 TABLES: dict[str, Callable[[dict[str, Any]], Rows]] = {"topk": _topk, "attribution": _attribution,
-                                                        "ablation": _ablation}
+                                                        "ablation": _ablation, "heads": _heads, "flow": _flow}
 
 
 def has_table(analysis: str, data: dict[str, Any]) -> bool:

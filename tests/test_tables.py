@@ -17,14 +17,16 @@ def test_csv_beside_json_for_tabular_figures(tmp_path, tiny_models):
         "# A\n\n```lmreport\nanalysis: topk\nprompt: \"=cmd|' /C calc'!A0 is\"\nk: 3\n```\n\n"
         "```lmreport\nanalysis: ablation\nprompt: The key is on the\ntokens: [\" the\"]\n```\n\n"
         "```lmreport\nanalysis: attribution\nprompt: The key is\nmethods: [occlusion]\n```\n\n"
-        "```lmreport\nanalysis: logit_lens\nprompt: The key is\n```\n"
+        "```lmreport\nanalysis: logit_lens\nprompt: The key is\n```\n\n"
+        "```lmreport\nanalysis: heads\nprompt: The key is\n```\n\n"
+        "```lmreport\nanalysis: flow\nprompt: The key is\n```\n"
     )
     write_lesson(tmp_path / "lessons", "01-a.md", lesson)
     build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=tmp_path / "site", model=str(tiny_models["gpt2"]),
                        cache_dir=tmp_path / "cache", progress=False))
     data = tmp_path / "site" / "data"
     page = (tmp_path / "site" / "01-a.html").read_text()
-    for n, name in ((1, "topk"), (2, "ablation"), (3, "attribution")):
+    for n, name in ((1, "topk"), (2, "ablation"), (3, "attribution"), (5, "heads"), (6, "flow")):
         assert f'href="data/01-a-{n}-{name}.csv" download>Table (CSV)' in page
     assert not (data / "01-a-4-logit_lens.csv").exists() and "01-a-4-logit_lens.csv" not in page
     topk = json.loads((data / "01-a-1-topk.json").read_text())["data"]
@@ -34,6 +36,17 @@ def test_csv_beside_json_for_tabular_figures(tmp_path, tiny_models):
     ablation = json.loads((data / "01-a-2-ablation.json").read_text())["data"]
     rows = list(csv.reader((data / "01-a-2-ablation.csv").open()))
     assert [float(r[4]) for r in rows[1:]] == [t["prob"] for row in ablation["rows"] for t in row["targets"]]
+    heads = json.loads((data / "01-a-5-heads.json").read_text())["data"]
+    rows = list(csv.reader((data / "01-a-5-heads.csv").open()))
+    assert [float(r[2]) for r in rows[1:]] == [v for row in heads["contributions"] for v in row]
+    flow = json.loads((data / "01-a-6-flow.json").read_text())["data"]
+    rows = list(csv.reader((data / "01-a-6-flow.csv").open()))
+    attention = [r for r in rows[1:] if r[1] == "attention"]
+    assert [(int(r[0]), int(r[2]), int(r[4]), float(r[6])) for r in attention] == [tuple(e[:4]) for e in flow["edges"]]
+    mlp = {(int(r[0]), int(r[2])): float(r[6]) for r in rows[1:] if r[1] == "mlp"}
+    past = {(int(r[0]), int(r[2])): float(r[6]) for r in rows[1:] if r[1] == "past_mlp"}
+    assert mlp == {(layer, p): v for layer, row in enumerate(flow["ffn"]) for p, v in enumerate(row)}
+    assert all(abs(mlp[k] + past[k] - 1) < 1e-4 for k in mlp)
 
 
 def test_formula_like_text_is_not_a_formula():

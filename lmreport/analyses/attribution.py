@@ -10,17 +10,22 @@ methods are Captum's, applied to the prompt's input embeddings:
   the difference; the scores add up to f(prompt) - f(baseline);
 - occlusion: f(prompt) - f(prompt with that token replaced), one token at a time;
 - shapley: Shapley values by sampling token orders;
-- lime: the weights of a linear model fitted to f over random subsets of tokens.
+- lime: the weights of a linear model fitted to f over random subsets of tokens;
+- kernel_shap: Shapley values estimated by a linear model fitted with the Shapley kernel's weights.
 
 The baseline, and what an "absent" token becomes, is the embedding of a neutral token (the tokenizer's padding
 token, else its end-of-text token), at every position: all-zero embeddings are far from anything the model saw
 (its norms divide by their size), and integrated gradients from them did not converge.
 
-Perturbation methods are batched (`perturbations_per_eval`), integrated gradients' steps too.
+Perturbation methods are batched (`perturbations_per_eval`), integrated gradients' steps too, and f asks the
+model for the last position's logits only. The passes each method will take are logged before any runs.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
+import sys
 from typing import Any
 
 from ..errors import AnalysisError
@@ -39,9 +44,53 @@ METHODS = {
                 "putting the prompt's tokens in place of neutral ones (signed)"),
     "lime": ("LIME", "weight of the token in a linear model fitted to f over random subsets of present tokens "
              "(signed)"),
+    "kernel_shap": ("KernelSHAP", "the token's Shapley value estimated by a linear model fitted to f over random "
+                    "subsets of present tokens, weighted by the Shapley kernel (signed)"),
 }
+GRADIENT = ("saliency", "gradient_x_input", "integrated_gradients")
 BATCH = 16  # perturbed inputs, or integrated-gradient steps, per forward pass
 MAX_TOKENS = 64  # every method runs at least one pass per token, some many more
+log = logging.getLogger(__name__)
+
+
+def planned_passes(name: str, n: int, options: dict[str, Any]) -> dict[str, int]:
+    """What a method costs on an n-token prompt, as Captum runs it: batched forward and backward passes, and the
+    inputs they hold (a test counts them)."""
+    if name in ("saliency", "gradient_x_input"):
+        return {"forward": 1, "backward": 1, "inputs": 1}
+    if name == "integrated_gradients":  # the steps, then the prompt and the baseline for the convergence delta
+        batches = -(-options["steps"] // BATCH)
+        return {"forward": batches + 2, "backward": batches, "inputs": options["steps"] + 2}
+    if name == "occlusion":  # the prompt, then each token replaced
+        return {"forward": 1 + -(-n // BATCH), "backward": 0, "inputs": 1 + n}
+    if name == "shapley":  # the prompt, then per sampled order one batch putting the tokens back one by one
+        return {"forward": 1 + options["samples"] * -(-n // BATCH), "backward": 0, "inputs": 1 + options["samples"] * n}
+    return {"forward": -(-options["samples"] // BATCH), "backward": 0, "inputs": options["samples"]}  # LIME, KernelSHAP
+
+
+def attributed(model: LoadedModel, target: int, contrast: int | None) -> Any:
+    """f: input embeddings [batch, n, d] -> [batch], log p(target) (minus log p(contrast)) after the last position."""
+    import torch
+
+    logits = last_logits(model)
+
+    def f(x: Any) -> Any:
+        log_probs = torch.log_softmax(logits(x), dim=-1)
+        return log_probs[:, target] - (log_probs[:, contrast] if contrast is not None else 0)
+
+    return f
+
+
+def last_logits(model: LoadedModel) -> Any:
+    """x -> the logits at the last position of input embeddings x [batch, n, d] (only that row is computed where
+    the model allows it; no key/value cache is kept)."""
+    keeps = "logits_to_keep" in inspect.signature(model.model.forward).parameters
+
+    def run(x: Any) -> Any:
+        extra = {"logits_to_keep": 1} if keeps else {}
+        return model.model(inputs_embeds=x, use_cache=False, **extra).logits[:, -1].float()
+
+    return run
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -58,14 +107,13 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         embeds = model.model.get_input_embeddings()(ids).detach()
         baseline = model.model.get_input_embeddings()(torch.full_like(ids, neutral)).detach()
 
-    def f(x: torch.Tensor) -> torch.Tensor:
-        """The attributed quantity for a batch of input embeddings [batch, n, d] -> [batch]."""
-        logits = model.model(inputs_embeds=x).logits[:, -1].float()
-        log_probs = torch.log_softmax(logits, dim=-1)
-        return log_probs[:, target] - (log_probs[:, contrast] if contrast is not None else 0)
-
+    f = attributed(model, target, contrast)
     n = embeds.shape[1]
-    rows = [_method(name, f, embeds, baseline, options) for name in options["methods"]]
+    plans = {name: planned_passes(name, n, options) for name in options["methods"]}
+    log.info("attribution of %d tokens, passes (forward+backward): %s; %d forward and %d backward in all", n, ", ".join(
+        f"{name} {p['forward']}+{p['backward']}" for name, p in plans.items()),
+        sum(p["forward"] for p in plans.values()), sum(p["backward"] for p in plans.values()))
+    rows = [{**_method(name, f, embeds, baseline, options), "passes": plans[name]} for name in options["methods"]]
     with torch.no_grad():
         f_prompt = float(f(embeds)[0])
         f_baseline = float(f(baseline)[0])
@@ -102,6 +150,7 @@ def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, An
         FeatureAblation,
         InputXGradient,
         IntegratedGradients,
+        KernelShap,
         Lime,
         Saliency,
         ShapleyValueSampling,
@@ -110,42 +159,36 @@ def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, An
     n = embeds.shape[1]
     mask = torch.arange(n, device=embeds.device).view(1, n, 1).expand_as(embeds).contiguous()  # a feature per token
     row: dict[str, Any] = {"name": name, "label": METHODS[name][0], "measures": METHODS[name][1]}
-    if name in ("saliency", "gradient_x_input", "integrated_gradients"):
+    if name in GRADIENT:
         embeds = embeds.clone().requires_grad_(True)
     with torch.enable_grad():
         if name == "saliency":
             scores = Saliency(f).attribute(embeds, abs=False)[0].norm(dim=-1)
-            row["passes"] = {"forward": 1, "backward": 1}
         elif name == "gradient_x_input":
             scores = InputXGradient(f).attribute(embeds)[0].sum(-1)
-            row["passes"] = {"forward": 1, "backward": 1}
         elif name == "integrated_gradients":
-            steps = options["steps"]
             attributions, delta = IntegratedGradients(f).attribute(
-                embeds, baselines=baseline, n_steps=steps, internal_batch_size=BATCH, return_convergence_delta=True)
+                embeds, baselines=baseline, n_steps=options["steps"], internal_batch_size=BATCH,
+                return_convergence_delta=True)
             scores = attributions[0].sum(-1)
             row["convergence_delta"] = float(delta[0])
-            row["passes"] = {"forward": -(-steps // BATCH), "backward": -(-steps // BATCH), "inputs": steps}
         else:
             samples = options["samples"]
-            # Shapley values and LIME draw random orders and subsets: seeded, so a build gives the same page
-            # every time (without touching the random state of anything else).
+            common = {"baselines": baseline, "feature_mask": mask, "perturbations_per_eval": BATCH,
+                      "show_progress": sys.stderr.isatty()}  # Captum's own bar, on a terminal only
+            # Shapley values, LIME and KernelSHAP draw random orders and subsets: seeded, so a build gives the
+            # same page every time (without touching the random state of anything else).
             with torch.no_grad(), torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
                 if name == "occlusion":
-                    out = FeatureAblation(f).attribute(embeds, baselines=baseline, feature_mask=mask,
-                                                       perturbations_per_eval=BATCH)
-                    inputs = n + 1
+                    out = FeatureAblation(f).attribute(embeds, **common)
                 elif name == "shapley":
-                    out = ShapleyValueSampling(f).attribute(embeds, baselines=baseline, feature_mask=mask,
-                                                            n_samples=samples, perturbations_per_eval=BATCH)
-                    inputs = samples * n + 1
+                    out = ShapleyValueSampling(f).attribute(embeds, n_samples=samples, **common)
+                elif name == "lime":
+                    out = Lime(f).attribute(embeds, n_samples=samples, **common)
                 else:
-                    out = Lime(f).attribute(embeds, baselines=baseline, feature_mask=mask, n_samples=samples,
-                                            perturbations_per_eval=BATCH)
-                    inputs = samples
+                    out = KernelShap(f).attribute(embeds, n_samples=samples, **common)
             scores = out[0, :, 0]
-            row["passes"] = {"forward": -(-inputs // BATCH), "backward": 0, "inputs": inputs}
     row["scores"] = [float(s) for s in scores.detach().cpu()]
     return row
 
@@ -154,17 +197,18 @@ ANALYSIS = Analysis(
     name="attribution",
     label="Which prompt tokens count: input attribution",
     summary="How much each token of the prompt counts for one next token (log-probability, signed), by "
-    "saliency, gradient × input, integrated gradients, occlusion, Shapley values and LIME (Captum).",
-    version="1",
+    "saliency, gradient × input, integrated gradients, occlusion, Shapley values, LIME and KernelSHAP (Captum).",
+    version="2",
     options=(
         PROMPT,
         TARGET,
         Option("contrast", str, None, "explain log p(target) − log p(contrast) instead, e.g. ' are' against ' is'",
                nullable=True, max_chars=MAX_TOKEN_CHARS, nonempty=True),
         Option("methods", list, ["gradient_x_input", "integrated_gradients", "occlusion", "shapley"],
-               "attribution methods, drawn one row each", choices=tuple(METHODS), max_items=6),
+               "attribution methods, drawn one row each", choices=tuple(METHODS), max_items=len(METHODS)),
         Option("steps", int, 32, "integrated gradients: steps along the path", minimum=4, maximum=512),
-        Option("samples", int, 25, "Shapley values and LIME: sampled orders or subsets", minimum=5, maximum=500),
+        Option("samples", int, 25, "Shapley values, LIME and KernelSHAP: sampled orders or subsets", minimum=5,
+               maximum=500),
     ),
     compute=compute,
     max_tokens=MAX_TOKENS,

@@ -372,6 +372,11 @@ def _flow_layer(data: dict[str, Any], layer: int) -> dict[str, Any]:
     return data["at_output"][_index(layer, len(data["at_output"]), "layer")]
 
 
+def flow_threshold(data: dict[str, Any]) -> float:
+    """the block's threshold: an edge stays on a route if its share is above it"""
+    return float(data["threshold"])
+
+
 def flow_nodes(data: dict[str, Any], threshold: float | None = None) -> int:
     """nodes on the routes at a threshold (default: the block's): token embeddings, the residual stream after
     each attention block and after each block, and MLPs"""
@@ -426,5 +431,6 @@ def flow_top_head(data: dict[str, Any]) -> str:
     return f"layer {layer}, head {head}"
 
 
-FLOW = {**MODEL, "nodes": flow_nodes, "reaches": flow_reaches, "attention": flow_attention, "ffn": flow_ffn,
-        "reads": flow_reads, "reads_head": flow_reads_head, "top_head": flow_top_head}
+FLOW = {**MODEL, "threshold": flow_threshold, "nodes": flow_nodes, "reaches": flow_reaches,
+        "attention": flow_attention, "ffn": flow_ffn, "reads": flow_reads, "reads_head": flow_reads_head,
+        "top_head": flow_top_head}

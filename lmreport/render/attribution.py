@@ -38,9 +38,10 @@ def render(result: Result, figure_id: str) -> Figure:
         if row["name"] != "saliency":
             tops.add(row["top"])
         parts.append(Markup(
-            '<div class="attribution-row"><div class="attr-method" title="{}">{}<small>top: <code>{}</code></small>'
-            '</div><div class="attr-tokens">{}</div></div>').format(
-                f"{row['measures']}. Cost: {cost}{extra}.", row["label"], display_token(row["top"]), cells))
+            '<div class="attribution-row"><div class="attr-method" title="{}">{}<small>top: <code>{}</code> · {} '
+            "passes</small></div><div class=\"attr-tokens\">{}</div></div>").format(
+                f"{row['measures']}. Cost: {cost}{extra}.", row["label"], display_token(row["top"]),
+                passes["forward"] + passes["backward"], cells))
     parts.append(Markup("</div>"))
     gap = data["f_prompt"] - data["f_baseline"]
     for row in data["methods"]:
@@ -48,7 +49,7 @@ def render(result: Result, figure_id: str) -> Figure:
             parts.append(Markup('<p class="figure-note">Integrated gradients did not converge at {} steps: its scores '
                                 "add up to {:.3f}, not to f(prompt) − f(baseline) = {:.3f}; the model's output "
                                 "changes abruptly along the path. Read its row with care, or raise "
-                                "<code>steps</code>.</p>").format(row["passes"]["inputs"], sum(row["scores"]), gap))
+                                "<code>steps</code>.</p>").format(result.options["steps"], sum(row["scores"]), gap))
     if len(tops) > 1:
         parts.append(Markup('<p class="figure-note">The signed methods disagree on the most important token ({}): '
                             "they measure different things (a local slope, a path integral, the effect of "

@@ -79,12 +79,11 @@ def test_occlusion_matches_explicit_reruns_with_the_token_replaced(gpt2):
     assert row(data, "occlusion")["scores"] == pytest.approx(expected, abs=1e-4)
 
 
-def test_shapley_sampling_approaches_exact_shapley_values(llama):
-    prompt = "The key is on"
-    data = run(llama, prompt, methods=["shapley"], samples=500)
-    f, x, baseline = quantity(llama, prompt, data["target"]["id"])
+def exact_shapley(loaded, prompt, target):
+    """Shapley values of each token by enumerating every subset of present tokens (absent: the neutral one), and
+    f at each subset."""
+    f, x, baseline = quantity(loaded, prompt, target)
     n = x.shape[1]
-    assert n == 4, llama.token_texts(llama.tokenizer(prompt)["input_ids"])
     value = {}
     with torch.no_grad():
         for present in itertools.product([0, 1], repeat=n):
@@ -101,10 +100,47 @@ def test_shapley_sampling_approaches_exact_shapley_values(llama):
             with_i = present[:i] + (1,) + present[i + 1:]
             total += weight * (value[with_i] - value[present])
         exact.append(total)
-    sampled = row(data, "shapley")["scores"]
     assert sum(exact) == pytest.approx(value[(1,) * n] - value[(0,) * n], abs=1e-5)  # the exact values add up
+    return exact
+
+
+@pytest.mark.parametrize("method", ["shapley", "kernel_shap"])
+def test_sampled_shapley_methods_approach_exact_shapley_values(llama, method):
+    prompt = "The key is on"
+    assert len(llama.tokenizer(prompt)["input_ids"]) == 4
+    data = run(llama, prompt, methods=[method], samples=500)
+    exact = exact_shapley(llama, prompt, data["target"]["id"])
+    sampled = row(data, method)["scores"]
     scale = max(abs(e) for e in exact)
     assert max(abs(s - e) for s, e in zip(sampled, exact, strict=True)) < 0.1 * scale
+
+
+def test_the_passes_stated_up_front_are_the_passes_run(gpt2, monkeypatch, caplog):
+    from lmreport.analyses import attribution
+
+    calls = []
+    real = attribution.last_logits
+
+    def counting(model):
+        run_logits = real(model)
+
+        def counted(x):
+            calls.append(int(x.shape[0]))
+            return run_logits(x)
+
+        return counted
+
+    monkeypatch.setattr(attribution, "last_logits", counting)
+    caplog.set_level("INFO", logger="lmreport.analyses.attribution")
+    n = len(gpt2.tokenizer(PROMPT)["input_ids"])
+    for method in attribution.METHODS:
+        calls.clear()
+        data = run(gpt2, methods=[method], samples=20, steps=20)
+        ran = calls[:-2]  # then f(prompt) and f(baseline) for the page's note
+        passes = row(data, method)["passes"]
+        assert (passes["forward"], passes["inputs"]) == (len(ran), sum(ran)), method
+        assert f"{method} {passes['forward']}+{passes['backward']}" in caplog.text
+    assert f"attribution of {n} tokens" in caplog.text
 
 
 def test_lime_and_tops_and_bad_options(gpt2):
