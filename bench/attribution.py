@@ -4,11 +4,12 @@
 
 On the embedded SmolLM2, "The capital of France is" -> its predicted token (" Paris"), one thread, the same
 attributed function f (log-probability of the target) for both sides, warm (model loaded, one call of each
-first). lmreport batches perturbations and integrated-gradient steps (16 a pass), asks the model for the
-last position's logits only, and uses its own defaults (32 steps, 25 samples); Captum's defaults are one
-perturbation per pass, 50 steps in one batch, 25 Shapley, 50 LIME and 25 KernelSHAP samples, and the
-model computes every position's logits (as Captum's LLMAttribution runs it). Prints seconds, the ratio and
-each method's top token, measured in one run.
+first). lmreport (the analysis's compute, one method at a time) batches perturbations and integrated-gradient
+steps (16 a pass), asks the model for the last position's logits only, does not run an input twice (the
+prompt's value comes from the build's forward pass) and uses its own defaults (32 steps, 25 samples);
+Captum's defaults are one perturbation per pass, 50 steps in one batch, 25 Shapley, 50 LIME and 25 KernelSHAP
+samples, and the model computes every position's logits (as Captum's LLMAttribution runs it). Prints
+seconds, the ratio and each method's top token, measured in one run.
 """
 
 from __future__ import annotations
@@ -63,8 +64,6 @@ def main(argv: list[str] | None = None) -> int:
         """As Captum's LLMAttribution runs a model: every position's logits, the last one read."""
         return torch.log_softmax(loaded.model(inputs_embeds=x).logits[:, -1].float(), -1)[:, target]
 
-    f_ours = attribution.attributed(loaded, target, None)  # the last position's logits only
-
     def captum_default(name: str) -> torch.Tensor:
         x = embeds.clone().requires_grad_(name in ("saliency", "gradient_x_input", "integrated_gradients"))
         if name == "saliency":
@@ -84,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
                 out = KernelShap(f).attribute(x, baselines=baseline, feature_mask=mask)
         return out[0, :, 0]
 
-    defaults = {o.name: o.default for o in attribution.ANALYSIS.options}
-
     def ours(name: str) -> list[float]:
-        return attribution._method(name, f_ours, embeds, baseline, defaults)["scores"]
+        """The analysis itself, one method, as a build runs it (a fresh memory of inputs seen each call)."""
+        options = attribution.ANALYSIS.parse_options({"prompt": args.prompt, "methods": [name]})
+        return attribution.ANALYSIS.compute(forward, options, loaded)["methods"][0]["scores"]
 
     def timed(fn: Any) -> tuple[float, Any]:
         fn()  # warm

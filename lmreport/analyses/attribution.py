@@ -17,8 +17,9 @@ The baseline, and what an "absent" token becomes, is the embedding of a neutral 
 token, else its end-of-text token), at every position: all-zero embeddings are far from anything the model saw
 (its norms divide by their size), and integrated gradients from them did not converge.
 
-Perturbation methods are batched (`perturbations_per_eval`), integrated gradients' steps too, and f asks the
-model for the last position's logits only. The passes each method will take are logged before any runs.
+Perturbation methods are batched (`perturbations_per_eval`), integrated gradients' steps too; f asks the
+model for the last position's logits only, and does not run an input it has seen (the prompt's value comes
+from the build's forward pass). The passes each method will take at most are logged before any runs.
 """
 
 from __future__ import annotations
@@ -48,14 +49,15 @@ METHODS = {
                     "subsets of present tokens, weighted by the Shapley kernel (signed)"),
 }
 GRADIENT = ("saliency", "gradient_x_input", "integrated_gradients")
+FROM_BASELINE = frozenset({"integrated_gradients", "shapley", "lime", "kernel_shap"})  # start from all tokens absent
 BATCH = 16  # perturbed inputs, or integrated-gradient steps, per forward pass
 MAX_TOKENS = 64  # every method runs at least one pass per token, some many more
 log = logging.getLogger(__name__)
 
 
 def planned_passes(name: str, n: int, options: dict[str, Any]) -> dict[str, int]:
-    """What a method costs on an n-token prompt, as Captum runs it: batched forward and backward passes, and the
-    inputs they hold (a test counts them)."""
+    """What a method costs at most on an n-token prompt, as Captum asks for it: batched forward and backward
+    passes, and the inputs they hold (fewer run when inputs repeat; a test counts them)."""
     if name in ("saliency", "gradient_x_input"):
         return {"forward": 1, "backward": 1, "inputs": 1}
     if name == "integrated_gradients":  # the steps, then the prompt and the baseline for the convergence delta
@@ -68,17 +70,54 @@ def planned_passes(name: str, n: int, options: dict[str, Any]) -> dict[str, int]
     return {"forward": -(-options["samples"] // BATCH), "backward": 0, "inputs": options["samples"]}  # LIME, KernelSHAP
 
 
-def attributed(model: LoadedModel, target: int, contrast: int | None) -> Any:
-    """f: input embeddings [batch, n, d] -> [batch], log p(target) (minus log p(contrast)) after the last position."""
+class Attributed:
+    """f: input embeddings [batch, n, d] -> [batch], log p(target) (minus log p(contrast)) after the last position.
+
+    Without gradients, an input f has seen before is not run again: perturbation methods ask for the same
+    subsets of present tokens many times (a 5-token prompt has 32, Shapley sampling asks for 126), and the
+    prompt's own value is known from the build's forward pass. `passes` and `inputs` count what really ran."""
+
+    def __init__(self, model: LoadedModel, target: int, contrast: int | None) -> None:
+        self.logits = last_logits(model)
+        self.target, self.contrast = target, contrast
+        self.seen: dict[bytes, float] = {}
+        self.passes = self.inputs = 0
+
+    def quantity(self, logits: Any) -> Any:
+        import torch
+
+        log_probs = torch.log_softmax(logits, dim=-1)
+        return log_probs[..., self.target] - (log_probs[..., self.contrast] if self.contrast is not None else 0)
+
+    def remember(self, x: Any, value: float) -> None:
+        """Record f(x) for one input [n, d] computed elsewhere."""
+        self.seen[_digest(x)] = value
+
+    def __call__(self, x: Any) -> Any:
+        import torch
+
+        if x.requires_grad and torch.is_grad_enabled():
+            self.passes += 1
+            self.inputs += x.shape[0]
+            return self.quantity(self.logits(x))
+        keys = [_digest(row) for row in x]
+        new = {key: i for i, key in enumerate(keys) if key not in self.seen}
+        if new:
+            with torch.no_grad():
+                values = self.quantity(self.logits(x[list(new.values())])).tolist()
+            self.passes += 1
+            self.inputs += len(new)
+            self.seen.update(zip(new, values, strict=True))
+        return torch.tensor([self.seen[key] for key in keys], dtype=torch.float32, device=x.device)
+
+
+def _digest(x: Any) -> bytes:
+    import hashlib
+
     import torch
 
-    logits = last_logits(model)
-
-    def f(x: Any) -> Any:
-        log_probs = torch.log_softmax(logits(x), dim=-1)
-        return log_probs[:, target] - (log_probs[:, contrast] if contrast is not None else 0)
-
-    return f
+    raw = x.detach().cpu().contiguous().view(torch.uint8)  # the bytes, whatever the dtype (numpy has no bfloat16)
+    return hashlib.blake2b(raw.numpy().tobytes(), digest_size=16).digest()
 
 
 def last_logits(model: LoadedModel) -> Any:
@@ -107,16 +146,25 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         embeds = model.model.get_input_embeddings()(ids).detach()
         baseline = model.model.get_input_embeddings()(torch.full_like(ids, neutral)).detach()
 
-    f = attributed(model, target, contrast)
+    f = Attributed(model, target, contrast)
+    f.remember(embeds[0], float(f.quantity(forward.logits[-1].float())))
     n = embeds.shape[1]
     plans = {name: planned_passes(name, n, options) for name in options["methods"]}
-    log.info("attribution of %d tokens, passes (forward+backward): %s; %d forward and %d backward in all", n, ", ".join(
-        f"{name} {p['forward']}+{p['backward']}" for name, p in plans.items()),
-        sum(p["forward"] for p in plans.values()), sum(p["backward"] for p in plans.values()))
-    rows = [{**_method(name, f, embeds, baseline, options), "passes": plans[name]} for name in options["methods"]]
+    log.info("attribution of %d tokens: at most %d forward and %d backward passes (%s; inputs already seen are "
+             "not run again)", n, sum(p["forward"] for p in plans.values()),
+             sum(p["backward"] for p in plans.values()),
+             ", ".join(f"{name} {p['forward']}+{p['backward']}" for name, p in plans.items()))
+    rows = []
+    for name in options["methods"]:
+        passes, inputs = f.passes, f.inputs
+        row = _method(name, f, embeds, baseline, options)
+        backward = f.passes - passes if name in GRADIENT else 0
+        rows.append({**row, "passes": {"forward": f.passes - passes, "backward": backward, "inputs": f.inputs - inputs,
+                                       "planned": plans[name]}})
     with torch.no_grad():
         f_prompt = float(f(embeds)[0])
-        f_baseline = float(f(baseline)[0])
+        # f(baseline) is what the scores of these methods add up to a difference from; the others never read it.
+        f_baseline = float(f(baseline)[0]) if set(options["methods"]) & FROM_BASELINE else None
     log_probs = torch.log_softmax(last, -1)
     tokens = forward.tokens
     return {
@@ -198,7 +246,7 @@ ANALYSIS = Analysis(
     label="Which prompt tokens count: input attribution",
     summary="How much each token of the prompt counts for one next token (log-probability, signed), by "
     "saliency, gradient × input, integrated gradients, occlusion, Shapley values, LIME and KernelSHAP (Captum).",
-    version="2",
+    version="3",
     options=(
         PROMPT,
         TARGET,

@@ -40,15 +40,20 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
             **settings,
         )
     new_ids = out.sequences[0, prompt_ids.shape[1]:].tolist()
+    # The probabilities shown are those of the distribution each token came from: the softmax of the logits
+    # divided by the temperature when sampling (no top-k or top-p cut), of the logits themselves when greedy.
+    temperature = options["temperature"] if options["sample"] else 1.0
     steps = []
     for chosen, logits in zip(new_ids, out.logits, strict=False):
-        log_probs = torch.log_softmax(logits[0].double().cpu(), -1)
+        raw = torch.log_softmax(logits[0].double().cpu(), -1)
+        log_probs = torch.log_softmax(logits[0].double().cpu() / temperature, -1)
         top = torch.topk(log_probs, options["k"])
         alt_ids = top.indices.tolist()
         steps.append({
             "id": chosen,
             "token": model.token_texts([chosen])[0],
             "prob": float(log_probs[chosen].exp()),
+            "prob_t1": float(raw[chosen].exp()),
             "rank": int((log_probs > log_probs[chosen]).sum()) + 1,
             "alternatives": [{"id": i, "token": t, "prob": float(p)}
                              for i, t, p in zip(alt_ids, model.token_texts(alt_ids), top.values.exp().tolist(),
@@ -60,6 +65,9 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "steps": steps,
         "text": model.tokenizer.decode(new_ids),
         "attention": None,
+        "distribution": (f"sampled from softmax(logits / {temperature:g}) (temperature {temperature:g}, no top-k or "
+                         f"top-p cut), seed {options['seed']}" if options["sample"]
+                         else "greedy: the most likely token; softmax of the logits (temperature 1)"),
     }
     if options["attention"]:
         if len(forward.input_ids) + len(new_ids) > ATTENTION_LIMIT:
@@ -75,9 +83,10 @@ ANALYSIS = Analysis(
     label="Generated text, token by token",
     summary=(
         "Generate N tokens (greedy, or sampled with a fixed seed) and show, for every new token, the top-k "
-        "alternatives with their probabilities (softmax of the raw logits, before any temperature)."
+        "alternatives with the probabilities of the distribution the token came from (after the temperature "
+        "when sampling)."
     ),
-    version="1",
+    version="2",
     options=(
         PROMPT,
         Option("new_tokens", int, 10, "how many tokens to generate", minimum=1, maximum=200),

@@ -29,10 +29,23 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "top_values": values.tolist(),
         "contributions": None,
         "factors": factorize(acts, options["factors"]),
+        "neuron_value": neuron_value(model),
     }
     if model.is_causal:
         data["contributions"] = contributions(forward, options, model)
     return data
+
+
+def neuron_value(model: LoadedModel) -> str:
+    """What a neuron's value is for this model's MLP: what its output projection reads."""
+    layers = decoder_layers(model.model)
+    mlp = getattr(layers[0], "mlp", None) if layers else None
+    act = str(getattr(model.config, "hidden_act", None) or getattr(model.config, "activation_function", None)
+              or getattr(model.config, "hidden_activation", None) or "the nonlinearity")
+    if mlp is not None and any(hasattr(mlp, name) for name in ("gate_proj", "gate_up_proj", "w1")):
+        return (f"{act}(gate) × up, the input of the MLP's down-projection (a gated MLP: it can be large and "
+                "negative)")
+    return f"{act} of the MLP's first projection, the input of its output projection"
 
 
 def direct_logit_direction(forward: ForwardPass, model: LoadedModel, position: int, token_id: int) -> Any:
@@ -123,7 +136,7 @@ ANALYSIS = Analysis(
         "the output token (activation × output weight projected on the unembedding); and an NMF of all "
         "activations shown as token highlighting."
     ),
-    version="2",
+    version="3",
     options=(
         PROMPT,
         Option("top", int, 5, "neurons listed per token and layer", minimum=1, maximum=50),

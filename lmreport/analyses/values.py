@@ -246,7 +246,8 @@ def generated_token(data: dict[str, Any], step: int) -> str:
 
 
 def generated_prob(data: dict[str, Any], step: int) -> float:
-    """probability of the token generated at a step, as the figure shows it"""
+    """probability of the token generated at a step in the distribution it came from (after the temperature
+    when sampling), as the figure shows it"""
     return float(data["steps"][_index(step, len(data["steps"]), "step")]["prob"])
 
 

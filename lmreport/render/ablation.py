@@ -6,7 +6,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from ..result import Result
-from .common import Figure, display_token
+from .common import RANK_RULE, Figure, display_token
 
 
 def _variant_html(prompt: str, row: dict) -> Markup:
@@ -53,5 +53,6 @@ def render(result: Result, figure_id: str) -> Figure:
     help_text = Markup('<p class="view-help">Each row is one variant of the base prompt (struck: removed; marked: '
                        "put in its place), sorted by how far its next-token distribution moved from the base "
                        "prompt's (KL divergence, nats). Probabilities are the softmax of the final logits after "
-                       "the last token, temperature 1; the small number is the change from the base.</p>")
+                       "the last token, temperature 1; the small number is the change from the base; {}.</p>"
+                       ).format(RANK_RULE)
     return Figure(html=str(table + help_text), assets=set())

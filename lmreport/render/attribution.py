@@ -19,9 +19,11 @@ def render(result: Result, figure_id: str) -> Figure:
         explained += Markup(" against p(<code>{}</code>) = {:.1%}").format(display_token(contrast["token"]),
                                                                           contrast["prob"])
     neutral = display_token(data["baseline_token"]["token"])
-    parts = [Markup('<p class="figure-summary">What is attributed: f = {} ({}). f(prompt) = {:.3f}; f(baseline: '
-                    'every token <code>{}</code>) = {:.3f}. An absent token is replaced by <code>{}</code>.</p>'
-                    ).format(data["quantity"], explained, data["f_prompt"], neutral, data["f_baseline"], neutral)]
+    baseline = Markup("; f(baseline: every token <code>{}</code>) = {:.3f}").format(
+        neutral, data["f_baseline"]) if data.get("f_baseline") is not None else ""
+    parts = [Markup('<p class="figure-summary">What is attributed: f = {} ({}). f(prompt) = {:.3f}{}. An absent '
+                    'token is replaced by <code>{}</code>.</p>').format(data["quantity"], explained, data["f_prompt"],
+                                                                       baseline, neutral)]
     parts.append(Markup('<div class="attribution-rows">'))
     tops = set()
     for row in data["methods"]:
@@ -30,6 +32,8 @@ def render(result: Result, figure_id: str) -> Figure:
         cost = f"{passes['forward']} batched forward and {passes['backward']} backward passes"
         if "inputs" in passes:
             cost += f" over {passes['inputs']} inputs"
+        if "planned" in passes and passes["planned"]["inputs"] > passes["inputs"]:
+            cost += f" (the method asked for {passes['planned']['inputs']}; the others had been run already)"
         extra = f"; convergence delta {row['convergence_delta']:.2g}" if "convergence_delta" in row else ""
         cells = Markup("").join(
             Markup('<span class="attr-token" style="background:{}" title="{}">{}</span>').format(
@@ -43,9 +47,11 @@ def render(result: Result, figure_id: str) -> Figure:
                 f"{row['measures']}. Cost: {cost}{extra}.", row["label"], display_token(row["top"]),
                 passes["forward"] + passes["backward"], cells))
     parts.append(Markup("</div>"))
-    gap = data["f_prompt"] - data["f_baseline"]
     for row in data["methods"]:
-        if "convergence_delta" in row and abs(row["convergence_delta"]) > 0.05 * max(abs(gap), 1e-6):
+        if "convergence_delta" not in row:
+            continue
+        gap = data["f_prompt"] - data["f_baseline"]  # integrated gradients start from the baseline
+        if abs(row["convergence_delta"]) > 0.05 * max(abs(gap), 1e-6):
             parts.append(Markup('<p class="figure-note">Integrated gradients did not converge at {} steps: its scores '
                                 "add up to {:.3f}, not to f(prompt) − f(baseline) = {:.3f}; the model's output "
                                 "changes abruptly along the path. Read its row with care, or raise "

@@ -9,6 +9,11 @@ from typing import Any
 
 from ..errors import short  # noqa: F401  (the renderers' import)
 
+# How every figure ranks a token (analyses/common.py ranks this way).
+RANK_RULE = "rank = 1 + the number of tokens with a larger logit (ties share the better rank)"
+LENS_RULE = ("each layer's residual stream through the final norm and the unembedding (the logit lens); layer 0 "
+             "is the embeddings, layer n the output of block n, the last the model's output")
+
 _VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 
 

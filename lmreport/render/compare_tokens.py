@@ -7,7 +7,7 @@ from markupsafe import escape
 
 from ..result import Result
 from .bokeh import bokeh_figure, lines
-from .common import Figure, display_token, short
+from .common import LENS_RULE, RANK_RULE, Figure, display_token, short
 
 
 def render(result: Result, figure_id: str) -> Figure:
@@ -27,7 +27,8 @@ def render(result: Result, figure_id: str) -> Figure:
                   y_axis_label="rank (log scale)", log_y=True, flip_y=True)
     probs = lines(title="Probability", series=series_prob, n_rows=n_rows, y_axis_label="probability")
     chart = bokeh_figure(column(ranks, probs))
-    chart.html = f'<p class="figure-summary">{escape(summary(data))}</p>\n' + chart.html
+    chart.html = (f'<p class="figure-summary">{escape(summary(data))} Layers: {escape(LENS_RULE)}; '
+                  f"{escape(RANK_RULE)}.</p>\n" + chart.html)
     return chart
 
 

@@ -7,7 +7,7 @@ from markupsafe import escape
 from ..result import Result
 from .attention import views_html
 from .bokeh import bokeh_figure, grid
-from .common import Figure, display_token, display_tokens
+from .common import RANK_RULE, Figure, display_token, display_tokens
 
 
 def render(result: Result, figure_id: str) -> Figure:
@@ -41,7 +41,9 @@ def render(result: Result, figure_id: str) -> Figure:
     prompt = "".join(display_tokens(data["tokens"]))
     text = "".join(f'<span class="gen-token" title="{100 * s["prob"]:.2f}%">{escape(c)}</span>'
                    for c, s in zip(chosen, steps, strict=True))
-    parts = [f'<p class="generated"><span class="gen-prompt">{escape(prompt)}</span>{text}</p>',
+    summary = data.get("distribution", "softmax of the logits (temperature 1)")
+    parts = [f'<p class="figure-summary">Probabilities: {escape(summary)}; {escape(RANK_RULE)}.</p>',
+             f'<p class="generated"><span class="gen-prompt">{escape(prompt)}</span>{text}</p>',
              bokeh_figure(fig).html]
     assets = {"bokeh"}
     if data["attention"]:

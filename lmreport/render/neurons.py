@@ -18,8 +18,7 @@ def render(result: Result, figure_id: str) -> Figure:
     n_layers = data["n_layers"]
     values = [[cell[0] for cell in row] for row in data["top_values"]]
     active = grid(
-        title="Most active MLP neuron of each layer at each token (value = its activation; "
-        "colour saturates at the 95th percentile)",
+        title="Most active MLP neuron of each block at each token (colour saturates at the 95th percentile)",
         x_labels=tokens,
         y_labels=[str(i) for i in range(n_layers)],
         values=values,
@@ -38,8 +37,13 @@ def render(result: Result, figure_id: str) -> Figure:
         x_axis_label="token",
         y_axis_label="layer (0-based)",
     )
-    parts = [bokeh_figure(active).html]
+    value = data.get("neuron_value", "the input of the MLP's output projection")
+    parts = [f'<p class="figure-summary">A neuron\'s value: {escape(value)}. Blocks count from 0.</p>',
+             bokeh_figure(active).html]
     if data["contributions"]:
+        parts.append('<p class="figure-summary">Contribution: the neuron\'s value × its output weights read '
+                     "through the final norm, with the norm's scale (1/rms) held at its value in this forward pass, "
+                     "and the token's unembedding: its direct effect on the logit.</p>")
         parts.append(bokeh_figure(contributions_plot(data["contributions"], tokens)).html)
     parts.append(factors_html(data["factors"], tokens, n_layers))
     return Figure(html="\n".join(parts), assets={"bokeh"})

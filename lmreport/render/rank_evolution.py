@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from bokeh.layouts import column
+from markupsafe import escape
 
 from ..result import Result
 from .bokeh import bokeh_figure, grid, layer_ticks
-from .common import Figure, display_token, display_tokens
+from .common import LENS_RULE, RANK_RULE, Figure, display_token, display_tokens
 
 RANK_COLOUR_LIMIT = 1000  # ranks from here down are all drawn palest
 
@@ -23,8 +24,11 @@ def render(result: Result, figure_id: str) -> Figure:
         layers=data["layers"], ranks=data["output_ranks"], probs=data["output_probs"],
         x_axis_label="input token → the model's final prediction after it",
     )
+    note = f'<p class="figure-summary">Ranks of {escape(LENS_RULE)}; {escape(RANK_RULE)}.</p>\n'
     if not data["candidates"]:
-        return bokeh_figure(main)
+        chart = bokeh_figure(main)
+        chart.html = note + chart.html
+        return chart
     cands = data["candidates"]
     names = [display_token(c["token"]) for c in cands]
     named = rank_grid(
@@ -34,7 +38,9 @@ def render(result: Result, figure_id: str) -> Figure:
         probs=[[c["probs"][y] for c in cands] for y in range(len(data["layers"]))],
         x_axis_label="named token",
     )
-    return bokeh_figure(column(main, named))
+    chart = bokeh_figure(column(main, named))
+    chart.html = note + chart.html
+    return chart
 
 
 def rank_grid(*, title: str, columns: list[str], hover_columns: dict[str, list[str]], layers: list[str],

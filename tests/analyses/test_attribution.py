@@ -115,7 +115,7 @@ def test_sampled_shapley_methods_approach_exact_shapley_values(llama, method):
     assert max(abs(s - e) for s, e in zip(sampled, exact, strict=True)) < 0.1 * scale
 
 
-def test_the_passes_stated_up_front_are_the_passes_run(gpt2, monkeypatch, caplog):
+def test_the_passes_stated_are_the_passes_run_and_repeats_are_not_run(gpt2, monkeypatch, caplog):
     from lmreport.analyses import attribution
 
     calls = []
@@ -135,12 +135,30 @@ def test_the_passes_stated_up_front_are_the_passes_run(gpt2, monkeypatch, caplog
     n = len(gpt2.tokenizer(PROMPT)["input_ids"])
     for method in attribution.METHODS:
         calls.clear()
-        data = run(gpt2, methods=[method], samples=20, steps=20)
-        ran = calls[:-2]  # then f(prompt) and f(baseline) for the page's note
+        data = run(gpt2, methods=[method], samples=40, steps=20)
         passes = row(data, method)["passes"]
+        # Every model call the method made is counted. After it, f(prompt) comes from the forward pass and
+        # f(baseline), for the page's note, is one more input unless the method ran it.
+        ran, after = calls[:passes["forward"]], calls[passes["forward"]:]
         assert (passes["forward"], passes["inputs"]) == (len(ran), sum(ran)), method
-        assert f"{method} {passes['forward']}+{passes['backward']}" in caplog.text
-    assert f"attribution of {n} tokens" in caplog.text
+        assert after in ([], [1]), method
+        planned = passes["planned"]
+        assert passes["forward"] <= planned["forward"] and passes["inputs"] <= planned["inputs"], method
+        assert f"{method} {planned['forward']}+{planned['backward']}" in caplog.text
+        if method not in attribution.GRADIENT:
+            assert passes["inputs"] <= 2**n  # a subset of present tokens is run once at most
+    assert f"attribution of {n} tokens: at most" in caplog.text
+
+
+def test_inputs_seen_before_give_the_same_values_as_running_them(gpt2):
+    data = run(gpt2, methods=["shapley", "occlusion"], samples=30)
+    f, x, baseline = quantity(gpt2, PROMPT, data["target"]["id"])
+    with torch.no_grad():
+        assert data["f_prompt"] == pytest.approx(float(f(x)), abs=1e-4)
+        assert data["f_baseline"] == pytest.approx(float(f(baseline)), abs=1e-4)
+    shapley = row(data, "shapley")
+    assert shapley["passes"]["inputs"] < shapley["passes"]["planned"]["inputs"]
+    assert sum(shapley["scores"]) == pytest.approx(data["f_prompt"] - data["f_baseline"], abs=1e-3)  # efficiency
 
 
 def test_lime_and_tops_and_bad_options(gpt2):

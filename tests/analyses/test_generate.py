@@ -34,18 +34,25 @@ def test_greedy_is_an_argmax_loop(kind, request):
     assert data["text"] == loaded.tokenizer.decode([s["id"] for s in data["steps"]])
 
 
-def test_sampling_repeats_with_its_seed_and_ranks_are_true(llama):
-    first = compute(llama, new_tokens=8, sample=True, seed=3)
-    again = compute(llama, new_tokens=8, sample=True, seed=3)
-    other = compute(llama, new_tokens=8, sample=True, seed=4)
+def test_sampling_repeats_with_its_seed_and_shows_the_distribution_it_drew_from(llama):
+    first = compute(llama, new_tokens=8, sample=True, seed=3, temperature=0.7)
+    again = compute(llama, new_tokens=8, sample=True, seed=3, temperature=0.7)
+    other = compute(llama, new_tokens=8, sample=True, seed=4, temperature=0.7)
     assert [s["id"] for s in first["steps"]] == [s["id"] for s in again["steps"]]
     assert [s["id"] for s in first["steps"]] != [s["id"] for s in other["steps"]]
     ids = llama.tokenizer(PROMPT, return_tensors="pt")["input_ids"]
     for step in first["steps"]:
         with torch.no_grad():
-            probs = torch.softmax(llama.model(ids).logits[0, -1].double(), -1)
+            logits = llama.model(ids).logits[0, -1].double()
+        probs = torch.softmax(logits, -1)
+        drawn_from = torch.softmax(logits / 0.7, -1)
         assert step["rank"] == int((probs > probs[step["id"]]).sum()) + 1
+        assert step["prob"] == pytest.approx(float(drawn_from[step["id"]]), rel=1e-4)
+        assert step["prob_t1"] == pytest.approx(float(probs[step["id"]]), rel=1e-4)
+        assert [a["prob"] for a in step["alternatives"]] == pytest.approx(
+            torch.topk(drawn_from, 5).values.tolist(), rel=1e-4)
         ids = torch.cat([ids, torch.tensor([[step["id"]]])], dim=1)
+    assert "softmax(logits / 0.7)" in first["distribution"]
 
 
 def test_attention_covers_prompt_and_generated_text(gpt2):
