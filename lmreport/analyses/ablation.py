@@ -1,7 +1,7 @@
 """Prompt ablation: the same next-token question asked of systematic variants of a prompt.
 
 The author gives a base prompt and either variants, or a rule that makes them: drop each word, drop each token,
-or replace one word with each of a list. For every variant: the probability and rank of the named tokens after
+replace one word with each of a list, put each of a list of prefixes before it, or shuffle its words (seeded). For every variant: the probability and rank of the named tokens after
 the last position, the top tokens, and the KL divergence of its next-token distribution from the base prompt's,
 sorted by that divergence. All variants go through the model in padded batches (the attention mask keeps the
 padding out; a test checks the numbers equal one unbatched pass per variant).
@@ -17,7 +17,7 @@ from . import values
 from .base import MAX_TOKEN_CHARS, PROMPT, Analysis, Option
 from .common import candidate_ids
 
-RULES = ("variants", "drop_word", "drop_token", "replace")
+RULES = ("variants", "drop_word", "drop_token", "replace", "prefix", "shuffle")
 BATCH = 16
 MAX_VARIANTS = 64
 
@@ -48,6 +48,14 @@ def make_variants(model: LoadedModel, forward: ForwardPass, options: dict[str, A
             kept = ids[:i] + ids[i + 1:]
             out.append({"text": "".join(forward.tokens[:i] + forward.tokens[i + 1:]), "ids": kept,
                         "change": [offsets[i], offsets[i + 1], ""], "token_change": True})
+    elif rule == "prefix":
+        if not options["with"]:
+            raise AnalysisError("rule 'prefix' needs 'with': the texts to put before the prompt", "with")
+        for new in options["with"]:
+            out.append({"text": new + prompt, "ids": model.encode(new + prompt), "change": [0, 0, new]})
+    elif rule == "shuffle":
+        for text in _shuffles(prompt, options["count"], options["seed"]):
+            out.append({"text": text, "ids": model.encode(text), "change": None})
     else:  # replace
         word = options["word"]
         if not word or not options["with"]:
@@ -63,6 +71,27 @@ def make_variants(model: LoadedModel, forward: ForwardPass, options: dict[str, A
     for variant in out:
         if not variant["ids"]:
             raise AnalysisError(f"the variant {variant['text']!r} gives no tokens", "rule")
+    return out
+
+
+def _shuffles(prompt: str, count: int, seed: int) -> list[str]:
+    """Up to `count` different orders of the prompt's words (not the prompt's own), drawn with a fixed seed."""
+    import random
+
+    words = prompt.split()
+    if len(set(words)) < 2:
+        raise AnalysisError("the prompt has fewer than two different words: nothing to shuffle", "prompt")
+    draw = random.Random(seed)
+    seen, out = {" ".join(words)}, []
+    for _ in range(50 * count):
+        order = words[:]
+        draw.shuffle(order)
+        text = " ".join(order)
+        if text not in seen:
+            seen.add(text)
+            out.append(text)
+            if len(out) == count:
+                break
     return out
 
 
@@ -135,7 +164,8 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
 ANALYSIS = Analysis(
     name="ablation",
     label="Prompt ablation: what each change does",
-    summary="Variants of a prompt (given, or made by dropping each word or token, or replacing a word): the named "
+    summary="Variants of a prompt (given, or made by dropping each word or token, replacing a word, adding a prefix "
+    "or shuffling the words): the named "
     "tokens' probability and rank, the top tokens, and the KL divergence from the base prompt, sorted by effect.",
     version="1",
     options=(
@@ -147,8 +177,10 @@ ANALYSIS = Analysis(
                max_chars=20_000),
         Option("word", str, None, "rule 'replace': the word of the prompt to replace", nullable=True,
                max_chars=200, nonempty=True),
-        Option("with", list, [], "rule 'replace': what to put in its place", min_items=0, max_items=MAX_VARIANTS,
-               max_chars=200),
+        Option("with", list, [], "rule 'replace': what to put in the word's place; rule 'prefix': what to put "
+               "before the prompt", min_items=0, max_items=MAX_VARIANTS, max_chars=200),
+        Option("count", int, 5, "rule 'shuffle': how many orders of the words", minimum=1, maximum=MAX_VARIANTS),
+        Option("seed", int, 0, "rule 'shuffle': the seed the orders are drawn with", minimum=0, maximum=2**32 - 1),
         Option("k", int, 3, "top tokens shown per variant", minimum=1, maximum=10),
     ),
     compute=compute,

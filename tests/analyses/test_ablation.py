@@ -75,3 +75,25 @@ def test_ablation_page_marks_changes_and_escapes(tmp_path, tiny_models):
                        cache_dir=tmp_path / "cache", progress=False))
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert "<b>" not in page and '<del title="removed">' in page and "KL from base" in page
+
+
+def test_prefix_and_shuffle_rules(llama):
+    data = run(llama, rule="prefix", **{"with": ["Note: ", "In French, "]})
+    assert [r["text"] for r in data["rows"][1:]] == ["Note: " + PROMPT, "In French, " + PROMPT]
+    assert data["rows"][1]["change"] == [0, 0, "Note: "]
+    the_id = llama.single_token(" the")
+    for row in data["rows"]:
+        lp = alone(llama, llama.encode(row["text"]))
+        assert row["targets"][0]["prob"] == pytest.approx(float(lp[the_id].exp()), rel=1e-4, abs=1e-7)
+    shuffled = run(llama, rule="shuffle", count=4, seed=7)
+    texts = [r["text"] for r in shuffled["rows"][1:]]
+    assert len(texts) == len(set(texts)) == 4 and PROMPT not in texts
+    assert all(sorted(t.split()) == sorted(PROMPT.split()) for t in texts)  # the same words, other orders
+    assert texts == [r["text"] for r in run(llama, rule="shuffle", count=4, seed=7)["rows"][1:]]  # seeded
+    assert texts != [r["text"] for r in run(llama, rule="shuffle", count=4, seed=8)["rows"][1:]]
+    with pytest.raises(AnalysisError, match="rule 'prefix' needs 'with'"):
+        run(llama, rule="prefix")
+    spec = analyses.get("ablation")
+    with pytest.raises(AnalysisError, match="nothing to shuffle"):
+        parsed = spec.parse_options({"prompt": "the the", "tokens": [" the"], "rule": "shuffle"})
+        spec.compute(llama.forward("the the"), parsed, llama)
