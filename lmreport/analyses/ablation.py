@@ -1,10 +1,11 @@
 """Prompt ablation: the same next-token question asked of systematic variants of a prompt.
 
 The author gives a base prompt and either variants, or a rule that makes them: drop each word, drop each token,
-replace one word with each of a list, put each of a list of prefixes before it, or shuffle its words (seeded). For every variant: the probability and rank of the named tokens after
-the last position, the top tokens, and the KL divergence of its next-token distribution from the base prompt's,
-sorted by that divergence. All variants go through the model in padded batches (the attention mask keeps the
-padding out; a test checks the numbers equal one unbatched pass per variant).
+replace one word with each of a list, put each of a list of prefixes before it, or shuffle its words (seeded).
+For every variant: the probability and rank of the named tokens after the last position, the top tokens, and
+the KL divergence of its next-token distribution from the base prompt's, sorted by that divergence. All
+variants go through the model in padded batches (the attention mask keeps the padding out; a test checks the
+numbers equal one unbatched pass per variant).
 """
 
 from __future__ import annotations
