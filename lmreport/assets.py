@@ -52,6 +52,7 @@ def vendor_files() -> dict[str, Path]:
         "bokeh.min.js": Path(bokehjs_path()) / "js" / "bokeh.min.js",
         "jquery.min.js": _package_file("xstatic.pkg.jquery", "data/jquery.min.js", "XStatic-jQuery"),
         "d3.v5.min.js": _package_file("mpld3", "js/d3.v5.min.js", "mpld3"),
+        "lunr.js": _package_file("mkdocs", "contrib/search/templates/search/lunr.js", "mkdocs"),
     }
 
 
@@ -63,7 +64,7 @@ GROUP_SCRIPTS = {
     "heads": ["heads.js"],
     "flow": ["flow.js"],
 }
-OWN_SCRIPTS = ("heads.js", "flow.js")  # the views' own page code, in lmreport/static
+OWN_SCRIPTS = ("heads.js", "flow.js", "theme.js", "search.js")  # our own page code, in lmreport/static
 
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{.*?\}\);", re.S)
 

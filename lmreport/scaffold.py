@@ -23,6 +23,7 @@ CARRIERS = {
     "mpld3": "0.5.12",
     "XStatic-jQuery": "3.7.1.1",
     "django-static-mathjax": "3.2.2.1",
+    "mkdocs": "1.6.1",
 }
 TORCH = "2.13.0"
 

@@ -19,12 +19,13 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from . import prose
+from . import prose, search
 from .assets import script_names, write_assets
 from .errors import LessonError, LmreportError
 from .lessons import Lesson
 from .references import Resolved
 from .render.common import Figure, display_token
+from .render.guide import guide_html
 from .result import Result
 from .tables import csv_text, has_table
 
@@ -240,6 +241,7 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
     matrix = len(info.variants) > 1
     compared = {(c.lesson.slug, c.index): c.page for c in info.comparisons}
     pages = 0
+    searched: list[tuple[str, str, str]] = []  # the first model's lessons: (file, title, body) for the index
     for variant in info.variants:
         folder = root / variant.folder if variant.folder else root
         base = "../" if variant.folder else ""
@@ -271,6 +273,8 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
                 at = body.find("</h1>\n") + len("</h1>\n") if body.startswith("<h1") else 0
                 body = body[:at] + nav_html + body[at:]
             body = _place_references(body, lesson, variant.references.get(lesson.slug, []), nonce)
+            if variant is info.variants[0]:
+                searched.append((f"{lesson.slug}.html", lesson.title, body))
             models = _unique([f.result.model for f in figures]) or [variant.model]
             page = env.get_template("lesson.html").render(
                 **common,
@@ -286,6 +290,15 @@ def _write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) 
             )
             (folder / f"{lesson.slug}.html").write_text(page, encoding="utf-8")
         pages += len(lessons) + 1
+    (root / "assets" / "search-index.js").write_text(search.index_script(searched), encoding="utf-8")
+    # GitHub Pages serves 404.html for any missing address, at any depth: links from the published address when
+    # the course gives it, else from the site's top.
+    top = course["base_url"] or ""
+    missing = env.get_template("404.html").render(
+        course=course, versions=info.versions, build_date=info.build_date, lessons=nav, base=top, nav_base=top,
+        compare_url=None, page_title="Page not found", current=None, scripts=[], models=[info.variants[0].model],
+        switch=[], canonical=None)
+    (root / "404.html").write_text(missing, encoding="utf-8")
     if matrix:
         pages += write_comparisons(root, env, info, nav, course)
     if course["base_url"]:
@@ -406,6 +419,7 @@ def _figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_
         notes=placed.result.data.get("notes", []),
         html=Markup(placed.figure.html),
         compare_url=compare_url,
+        guide=guide_html(placed.result.analysis) if "skipped" not in placed.result.data else "",
     )
 
 

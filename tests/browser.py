@@ -73,3 +73,22 @@ def requests_and_failures(driver) -> tuple[list[str], list[str]]:
 
 def console_errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+
+
+def axe_violations(driver, tags: tuple[str, ...] = ("wcag2a", "wcag2aa")) -> list[dict]:
+    """axe-core's WCAG violations on the page now open (axe-core as the selenium-axe-python package carries it),
+    each as {id, help, nodes: [target selectors]}."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("selenium_axe_python")
+    script = Path(list(spec.submodule_search_locations)[0]) / "axe-core" / "axe.min.js"
+    driver.execute_script(script.read_text(encoding="utf-8"))
+    driver.set_script_timeout(60)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}, resultTypes: ['violations']})"
+        ".then(r => done(r.violations.map(v => ({id: v.id, help: v.help,"
+        "                                        nodes: v.nodes.map(n => n.target.join(' '))}))))"
+        ".catch(e => done([{id: 'axe-error', help: String(e), nodes: []}]));", list(tags))
+    return result

@@ -370,3 +370,55 @@ def test_flow_graph_prunes_page_side_and_explains_clicks(driver, tmp_path, tiny_
     assert "of the residual stream" in details.text and "flow-selected" in edge.get_attribute("class")
     assert driver.execute_script("return document.querySelectorAll('.lmreport-flow i').length") == 0
     assert browser.console_errors(driver) == []
+
+
+def test_search_dark_theme_and_print_from_file_urls(driver, tmp_path, tiny_models):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from lmreport.build import BuildOptions, build
+
+    from .conftest import write_lesson
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# Alpha\n\nFirst words.\n\n```lmreport\nanalysis: topk\n"
+                 "prompt: The key is\n```\n")
+    write_lesson(tmp_path / "lessons", "02-b.md", "# Beta\n\nIntro.\n\n## Deep part\n\nThe serendipity of "
+                 "<b>tokens</b>.\n")
+    site = tmp_path / "site"
+    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, model=str(tiny_models["gpt2"]),
+                       cache_dir=tmp_path / "cache", progress=False))
+    visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
+    # Search from file://: a word of another lesson's text finds its section.
+    box = driver.find_element(By.ID, "lmreport-search")
+    box.send_keys("serendip")
+    wait_for(driver, "return document.querySelectorAll('.search-results a').length > 0")
+    link = driver.find_element(By.CSS_SELECTOR, ".search-results a")
+    assert link.get_attribute("href") == (site / "02-b.html").as_uri() + "#deep-part"
+    assert link.text == "Beta: Deep part"
+    assert driver.execute_script("return document.querySelectorAll('.search-results b').length") == 0  # text only
+    box.send_keys(Keys.ENTER)
+    wait_for(driver, "return location.href.endsWith('02-b.html#deep-part')")
+    # The theme follows the system until the reader chooses, and the choice is kept.
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme",
+                                                                        "value": "dark"}]})
+    driver.execute_script("localStorage.clear()")
+    visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "dark"
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(20, 23, 28)"
+    driver.find_element(By.CSS_SELECTOR, ".theme-toggle").click()
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "light"
+    visit(driver, (site / "02-b.html").as_uri(), site.as_uri())
+    assert driver.execute_script("return document.documentElement.dataset.theme") == "light"
+    assert driver.find_element(By.CSS_SELECTOR, ".theme-toggle").get_attribute("aria-pressed") == "false"
+    driver.execute_script("localStorage.clear()")
+    # Print: no sidebar, no download links, the figure kept whole.
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print", "features": []})
+    visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
+    hidden = driver.execute_script(
+        "return ['.sidebar', '.figure-data', '.search'].map(s => getComputedStyle(document.querySelector(s)).display)")
+    assert hidden == ["none", "none", "none"]
+    assert driver.execute_script("return getComputedStyle(document.querySelector('.lmreport-figure')).breakInside") \
+        == "avoid"
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+    assert browser.console_errors(driver) == []

@@ -16,7 +16,15 @@ LIGHT_TO_DARK = list(reversed(Blues256))[20:200]
 PALETTE = Category10_10
 
 
+PRINT_HIDDEN = "@media print { :host { display: none !important; } }"
+
+
 def bokeh_figure(plot: Any) -> Figure:
+    from bokeh.models import InlineStyleSheet, Toolbar
+
+    # The toolbar lives in Bokeh's shadow DOM, out of reach of the page's print styles: it gets its own.
+    for toolbar in plot.select({"type": Toolbar}):
+        toolbar.stylesheets = [InlineStyleSheet(css=PRINT_HIDDEN)]
     script, div = components(plot)
     return Figure(html=f'<div class="bk-figure">{div}</div>\n{script}', assets={"bokeh"})
 

@@ -1,0 +1,26 @@
+// Light or dark: the reader's choice (kept in localStorage) or else the system's (prefers-color-scheme). Loaded in
+// <head> so the page is drawn in its theme from the start; the sidebar's button switches and remembers.
+(function () {
+  var KEY = "lmreport-theme";
+  function stored() { try { return localStorage.getItem(KEY); } catch (e) { return null; } }
+  function system() { return window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"; }
+  function apply(theme) { document.documentElement.setAttribute("data-theme", theme); }
+  apply(stored() || system());
+  function start() {
+    var button = document.querySelector(".theme-toggle");
+    if (!button) { return; }
+    function label() {
+      var dark = document.documentElement.getAttribute("data-theme") === "dark";
+      button.setAttribute("aria-pressed", dark ? "true" : "false");
+      button.textContent = dark ? "Light theme" : "Dark theme";
+    }
+    label();
+    button.addEventListener("click", function () {
+      var next = document.documentElement.getAttribute("data-theme") === "dark" ? "light" : "dark";
+      apply(next);
+      try { localStorage.setItem(KEY, next); } catch (e) { /* a file:// page may not keep it; the switch still works */ }
+      label();
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+})();
