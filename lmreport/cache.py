@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -45,10 +46,21 @@ def result_key(model_identity: dict[str, str], analysis: str, analysis_version: 
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
+@functools.cache
+def render_code() -> str:
+    """A hash of the renderers' source, so that a changed renderer redraws its figures even within one version
+    (an editable install, a development checkout)."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).parent / "render").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def figure_key(result: str, figure_id: str) -> str:
     """Key of a rendered figure: its result, its id on the page, and the code and libraries that draw it."""
     versions = library_versions()
-    material = [RENDER_FORMAT, result, figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"]]
+    material = [RENDER_FORMAT, result, figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"],
+                render_code()]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 

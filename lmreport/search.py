@@ -59,8 +59,10 @@ def documents(pages: list[tuple[str, str, str]]) -> list[dict[str, str]]:
             if not text and not section["heading"]:
                 continue
             anchor = section["anchor"]
+            # lunr divides by the number of documents that have each field: none may be empty.
             docs.append({"id": f"{page}#{anchor}" if anchor else page, "page": page, "anchor": anchor,
-                         "lesson": title, "title": section["heading"] or title, "text": text})
+                         "lesson": title or page, "title": section["heading"] or title or page,
+                         "text": text or section["heading"] or title or page})
     return docs
 
 
@@ -70,6 +72,8 @@ def index_script(pages: list[tuple[str, str, str]]) -> str:
     from lunr import lunr
 
     docs = documents(pages)
+    if not docs:
+        return "window.lmreportSearch = {\"index\": null, \"docs\": {}};\n"
     index = lunr(ref="id", fields=[{"field_name": "title", "boost": 5}, {"field_name": "lesson", "boost": 2},
                                    "text"], documents=docs)
     shown = {d["id"]: {"page": d["page"], "anchor": d["anchor"], "title": d["title"], "lesson": d["lesson"],

@@ -99,6 +99,24 @@ def test_every_page_from_a_subpath_server(driver, embedded_site, served):
         visit(driver, f"{served}/{name}", served)
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_page_breaks_an_accessibility_rule(driver, embedded_site, scheme):
+    """axe-core's WCAG 2 A and AA rules (labels, names, contrast...) on every page, in both themes."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme",
+                                                                        "value": scheme}]})
+    try:
+        found = {}
+        for name in pages(embedded_site):
+            visit(driver, (embedded_site / name).as_uri(), embedded_site.as_uri())
+            assert driver.execute_script("return document.documentElement.dataset.theme") == scheme
+            violations = browser.axe_violations(driver)
+            if violations:
+                found[name] = violations
+        assert found == {}
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
 def test_figures_are_drawn(driver, embedded_site):
     visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
     assert driver.execute_script("return Bokeh.documents.length") == 3

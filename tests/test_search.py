@@ -55,3 +55,10 @@ def test_a_built_site_has_its_index_the_search_box_and_a_404_page(tmp_path, tiny
     assert "Page not found" in missing
     assert 'href="https://example.org/course/assets/lmreport.css"' in missing  # from any depth
     assert 'href="https://example.org/course/01-a.html"' in missing
+
+
+def test_lessons_without_prose_still_give_an_index():
+    assert search.index_script([]) == 'window.lmreportSearch = {"index": null, "docs": {}};\n'
+    script = search.index_script([("a.html", "A", '<h1 id="a">A</h1><figure>only a figure</figure>')])
+    payload = json.loads(script[len("window.lmreportSearch = "):].rstrip().rstrip(";"))
+    assert [hit["ref"] for hit in Index.load(payload["index"]).search("a")] == ["a.html#a"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from ..result import Result
-from .common import Figure, display_token, signed_colour
+from .common import Figure, display_token, signed_style
 
 
 def render(result: Result, figure_id: str) -> Figure:
@@ -36,8 +36,8 @@ def render(result: Result, figure_id: str) -> Figure:
             cost += f" (the method asked for {passes['planned']['inputs']}; the others had been run already)"
         extra = f"; convergence delta {row['convergence_delta']:.2g}" if "convergence_delta" in row else ""
         cells = Markup("").join(
-            Markup('<span class="attr-token" style="background:{}" title="{}">{}</span>').format(
-                signed_colour(score, scale), f"{display_token(tok)}: {score:+.4f}", display_token(tok))
+            Markup('<span class="attr-token" style="{}" title="{}">{}</span>').format(
+                signed_style(score, scale), f"{display_token(tok)}: {score:+.4f}", display_token(tok))
             for tok, score in zip(tokens, row["scores"], strict=True))
         if row["name"] != "saliency":
             tops.add(row["top"])

@@ -40,12 +40,36 @@ def display_token(text: str) -> str:
     return "".join(out)
 
 
-def signed_colour(value: float, scale: float, strength: float = 0.85) -> str:
-    """A background for a signed score: white at 0, towards blue (positive) or red (negative) at ±scale."""
+def _signed_rgb(value: float, scale: float, strength: float) -> tuple[int, int, int]:
     t = 0.0 if scale <= 0 else max(-1.0, min(1.0, value / scale))
     base = (59, 111, 182) if t >= 0 else (192, 57, 43)
-    mix = [round(255 + (c - 255) * abs(t) * strength) for c in base]
-    return f"rgb({mix[0]},{mix[1]},{mix[2]})"
+    return tuple(round(255 + (c - 255) * abs(t) * strength) for c in base)  # type: ignore[return-value]
+
+
+def _css(rgb: tuple[int, int, int]) -> str:
+    return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
+
+
+def readable_on(rgb: tuple[int, int, int]) -> str:
+    """Black or white text, whichever contrasts more with that background: one of them always reaches WCAG AA's
+    4.5:1 (a softer dark grey would leave a band of mid-tones where neither does)."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * channel(rgb[0]) + 0.7152 * channel(rgb[1]) + 0.0722 * channel(rgb[2])
+    return "#000" if (luminance + 0.05) / 0.05 >= 1.05 / (luminance + 0.05) else "#fff"
+
+
+def signed_style(value: float, scale: float, strength: float = 0.85) -> str:
+    """background and color for a signed score's cell: readable text on every shade."""
+    rgb = _signed_rgb(value, scale, strength)
+    return f"background:{_css(rgb)};color:{readable_on(rgb)}"
+
+
+def shade_style(weight: float) -> str:
+    """background and color for an unsigned weight in [0, 1]: white to blue, opaque (the same in either theme)."""
+    return signed_style(max(0.0, min(1.0, weight)), 1.0, 1.0)
 
 
 def display_tokens(texts: list[str]) -> list[str]:

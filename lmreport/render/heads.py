@@ -7,14 +7,14 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from ..result import Result
-from .common import Figure, display_token, display_tokens, script_json, signed_colour
+from .common import Figure, display_token, display_tokens, script_json, shade_style, signed_style
 
 
 def pattern_html(tokens: list[str], weights: list[float]) -> Markup:
     """The prompt's tokens, each shaded by the attention the last token gives it."""
     return Markup("").join(
-        Markup('<span class="head-token" style="background:rgba(59,111,182,{:.3f})" title="{}">{}</span>').format(
-            min(1.0, w), f"{tok}: {w:.3f}", tok) for tok, w in zip(tokens, weights, strict=True))
+        Markup('<span class="head-token" style="{}" title="{}">{}</span>').format(
+            shade_style(w), f"{tok}: {w:.3f}", tok) for tok, w in zip(tokens, weights, strict=True))
 
 
 def render(result: Result, figure_id: str) -> Figure:
@@ -31,9 +31,9 @@ def render(result: Result, figure_id: str) -> Figure:
     rows = []
     for layer, row in enumerate(table):
         cells = Markup("").join(
-            Markup('<td><button type="button" class="head-cell" data-layer="{}" data-head="{}" style="background:{}"'
+            Markup('<td><button type="button" class="head-cell" data-layer="{}" data-head="{}" style="{}"'
                    ' title="layer {}, head {}: {:+.3f}" aria-label="layer {}, head {}: {:+.3f}">{:+.1f}</button></td>'
-                   ).format(layer, head, signed_colour(v, scale, 0.9), layer, head, v, layer, head, v, v)
+                   ).format(layer, head, signed_style(v, scale, 0.9), layer, head, v, layer, head, v, v)
             for head, v in enumerate(row))
         rows.append(Markup('<tr><th scope="row">{}</th>{}</tr>').format(layer, cells))
     top = data["top"]

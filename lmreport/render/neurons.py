@@ -9,7 +9,7 @@ from markupsafe import escape
 
 from ..result import Result
 from .bokeh import PALETTE, bokeh_figure, grid
-from .common import Figure, display_token, display_tokens, short
+from .common import Figure, display_token, display_tokens, shade_style, short
 
 
 def render(result: Result, figure_id: str) -> Figure:
@@ -88,7 +88,7 @@ def factors_html(factors: dict, tokens: list[str], n_layers: int) -> str:
     for f, (weights, share) in enumerate(zip(factors["token_weights"], factors["layer_share"], strict=True)):
         peak = max(range(n_layers), key=lambda i: share[i])
         spans = "".join(
-            f'<span class="factor-token" style="background: rgba(59, 111, 182, {w:.3f})" '
+            f'<span class="factor-token" style="{shade_style(w)}" '
             f'title="factor {f + 1}: {w:.3f}">{escape(t)}</span>'
             for t, w in zip(tokens, weights, strict=True)
         )

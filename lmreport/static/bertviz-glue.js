@@ -13,6 +13,14 @@ window.lmreportBertviz = (function () {
       heads: range(attn[0].length),
     };
   }
+  // BertViz's menus carry no accessible name: name each by what it chooses.
+  function labelMenus(rootId) {
+    document.querySelectorAll("#" + rootId + " select").forEach(function (select) {
+      if (select.getAttribute("aria-label")) { return; }
+      const id = select.id || "", text = (select.parentNode.textContent || "").toLowerCase();
+      select.setAttribute("aria-label", /head/.test(id) ? "Attention head" : (/layer/.test(id + text) ? "Layer" : "View"));
+    });
+  }
   return {
     head: function (dataId, rootId) {
       const d = read(dataId);
@@ -20,6 +28,7 @@ window.lmreportBertviz = (function () {
         attention: d.filters, default_filter: "0", root_div_id: rootId,
         layer: d.data.layer || 0, heads: null, include_layers: d.layers,
       });
+      labelMenus(rootId);
     },
     model: function (dataId, rootId) {
       const d = read(dataId);
@@ -27,6 +36,7 @@ window.lmreportBertviz = (function () {
         attention: d.filters, default_filter: "0", display_mode: "light", root_div_id: rootId,
         include_layers: d.layers, include_heads: d.heads, total_heads: d.heads.length,
       });
+      labelMenus(rootId);
     },
     neuron: function (dataId, rootId) {
       const data = JSON.parse(document.getElementById(dataId).textContent);
@@ -40,6 +50,7 @@ window.lmreportBertviz = (function () {
       document.querySelectorAll("#" + rootId + " #layer option").forEach(function (option, i) {
         option.textContent = data.layers[i];
       });
+      labelMenus(rootId);
     },
   };
 })();

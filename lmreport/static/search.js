@@ -22,7 +22,9 @@
       loading = true;
       load(base + "assets/lunr.js", function () {
         load(base + "assets/search-index.js", function () {
-          if (window.lunr && window.lmreportSearch) { index = window.lunr.Index.load(window.lmreportSearch.index); }
+          if (window.lunr && window.lmreportSearch && window.lmreportSearch.index) {
+            index = window.lunr.Index.load(window.lmreportSearch.index);
+          }
           if (pending) { pending(); }
         });
       });
@@ -44,7 +46,8 @@
       if (!index) {
         list.hidden = false;
         var item = document.createElement("li");
-        item.textContent = "The search index could not be loaded.";
+        item.textContent = window.lmreportSearch ? "The lessons have no text to search." :
+          "The search index could not be loaded.";
         list.appendChild(item);
         return;
       }
