@@ -10,8 +10,8 @@ from .common import Figure, display_tokens, script_json
 _VIEW_HELP = {
     "head": "Head view: one layer; click a head's colour to show or hide it, hover a token to focus it.",
     "model": "Model view: every layer (rows) and head (columns); click a cell to enlarge it.",
-    "neuron": "Neuron view: pick a layer and head, then hover a token on the left to see its query, the keys, "
-    "their products and the attention that results.",
+    "neuron": "Neuron view: pick a layer and head, then click the ⊕ beside a token on the left to open its query, "
+    "the keys, their products and the attention that results; hover a token to see its lines.",
 }
 
 

@@ -19,14 +19,39 @@ PALETTE = Category10_10
 PRINT_HIDDEN = "@media print { :host { display: none !important; } }"
 
 
-def bokeh_figure(plot: Any) -> Figure:
-    from bokeh.models import InlineStyleSheet, Toolbar
+MIN_WIDTH = 300  # px: narrower than this a chart scrolls sideways in its card instead of shrinking
 
-    # The toolbar lives in Bokeh's shadow DOM, out of reach of the page's print styles: it gets its own.
-    for toolbar in plot.select({"type": Toolbar}):
-        toolbar.stylesheets = [InlineStyleSheet(css=PRINT_HIDDEN)]
-    script, div = components(plot)
-    return Figure(html=f'<div class="bk-figure">{div}</div>\n{script}', assets={"bokeh"})
+
+def bokeh_figure(plot: Any) -> Figure:
+    """One chart, or a column of charts, as a page fragment that fits its column: each chart stretches to the
+    column's width up to its own (never below MIN_WIDTH, or below the width a grid needs to keep its cells
+    readable: then it scrolls sideways), its title is HTML above it so that it wraps instead of being cut, and
+    its legend sits below it."""
+    from bokeh.layouts import Column
+    from bokeh.models import InlineStyleSheet, Toolbar
+    from markupsafe import Markup
+
+    plots = list(plot.children) if isinstance(plot, Column) else [plot]
+    titles = []
+    for chart in plots:
+        titles.append(chart.title.text if chart.title is not None else "")
+        if chart.title is not None:
+            chart.title.text = ""
+        natural = chart.width or 600
+        chart.sizing_mode = "stretch_width"
+        chart.max_width = natural
+        chart.min_width = min(natural, max(MIN_WIDTH, chart.min_width or 0))
+        for legend in chart.legend:
+            legend.location = "top_left"
+        # The toolbar lives in Bokeh's shadow DOM, out of reach of the page's print styles: it gets its own.
+        for toolbar in chart.select({"type": Toolbar}):
+            toolbar.stylesheets = [InlineStyleSheet(css=PRINT_HIDDEN)]
+    script, divs = components(tuple(plots))
+    html = "".join(
+        str(Markup('<div class="bk-figure">{}{}</div>\n').format(
+            Markup('<p class="chart-title">{}</p>').format(title) if title else "", Markup(div)))
+        for title, div in zip(titles, divs, strict=True))
+    return Figure(html=html + script, assets={"bokeh"})
 
 
 def grid(
@@ -69,6 +94,7 @@ def grid(
     fig = figure(
         height=90 + 20 * n_rows,
         width=width,
+        min_width=min(width, 110 + 44 * n_cols),  # narrower, the cells' text would overlap: scroll instead
         x_range=(-0.5, n_cols - 0.5),
         y_range=(-0.5, n_rows - 0.5),
         title=title,
@@ -134,11 +160,23 @@ def lines(
     names = list(series[0].get("hover", {})) if series else []
     fig.add_tools(HoverTool(renderers=renderers,
                             tooltips=[("", "@label"), ("layer", "@layer")] + [(n, f"@{{{n}}}") for n in names]))
-    if flip_y:
+    if log_y:
+        # Every power of ten from 1 up, 1 included (ranks start there; Bokeh's own log ticks may skip it).
+        import math
+
+        from bokeh.models import FixedTicker, Range1d
+
+        top = max([max(s["values"]) for s in series if s["values"]] + [10])
+        decades = math.ceil(math.log10(top) + 1e-9)
+        low, high = 0.8, 10 ** decades * 1.25
+        fig.y_range = Range1d(high, low) if flip_y else Range1d(low, high)
+        fig.yaxis.ticker = FixedTicker(ticks=[10**k for k in range(decades + 1)])
+        fig.yaxis.major_label_overrides = {10**k: f"{10**k:,}" for k in range(decades + 1)}
+    elif flip_y:
         fig.y_range.flipped = True
     fig.xaxis.axis_label = "layer (0 = embeddings)"
     fig.yaxis.axis_label = y_axis_label
     fig.legend.click_policy = "hide"
     fig.legend.label_text_font_size = "11px"
-    fig.add_layout(fig.legend[0], "right")
+    fig.add_layout(fig.legend[0], "below")  # below, not beside: the chart keeps its width on a phone
     return fig

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bokeh.layouts import column
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool
 from bokeh.plotting import figure
+from markupsafe import Markup
 
 from ..result import Result
 from .bokeh import PALETTE, bokeh_figure, lines
@@ -15,8 +16,9 @@ def render(result: Result, figure_id: str) -> Figure:
     data = result.data
     names = [display_token(c["token"]) for c in data["candidates"]]
     prompts = [short(p["prompt"], 40) for p in data["prompts"]]
-    # Factors must be unique: number the prompts.
-    factors = [(f"{i + 1}. {p}", n) for i, p in enumerate(prompts) for n in names]
+    # Groups are the prompts' numbers (unique, and short enough to stay level and legible on a phone); the list
+    # above the charts says which prompt each number is.
+    factors = [(f"prompt {i + 1}", n) for i in range(len(prompts)) for n in names]
     bars = {
         "x": factors,
         "prob": [p["probs"][c][-1] for p in data["prompts"] for c in range(len(names))],
@@ -26,13 +28,14 @@ def render(result: Result, figure_id: str) -> Figure:
         "color": [PALETTE[c % len(PALETTE)] for _ in data["prompts"] for c in range(len(names))],
     }
     bars["percent"] = [f"{100 * v:.3f}%" for v in bars["prob"]]
-    out = figure(x_range=FactorRange(*factors), height=340, width=max(360, 70 * len(factors)),
-                 title="Output probability", tools="save,reset", toolbar_location="right")
+    out = figure(x_range=FactorRange(*factors), height=320, width=max(360, 56 * len(factors)),
+                 min_width=max(300, 60 + 20 * len(factors)), title="Output probability", tools="save,reset",
+                 toolbar_location="right")
     out.vbar(x="x", top="prob", width=0.8, color="color", source=ColumnDataSource(bars))
     out.add_tools(HoverTool(tooltips=[("prompt", "@prompt"), ("token", "@token"), ("probability", "@percent"),
                                       ("rank", "@rank")]))
-    out.xaxis.major_label_orientation = 0.9
-    out.xaxis.group_label_orientation = 0.25
+    out.xaxis.major_label_orientation = 0.9 if max(len(n) for n in names) > 3 else 0
+    out.xaxis.group_label_orientation = 0
     out.yaxis.axis_label = "probability"
     n_rows = len(data["layers"])
     if data["ratio"]:
@@ -51,4 +54,7 @@ def render(result: Result, figure_id: str) -> Figure:
         ]
         layers = lines(title="Probability at each layer", series=series, n_rows=n_rows,
                        y_axis_label="probability", width=520)
-    return bokeh_figure(column(out, layers))
+    chart = bokeh_figure(column(out, layers))
+    listed = Markup("").join(Markup("<li>{}</li>").format(p["prompt"]) for p in data["prompts"])
+    chart.html = str(Markup('<ol class="prompt-list">{}</ol>\n').format(listed)) + chart.html
+    return chart

@@ -70,5 +70,5 @@ def pca_plot(data: dict, tokens: list[str]):
     fig.yaxis.axis_label = "PC2 (dots grow with depth)"
     fig.legend.click_policy = "hide"
     fig.legend.label_text_font_size = "10px"
-    fig.add_layout(fig.legend[0], "right")
+    fig.add_layout(fig.legend[0], "below")
     return fig
