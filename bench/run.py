@@ -224,7 +224,7 @@ def scaling_figures(model: str | None, lengths: list[int], repeat: int) -> list[
 DRAWN_WATCH = """
 window.__drawnAt = null;
 const check = () => {
-  const bk = document.querySelectorAll('.bk-figure').length;
+  const bk = document.querySelectorAll('.bk-figure[data-bk-doc]').length;
   const views = [...document.querySelectorAll('.bertviz')];
   const bokehDone = bk === 0 || (window.Bokeh && Bokeh.documents.length === bk);
   const bertvizDone = views.every(v => v.querySelector('#vis svg'));

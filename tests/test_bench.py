@@ -59,3 +59,14 @@ def test_flow_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
     result = json.loads(out.read_text())
     assert result["tokens"] == 8 and result["layers"] == 3 and result["ratio"] > 0
     assert 0 < result["figure_html_gzip_bytes"] < result["figure_html_bytes"] and "ratio" in run.stdout
+
+
+def test_weight_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
+    out = tmp_path / "weight.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.weight", "--model", str(tiny_models["gpt2"]), "--tokens", "12", "--out",
+         str(out)], cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["tokens"] == 12 and 0 < result["figure_bytes"] and result["ratio_to_json_format"] > 0

@@ -62,7 +62,7 @@ def wait_for(driver, script: str, timeout: float = 20.0):
 
 
 DRAWN = """
-const bk = document.querySelectorAll('.bk-figure').length;
+const bk = document.querySelectorAll('.bk-figure[data-bk-doc]').length;
 const views = [...document.querySelectorAll('.bertviz')];
 const bokehDone = bk === 0 || (window.Bokeh && Bokeh.documents.length === bk
     && [...document.querySelectorAll('.bk-figure > div')].every(d => d.shadowRoot || d.children.length));
@@ -122,6 +122,18 @@ def test_figures_are_drawn(driver, embedded_site):
     assert driver.execute_script("return Bokeh.documents.length") == 3
     visit(driver, (embedded_site / "03-logit-lens.html").as_uri(), embedded_site.as_uri())
     assert driver.execute_script("return Bokeh.documents.length") == 2
+
+
+def test_the_page_decodes_attention_to_the_numbers_of_the_data_file(driver, embedded_site):
+    visit(driver, (embedded_site / "01-attention.html").as_uri(), embedded_site.as_uri())
+    exact = json.loads((embedded_site / "data" / "01-attention-1-attention.json").read_text())["data"]["attention"]
+    decoded = driver.execute_script(
+        "return lmreportBertviz.unpack(JSON.parse(document.querySelector('script[id$=\"-data\"]').textContent)"
+        ".packed)")
+    assert len(decoded) == len(exact) and len(decoded[0]) == len(exact[0])
+    worst = max(abs(a - b) for la, lb in zip(exact, decoded, strict=True) for ha, hb in zip(la, lb, strict=True)
+                for ra, rb in zip(ha, hb, strict=True) for a, b in zip(ra, rb, strict=True))
+    assert worst <= 0.5 / 255 + 1e-9
 
 
 def test_attention_views_respond_to_clicks(driver, embedded_site):

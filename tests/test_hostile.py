@@ -86,7 +86,7 @@ def test_browser_shows_hostile_text_as_typed_and_runs_none_of_it(hostile_site):
                                         "h.querySelector('.permalink').remove(); return h.textContent")
         assert heading == f"Heading {SCRIPT} {IMG}"  # the text as typed, beside its permalink
         drawn = driver.execute_script("return Bokeh.documents.length")
-        assert drawn == len(driver.find_elements(By.CSS_SELECTOR, ".bk-figure"))
+        assert drawn == len(driver.find_elements(By.CSS_SELECTOR, ".bk-figure[data-bk-doc]"))
 
 
 @pytest.mark.parametrize(

@@ -47,10 +47,12 @@ def bokeh_figure(plot: Any) -> Figure:
         for toolbar in chart.select({"type": Toolbar}):
             toolbar.stylesheets = [InlineStyleSheet(css=PRINT_HIDDEN)]
     script, divs = components(tuple(plots))
+    # The first chart of each Bokeh document is marked, so a page can tell when all its documents are drawn.
     html = "".join(
-        str(Markup('<div class="bk-figure">{}{}</div>\n').format(
+        str(Markup('<div class="bk-figure"{}>{}{}</div>\n').format(
+            Markup(" data-bk-doc") if i == 0 else "",
             Markup('<p class="chart-title">{}</p>').format(title) if title else "", Markup(div)))
-        for title, div in zip(titles, divs, strict=True))
+        for i, (title, div) in enumerate(zip(titles, divs, strict=True)))
     return Figure(html=html + script, assets={"bokeh"})
 
 

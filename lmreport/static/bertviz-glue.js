@@ -3,9 +3,29 @@ window.lmreportBertviz = (function () {
   "use strict";
   /*VIEWS*/
   function range(n) { return Array.from({ length: n }, function (_, i) { return i; }); }
+  // Attention weights sent as bytes (render/attention.py's pack_attention) back to [layer][head][query][key].
+  function unpack(packed) {
+    const raw = atob(packed.bytes), layers = packed.shape[0], heads = packed.shape[1], n = packed.shape[2];
+    const out = [];
+    let k = 0;
+    for (let l = 0; l < layers; l++) {
+      const layer = [];
+      for (let h = 0; h < heads; h++) {
+        const rows = [];
+        for (let i = 0; i < n; i++) {
+          const row = new Array(n).fill(0), last = packed.triangle ? i : n - 1;
+          for (let j = 0; j <= last; j++) { row[j] = raw.charCodeAt(k++) / packed.scale; }
+          rows.push(row);
+        }
+        layer.push(rows);
+      }
+      out.push(layer);
+    }
+    return out;
+  }
   function read(dataId) {
     const data = JSON.parse(document.getElementById(dataId).textContent);
-    const attn = data.attention;
+    const attn = data.attention || unpack(data.packed);
     return {
       data: data,
       filters: [{ name: null, attn: attn, left_text: data.tokens, right_text: data.tokens }],
@@ -22,6 +42,7 @@ window.lmreportBertviz = (function () {
     });
   }
   return {
+    unpack: unpack,
     head: function (dataId, rootId) {
       const d = read(dataId);
       headView({

@@ -103,3 +103,54 @@ def test_every_analysis_renders_hostile_text_as_text(gpt2):
             assert "alert(1)" in html
         scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
         assert all("</" not in s.replace("<\\/", "") for s in scripts), name
+
+
+def unpack(packed):
+    """The page's decoding (bertviz-glue.js unpack), written again here."""
+    import base64
+
+    raw = base64.b64decode(packed["bytes"])
+    layers, heads, n = packed["shape"]
+    out, k = [], 0
+    for _ in range(layers):
+        layer = []
+        for _ in range(heads):
+            rows = []
+            for i in range(n):
+                row = [0.0] * n
+                for j in range((i if packed["triangle"] else n - 1) + 1):
+                    row[j] = raw[k] / packed["scale"]
+                    k += 1
+                rows.append(row)
+            layer.append(rows)
+        out.append(layer)
+    assert k == len(raw)
+    return out
+
+
+def test_attention_goes_to_the_page_as_bytes_within_half_a_step():
+    import random
+
+    from lmreport.render.attention import pack_attention
+
+    random.seed(0)
+    n = 7
+    causal = [[[[random.random() if k <= q else 0.0 for k in range(n)] for q in range(n)] for _ in range(3)]
+              for _ in range(2)]
+    packed = pack_attention(causal)
+    assert packed["triangle"] and packed["shape"] == [2, 3, n]
+    assert len(packed["bytes"]) == 4 * -(-(2 * 3 * n * (n + 1) // 2) // 3)  # base64 of the triangle only
+    back = unpack(packed)
+    assert worst_gap(causal, back) <= 0.5 / 255 + 1e-12
+    full = [[[[random.random() for _ in range(n)] for _ in range(n)]]]  # an encoder: every key
+    packed = pack_attention(full)
+    assert not packed["triangle"]
+    assert worst_gap(full, unpack(packed)) <= 0.5 / 255 + 1e-12
+
+
+def worst_gap(a, b):
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    assert a.shape == b.shape
+    return float(np.abs(a - b).max())
