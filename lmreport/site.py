@@ -419,7 +419,7 @@ def _figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_
         notes=placed.result.data.get("notes", []),
         html=Markup(placed.figure.html),
         compare_url=compare_url,
-        guide=guide_html(placed.result.analysis) if "skipped" not in placed.result.data else "",
+        guide=guide_html(placed.result.analysis, placed.result.data) if "skipped" not in placed.result.data else "",
     )
 
 

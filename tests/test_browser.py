@@ -136,6 +136,29 @@ def test_the_page_decodes_attention_to_the_numbers_of_the_data_file(driver, embe
     assert worst <= 0.5 / 255 + 1e-9
 
 
+def test_heatmap_shows_a_head_or_the_layers_mean(driver, embedded_site):
+    from selenium.webdriver.support.ui import Select
+
+    visit(driver, (embedded_site / "01-attention.html").as_uri(), embedded_site.as_uri())
+    data = json.loads((embedded_site / "data" / "01-attention-3-attention.json").read_text())["data"]
+    root = driver.find_element("css selector", ".attention-heatmap")
+    cells = "return [...arguments[0].querySelectorAll('.heatmap-cell')].map(c => c.title)"
+    n = len(data["tokens"])
+    titles = driver.execute_script(cells, root)
+    assert len(titles) == n * n
+    layer = data["layer"]
+    mean = [[sum(h[i][j] for h in data["attention"][layer]) / len(data["attention"][layer]) for j in range(n)]
+            for i in range(n)]
+    assert [float(t.rsplit(": ", 1)[1]) for t in titles] == pytest.approx([v for row in mean for v in row], abs=3e-3)
+    Select(root.find_element("css selector", ".heatmap-layer")).select_by_value("0")
+    Select(root.find_element("css selector", ".heatmap-head")).select_by_value("4")
+    titles = driver.execute_script(cells, root)
+    expected = [v for row in data["attention"][0][4] for v in row]
+    assert [float(t.rsplit(": ", 1)[1]) for t in titles] == pytest.approx(expected, abs=3e-3)
+    assert titles[n].startswith(root.find_elements("css selector", ".heatmap-query")[1].text)
+    assert browser.console_errors(driver) == []
+
+
 def test_attention_views_respond_to_clicks(driver, embedded_site):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By

@@ -1,4 +1,4 @@
-"""Attention weights of every layer and head, for BertViz's head and model views."""
+"""Attention weights of every layer and head, for BertViz's head and model views and a query × key heatmap."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from . import values
 from .base import PROMPT, Analysis, Option
 from .common import resolve_index
 
-VIEWS = ("head", "model")
+VIEWS = ("head", "model", "heatmap")
 DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded values
 
 
@@ -42,12 +42,13 @@ ANALYSIS = Analysis(
     version="1",
     options=(
         PROMPT,
-        Option("views", list, list(VIEWS), "which views to draw: head, model", choices=VIEWS),
+        Option("views", list, ["head", "model"], "which views to draw: head, model (BertViz), heatmap (query × key, "
+               "one head or a layer's mean)", choices=VIEWS),
         Option("layer", int, 0, "the layer the head view opens on (0-based; -1 is the last)"),
     ),
     compute=compute,
     needs=frozenset({"attentions"}),
     comparable=False,
-    values=values.MODEL,
+    values=values.ATTENTION,
     max_tokens=256,
 )

@@ -52,6 +52,23 @@ def _first_row_from(flags: list[bool]) -> int:
     return row
 
 
+# attention
+
+
+def attention_sink(data: dict[str, Any], layer: int) -> float:
+    """the share of attention that goes to the first token at a layer (0-based block; -1 the last): the mean over
+    heads and over every token after the first"""
+    attn = data["attention"]
+    rows = attn[_index(layer, len(attn), "layer")]
+    shares = [row[0] for head in rows for row in head[1:]]
+    if not shares:
+        raise ReferenceProblem("the prompt is one token: no token can choose where to look")
+    return sum(shares) / len(shares)
+
+
+ATTENTION = {**MODEL, "sink": attention_sink}
+
+
 # topk
 
 

@@ -10,6 +10,9 @@ from .common import Figure, display_tokens, script_json
 _VIEW_HELP = {
     "head": "Head view: one layer; click a head's colour to show or hide it, hover a token to focus it.",
     "model": "Model view: every layer (rows) and head (columns); click a cell to enlarge it.",
+    "heatmap": "Heatmap: each row is a token (the query), each column a token it can attend to (the key); the "
+    "darker the cell, the more attention. Choose a layer, and one head or the mean of the layer's heads; hover a "
+    "cell for its weight.",
     "neuron": "Neuron view: pick a layer and head, then click the ⊕ beside a token on the left to open its query, "
     "the keys, their products and the attention that results; hover a token to see its lines.",
 }
@@ -53,9 +56,24 @@ def views_html(data: dict[str, Any], figure_id: str) -> str:
     data_id = f"{figure_id}-data"
     parts = [f'<script type="application/json" id="{data_id}">{script_json(payload)}</script>']
     for view in data["views"]:
+        if view == "heatmap":
+            parts.append(_heatmap(data_id, f"{figure_id}-heatmap"))
+            continue
         select = 'Layer: <select id="layer"></select>' if view == "head" else ""
         parts.append(_view(view, data_id, f"{figure_id}-{view}", select))
     return "\n".join(parts)
+
+
+def _heatmap(data_id: str, root: str) -> str:
+    """The heatmap view: menus for the layer and the head (or the layer's mean), drawn by bertviz-glue.js."""
+    return (
+        f'<p class="view-help">{_VIEW_HELP["heatmap"]}</p>\n'
+        f'<div class="attention-heatmap" id="{root}"><div class="heatmap-menus">'
+        f'<label>Layer <select class="heatmap-layer"></select></label> '
+        f'<label>Head <select class="heatmap-head"></select></label></div>'
+        f'<div class="heatmap-scroll"><div class="heatmap-grid" role="img"></div></div></div>\n'
+        f'<script>lmreportBertviz.heatmap("{data_id}", "{root}");</script>'
+    )
 
 
 def render(result: Result, figure_id: str) -> Figure:

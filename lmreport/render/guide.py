@@ -15,6 +15,12 @@ GUIDE: dict[str, tuple[str, str]] = {
         "a token to see only its lines). The model view shows every layer (rows) × head (columns): click a "
         "thumbnail to enlarge it. Layers and heads count from 0.",
     ),
+    "attention_heatmap": (
+        "Each row is a token, each column a token it may attend to; the darker the cell, the more attention.",
+        "Each row adds up to 1 (for the mean of the heads too). Above the diagonal a causal model's grid is empty: "
+        "a token cannot look ahead. Choose a layer and one head or the mean of the layer's heads in the menus; "
+        "hover a cell for its weight (sent to the page to ±0.002; the figure's data file has the exact numbers).",
+    ),
     "neuron_view": (
         "Click ⊕ on a token to see its query, the keys it is compared with, and the attention that follows.",
         "For the chosen layer and head: the query vector of the clicked token, each earlier token's key vector, "
@@ -95,8 +101,10 @@ GUIDE: dict[str, tuple[str, str]] = {
 }
 
 
-def guide_html(analysis: str) -> Markup:
+def guide_html(analysis: str, data: dict | None = None) -> Markup:
     """The figure's "how to read this" line, expandable to its explanation; empty for an unknown analysis."""
+    if analysis == "attention" and (data or {}).get("views") == ["heatmap"]:
+        analysis = "attention_heatmap"
     if analysis not in GUIDE:
         return Markup("")
     line, more = GUIDE[analysis]

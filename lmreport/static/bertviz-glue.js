@@ -41,8 +41,56 @@ window.lmreportBertviz = (function () {
       select.setAttribute("aria-label", /head/.test(id) ? "Attention head" : (/layer/.test(id + text) ? "Layer" : "View"));
     });
   }
+  // The heatmap view: query tokens down, key tokens across, one head or the mean of a layer's heads.
+  function heatmap(dataId, rootId) {
+    const d = read(dataId), root = document.getElementById(rootId), tokens = d.data.tokens, n = tokens.length;
+    const layerMenu = root.querySelector(".heatmap-layer"), headMenu = root.querySelector(".heatmap-head");
+    const grid = root.querySelector(".heatmap-grid");
+    d.layers.forEach(function (l) { layerMenu.add(new Option(String(l), String(l))); });
+    headMenu.add(new Option("mean of the heads", "mean"));
+    d.heads.forEach(function (h) { headMenu.add(new Option(String(h), String(h))); });
+    layerMenu.value = String(d.data.layer || 0);
+    function weights(layer, head) {
+      const heads = head === "mean" ? d.heads : [Number(head)], attn = d.filters[0].attn[layer];
+      return attn[0].map(function (row, i) {
+        return row.map(function (_, j) {
+          let sum = 0;
+          heads.forEach(function (h) { sum += attn[h][i][j]; });
+          return sum / heads.length;
+        });
+      });
+    }
+    function cell(text, cls) {
+      const div = document.createElement("div");
+      div.className = cls;
+      div.textContent = text;
+      return div;
+    }
+    function draw() {
+      const layer = Number(layerMenu.value), head = headMenu.value, w = weights(layer, head);
+      grid.textContent = "";
+      grid.style.gridTemplateColumns = "max-content repeat(" + n + ", 1.1rem)";
+      grid.setAttribute("aria-label", "attention of layer " + layer + ", " + (head === "mean" ? "mean of the heads" :
+        "head " + head) + ": " + n + " × " + n + " weights; hover a cell for its value");
+      grid.appendChild(cell("", "heatmap-corner"));
+      tokens.forEach(function (t) { grid.appendChild(cell(t, "heatmap-key")); });
+      tokens.forEach(function (q, i) {
+        grid.appendChild(cell(q, "heatmap-query"));
+        tokens.forEach(function (k, j) {
+          const c = cell("", "heatmap-cell"), v = w[i][j];
+          c.style.background = "rgba(59,111,182," + Math.min(1, v).toFixed(3) + ")";
+          c.title = q + " \u2192 " + k + ": " + v.toFixed(3);
+          grid.appendChild(c);
+        });
+      });
+    }
+    layerMenu.addEventListener("change", draw);
+    headMenu.addEventListener("change", draw);
+    draw();
+  }
   return {
     unpack: unpack,
+    heatmap: heatmap,
     head: function (dataId, rootId) {
       const d = read(dataId);
       headView({

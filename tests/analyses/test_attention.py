@@ -46,3 +46,15 @@ def test_layer_out_of_range(gpt2):
     attention = analyses.get("attention")
     with pytest.raises(AnalysisError, match="layer 9 is out of range: gpt2 has layers 0 to 2"):
         attention.compute(gpt2.forward(PROMPT), attention.parse_options({"prompt": PROMPT, "layer": 9}), gpt2)
+
+
+def test_the_sink_is_the_mean_attention_to_the_first_token(gpt2):
+    from lmreport.analyses import values
+
+    attention = analyses.get("attention")
+    data = attention.compute(gpt2.forward(PROMPT), attention.parse_options({"prompt": PROMPT}), gpt2)
+    with torch.no_grad():
+        out = gpt2.model(**gpt2.tokenizer(PROMPT, return_tensors="pt"), output_attentions=True)
+    for layer in (0, -1):
+        first = out.attentions[layer][0, :, 1:, 0]  # every head, every query after the first, key 0
+        assert values.attention_sink(data, layer) == pytest.approx(float(first.mean()), abs=1e-4)
