@@ -8,14 +8,23 @@ from . import analyses, models
 from .errors import AnalysisError, LmreportError
 from .result import Result
 
+RECENT_PROMPTS = 4  # forward passes kept between calls, per session (a long prompt's attention weighs much)
+_recent: list[tuple[Any, str]] = []  # (loaded model, prompt), oldest first
 
-def analyze(analysis: str, prompt: str | None = None, model: str | None = None, **options: Any) -> Result:
+
+def analyze(analysis: str, prompt: str | None = None, model: str | None = None, progress: bool = False,
+            **options: Any) -> Result:
     """Run one analysis, e.g. analyze("logit_lens", prompt="The capital of France is").
 
     model: a Hugging Face id, a local folder, a .gguf file, or an embedded alias (default: smollm2).
     Analyses over several prompts take prompts=[...] instead of prompt.
+    Calls in one session share the loaded model and the forward pass of the last few prompts.
+    progress: show loading bars (off by default: in a notebook they are noise).
     The result displays itself in a notebook (_repr_html_) and .data holds the numbers.
     """
+    from .progress import library_progress
+
+    library_progress(progress)
     spec = analyses.get(analysis)
     try:
         given = options if prompt is None else {"prompt": prompt, **options}
@@ -29,6 +38,23 @@ def analyze(analysis: str, prompt: str | None = None, model: str | None = None, 
     except AnalysisError as e:
         raise LmreportError(f"{analysis}: {e}") from None
     finally:
-        for p in spec.prompts(parsed):
-            loaded.forget(p)
+        _keep_recent(loaded, spec.prompts(parsed))
     return Result(spec.name, parsed, {"name": source.name, **source.identity}, data)
+
+
+def _keep_recent(loaded: Any, prompts: list[str]) -> None:
+    """Keep the forward passes of the RECENT_PROMPTS prompts used last; forget older ones."""
+    for prompt in prompts:
+        _recent[:] = [(m, p) for m, p in _recent if not (m is loaded and p == prompt)]
+        _recent.append((loaded, prompt))
+    while len(_recent) > RECENT_PROMPTS:
+        old, prompt = _recent.pop(0)
+        old.forget(prompt)
+
+
+def notebook_reset() -> None:
+    """Make the next results shown in a notebook inline their scripts again (BokehJS, BertViz): call it after
+    clearing the outputs of the cells that loaded them."""
+    from .render import notebook_reset as reset
+
+    reset()

@@ -17,8 +17,33 @@ def test_analyze_matches_the_analysis_run_directly(tiny_models, gpt2):
     assert result.data == direct
     assert result.options == {"prompt": "The keys to the", "k": 4, "position": -1}
     assert result.model["name"] == "gpt2"
+    lmreport.notebook_reset()
     html = result._repr_html_()
     assert "Bokeh" in html and "<script" in html
+
+
+def test_a_notebook_loads_each_script_once_and_calls_share_a_forward_pass(tiny_models, gpt2, capsys):
+    lmreport.notebook_reset()
+    first = lmreport.analyze("topk", prompt="The keys to the", model=str(tiny_models["gpt2"]))
+    second = lmreport.analyze("logit_lens", prompt="The keys to the", model=str(tiny_models["gpt2"]))
+    bokeh_js = len(first._repr_html_())
+    later = len(second._repr_html_())
+    assert later < bokeh_js / 10  # BokehJS came with the first figure only
+    lmreport.notebook_reset()
+    assert len(second._repr_html_()) > bokeh_js / 2  # after a reset, again
+    # The same model and prompt: one model in memory and one forward pass for both calls.
+    from lmreport import models
+
+    loaded = models.load(models.resolve(str(tiny_models["gpt2"])))
+    before = loaded.forward_count
+    lmreport.analyze("rank_evolution", prompt="The keys to the", model=str(tiny_models["gpt2"]))
+    lmreport.analyze("topk", prompt="The keys to the", model=str(tiny_models["gpt2"]), k=3)
+    assert loaded.forward_count == before  # the pass of the calls above is reused
+    for i in range(lmreport.api.RECENT_PROMPTS):
+        lmreport.analyze("topk", prompt=f"Prompt number {i}", model=str(tiny_models["gpt2"]))
+    lmreport.analyze("topk", prompt="The keys to the", model=str(tiny_models["gpt2"]))
+    assert loaded.forward_count == before + lmreport.api.RECENT_PROMPTS + 1  # older passes are let go
+    assert "Loading" not in capsys.readouterr().err  # no progress bars unless asked
 
 
 def test_analyze_errors_are_plain_messages(tiny_models):

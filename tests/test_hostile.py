@@ -145,6 +145,7 @@ def test_notebook_view_works_offline_on_its_own(tmp_path, tiny_models):
     """A result's _repr_html_ (what a notebook shows) draws with no file or network access."""
     import lmreport
 
+    lmreport.notebook_reset()  # this page is a notebook of its own: it needs every script
     parts = [lmreport.analyze(name, prompt=SCRIPT, model=str(tiny_models["gpt2"]))._repr_html_()
              for name in ("topk", "attention")]
     page = tmp_path / "notebook.html"

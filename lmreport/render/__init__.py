@@ -49,11 +49,24 @@ def render(result: Result, figure_id: str) -> Figure:
     return RENDERERS[result.analysis](result, figure_id)
 
 
+# The script groups (BokehJS, BertViz...) already inlined in this Python session's notebook output: a notebook
+# loads each once, in the first cell that needs it, not in every cell (BokehJS alone is 1.3 MB).
+_SENT: set[str] = set()
+
+
 def standalone_html(result: Result) -> str:
-    """A figure with its scripts inlined (for notebooks): no file or network access needed."""
+    """A figure with the scripts it needs inlined (for notebooks): no file or network access needed. Scripts an
+    earlier figure of this session brought are not inlined again (notebook_reset() sends them again)."""
     import uuid
 
     from ..assets import inline_assets
 
     figure = render(result, f"lmr-{uuid.uuid4().hex[:12]}")
-    return inline_assets(figure.assets) + figure.html
+    needed = figure.assets - _SENT
+    _SENT.update(needed)
+    return inline_assets(needed) + figure.html
+
+
+def notebook_reset() -> None:
+    """Inline every script again in the next figures (after clearing the outputs that had loaded them)."""
+    _SENT.clear()
