@@ -117,6 +117,46 @@ def test_no_page_breaks_an_accessibility_rule(driver, embedded_site, scheme):
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
 
+FITS = """
+const main = document.querySelector('main').getBoundingClientRect();
+const problems = [];
+if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+  problems.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
+}
+document.querySelectorAll('.lmreport-figure').forEach(f => {
+  const box = f.getBoundingClientRect();
+  if (box.right > main.right + 1 || box.left < main.left - 1) problems.push(f.id + ' is wider than the column');
+});
+document.querySelectorAll('.chart-title, .figure-title, .figure-summary, .view-help, .how-to-read summary').forEach(t => {
+  if (t.scrollWidth > t.clientWidth + 1) problems.push('cut text: ' + t.textContent.slice(0, 60));
+});
+return problems;
+"""
+
+
+@pytest.mark.parametrize("width", [390, 1300])
+@pytest.mark.parametrize("mode", ["light", "dark", "print"])
+def test_every_figure_fits_its_column(driver, embedded_site, width, mode):
+    """At a phone's width and a desktop's, in each theme and printed: no page scrolls sideways, no figure is
+    wider than the text column, and no caption, title or help line is cut (a wide chart scrolls in its card)."""
+    media = {"media": "print" if mode == "print" else "",
+             "features": [{"name": "prefers-color-scheme", "value": "dark" if mode == "dark" else "light"}]}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900,
+                                                                  "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", media)
+    try:
+        found = {}
+        for name in pages(embedded_site):
+            visit(driver, (embedded_site / name).as_uri(), embedded_site.as_uri())
+            problems = driver.execute_script(FITS)
+            if problems:
+                found[name] = problems
+        assert found == {}
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+
+
 def test_figures_are_drawn(driver, embedded_site):
     visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
     assert driver.execute_script("return Bokeh.documents.length") == 3
