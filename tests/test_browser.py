@@ -127,7 +127,8 @@ document.querySelectorAll('.lmreport-figure').forEach(f => {
   const box = f.getBoundingClientRect();
   if (box.right > main.right + 1 || box.left < main.left - 1) problems.push(f.id + ' is wider than the column');
 });
-document.querySelectorAll('.chart-title, .figure-title, .figure-summary, .view-help, .how-to-read summary').forEach(t => {
+const texts = '.chart-title, .figure-title, .figure-summary, .view-help, .how-to-read summary';
+document.querySelectorAll(texts).forEach(t => {
   if (t.scrollWidth > t.clientWidth + 1) problems.push('cut text: ' + t.textContent.slice(0, 60));
 });
 return problems;

@@ -42,10 +42,10 @@ def render(result: Result, figure_id: str) -> Figure:
         if row["name"] != "saliency":
             tops.add(row["top"])
         parts.append(Markup(
-            '<div class="attribution-row"><div class="attr-method" title="{}">{}<small>top: <code>{}</code> · {} '
-            "passes</small></div><div class=\"attr-tokens\">{}</div></div>").format(
+            '<div class="attribution-row"><div class="attr-method" title="{}">{}<small>top: <code>{}</code> · {}'
+            "</small></div><div class=\"attr-tokens\">{}</div></div>").format(
                 f"{row['measures']}. Cost: {cost}{extra}.", row["label"], display_token(row["top"]),
-                passes["forward"] + passes["backward"], cells))
+                _passes(passes["forward"] + passes["backward"]), cells))
     parts.append(Markup("</div>"))
     for row in data["methods"]:
         if "convergence_delta" not in row:
@@ -64,3 +64,8 @@ def render(result: Result, figure_id: str) -> Figure:
     parts.append(Markup('<p class="view-help">Blue raises the attributed quantity, red lowers it; each row is '
                         "scaled to its own largest score. Hover a token for its score.</p>"))
     return Figure(html=str(Markup("\n").join(parts)), assets=set())
+
+
+def _passes(n: int) -> str:
+    """How many passes a method ran, in words: none when every input it needed had been run for another."""
+    return "no new pass (its inputs were run already)" if n == 0 else f"{n} pass" if n == 1 else f"{n} passes"

@@ -36,7 +36,7 @@ def render(result: Result, figure_id: str) -> Figure:
         low=0.0,
         high=1.0,
         x_axis_label="generated token",
-        y_axis_label="alternatives, most likely on top",
+        y_axis_label="rank",
     )
     prompt = "".join(display_tokens(data["tokens"]))
     text = "".join(f'<span class="gen-token" title="{100 * s["prob"]:.2f}%">{escape(c)}</span>'

@@ -76,7 +76,7 @@ def contributions_plot(contrib: dict, tokens: list[str]):
     fig.hbar(y="y", right="contribution", height=0.7, color="color", source=source)
     fig.yaxis.ticker = list(range(len(neurons)))
     fig.yaxis.major_label_overrides = dict(enumerate(labels))
-    fig.xaxis.axis_label = "activation × (output weight · unembedding of the token, through the final norm)"
+    fig.xaxis.axis_label = "direct effect on the logit"  # what it is exactly: the summary above the chart
     fig.add_tools(HoverTool(tooltips=[("neuron", "@label"), ("activation", "@activation"),
                                       ("weight to logit", "@weight"), ("contribution", "@value")]))
     return fig
