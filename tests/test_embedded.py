@@ -44,7 +44,7 @@ def test_no_page_references_an_outside_url(embedded_site):
     assert_no_outside_urls(embedded_site)
     pages = sorted(p.name for p in embedded_site.glob("*.html"))
     lessons = sorted(p.stem + ".html" for p in (REPO / "lessons").glob("*.md"))
-    assert pages == lessons + ["index.html"]
+    assert pages == sorted(lessons + ["404.html", "index.html"])
 
 
 def test_keys_to_the_cabinet_are(embedded_site, capsys):

@@ -21,7 +21,7 @@ _VIEW_HELP = {
 def _view(view: str, data_id: str, root: str, selects: str) -> str:
     return (
         f'<p class="view-help">{_VIEW_HELP[view]}</p>\n'
-        f'<div class="bertviz bertviz-{view}" id="{root}">'
+        f'<div class="bertviz bertviz-{view}" id="{root}" tabindex="0" role="region" aria-label="{view} view">'
         f'<span style="user-select:none">{selects}</span><div id="vis"></div></div>\n'
         f'<script>lmreportBertviz.{view}("{data_id}", "{root}");</script>'
     )
@@ -71,7 +71,8 @@ def _heatmap(data_id: str, root: str) -> str:
         f'<div class="attention-heatmap" id="{root}"><div class="heatmap-menus">'
         f'<label>Layer <select class="heatmap-layer"></select></label> '
         f'<label>Head <select class="heatmap-head"></select></label></div>'
-        f'<div class="heatmap-scroll"><div class="heatmap-grid" role="img"></div></div></div>\n'
+        f'<div class="heatmap-scroll" tabindex="0" role="region" aria-label="heatmap">'
+        f'<div class="heatmap-grid" role="img"></div></div></div>\n'
         f'<script>lmreportBertviz.heatmap("{data_id}", "{root}");</script>'
     )
 
