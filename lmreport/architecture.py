@@ -75,34 +75,35 @@ def mlp_output_weight(module: Any) -> Any:
 
 @contextmanager
 def capture_outputs(modules: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
-    """Record the output of each module during a forward pass; the hooks are always removed."""
+    """Record the output of each module during a forward pass (the first, if it returns several); the hooks are
+    always removed."""
+    with _capture(modules, outputs=True) as captured:
+        yield captured
+
+
+@contextmanager
+def capture_inputs(modules: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+    """Record the first input of each module during a forward pass; the hooks are always removed."""
+    with _capture(modules, outputs=False) as captured:
+        yield captured
+
+
+@contextmanager
+def _capture(modules: dict[Any, Any], outputs: bool) -> Iterator[dict[Any, Any]]:
     captured: dict[Any, Any] = {}
     handles = []
     try:
         for key, module in modules.items():
+            if outputs:
+                def after(_module: Any, _args: tuple, output: Any, key: Any = key) -> None:
+                    captured[key] = (output[0] if isinstance(output, tuple) else output).detach()
 
-            def hook(_module: Any, _args: tuple, output: Any, key: Any = key) -> None:
-                captured[key] = (output[0] if isinstance(output, tuple) else output).detach()
+                handles.append(module.register_forward_hook(after))
+            else:
+                def before(_module: Any, args: tuple, key: Any = key) -> None:
+                    captured[key] = args[0].detach()
 
-            handles.append(module.register_forward_hook(hook))
-        yield captured
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-@contextmanager
-def capture_inputs(modules: dict[int, Any]) -> Iterator[dict[int, Any]]:
-    """Record the first input of each module during a forward pass; the hooks are always removed."""
-    captured: dict[int, Any] = {}
-    handles = []
-    try:
-        for key, module in modules.items():
-
-            def hook(_module: Any, args: tuple, key: int = key) -> None:
-                captured[key] = args[0].detach()
-
-            handles.append(module.register_forward_pre_hook(hook))
+                handles.append(module.register_forward_pre_hook(before))
         yield captured
     finally:
         for handle in handles:

@@ -85,6 +85,20 @@ def visit(driver, url: str, origin: str) -> None:
     assert browser.console_errors(driver) == [], url
 
 
+def tiny_site(tmp_path: Path, model: Path, lessons: dict[str, str]) -> Path:
+    """A site built from the given lessons (file name -> text) on a tiny model."""
+    from lmreport.build import BuildOptions, build
+
+    from .conftest import write_lesson
+
+    for name, text in lessons.items():
+        write_lesson(tmp_path / "lessons", name, text)
+    site = tmp_path / "site"
+    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, model=str(model),
+                       cache_dir=tmp_path / "cache", progress=False))
+    return site
+
+
 def pages(site: Path) -> list[str]:
     return sorted(p.name for p in site.glob("*.html"))
 
@@ -400,15 +414,8 @@ def test_math_admonition_footnote_image_and_lesson_link_render_offline(driver, t
 
 
 def test_heads_grid_click_shows_that_heads_attention(driver, tmp_path, tiny_models):
-    from lmreport.build import BuildOptions, build
-
-    from .conftest import write_lesson
-
-    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\n```lmreport\nanalysis: heads\nprompt: \"The <i>key</i> is\"\n"
-                 "```\n")
-    site = tmp_path / "site"
-    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, model=str(tiny_models["gpt2"]),
-                       cache_dir=tmp_path / "cache", progress=False))
+    site = tiny_site(tmp_path, tiny_models["gpt2"], {
+        "01-a.md": "# A\n\n```lmreport\nanalysis: heads\nprompt: \"The <i>key</i> is\"\n```\n"})
     visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
     data = json.loads(driver.execute_script("return document.querySelector('script[id$=\"-heads\"]').textContent"))
     cell = driver.find_element("css selector", '.head-cell[data-layer="2"][data-head="1"]')
@@ -427,15 +434,10 @@ def test_flow_graph_prunes_page_side_and_explains_clicks(driver, tmp_path, tiny_
     from selenium.webdriver.common.keys import Keys
 
     from lmreport.analyses import values
-    from lmreport.build import BuildOptions, build
 
-    from .conftest import write_lesson
-
-    write_lesson(tmp_path / "lessons", "01-a.md", "# A\n\n```lmreport\nanalysis: flow\nid: f\nprompt: \"The <i>key</i> "
-                 "is\"\nfloor: 0.01\nthreshold: 0.02\n```\n\nNodes: `=f.nodes`.\n")
-    site = tmp_path / "site"
-    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, model=str(tiny_models["llama"]),
-                       cache_dir=tmp_path / "cache", progress=False))
+    site = tiny_site(tmp_path, tiny_models["llama"], {
+        "01-a.md": "# A\n\n```lmreport\nanalysis: flow\nid: f\nprompt: \"The <i>key</i> is\"\nfloor: 0.01\n"
+                   "threshold: 0.02\n```\n\nNodes: `=f.nodes`.\n"})
     data = json.loads((site / "data" / "01-a-1-flow.json").read_text())["data"]
     visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
     count = driver.find_element("css selector", ".flow-count")
@@ -470,17 +472,9 @@ def test_search_dark_theme_and_print_from_file_urls(driver, tmp_path, tiny_model
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from lmreport.build import BuildOptions, build
-
-    from .conftest import write_lesson
-
-    write_lesson(tmp_path / "lessons", "01-a.md", "# Alpha\n\nFirst words.\n\n```lmreport\nanalysis: topk\n"
-                 "prompt: The key is\n```\n")
-    write_lesson(tmp_path / "lessons", "02-b.md", "# Beta\n\nIntro.\n\n## Deep part\n\nThe serendipity of "
-                 "<b>tokens</b>.\n")
-    site = tmp_path / "site"
-    build(BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=site, model=str(tiny_models["gpt2"]),
-                       cache_dir=tmp_path / "cache", progress=False))
+    site = tiny_site(tmp_path, tiny_models["gpt2"], {
+        "01-a.md": "# Alpha\n\nFirst words.\n\n```lmreport\nanalysis: topk\nprompt: The key is\n```\n",
+        "02-b.md": "# Beta\n\nIntro.\n\n## Deep part\n\nThe serendipity of <b>tokens</b>.\n"})
     visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
     # Search from file://: a word of another lesson's text finds its section.
     box = driver.find_element(By.ID, "lmreport-search")
