@@ -5,9 +5,10 @@ a reader searches the lessons' words."""
 
 from __future__ import annotations
 
-import json
 from html.parser import HTMLParser
 from typing import Any
+
+from .render.common import script_json
 
 SKIPPED = {"figure", "script", "style", "nav", "svg", "noscript"}
 HEADINGS = {"h1", "h2", "h3"}
@@ -78,8 +79,5 @@ def index_script(pages: list[tuple[str, str, str]]) -> str:
                                    "text"], documents=docs)
     shown = {d["id"]: {"page": d["page"], "anchor": d["anchor"], "title": d["title"], "lesson": d["lesson"],
                        "excerpt": d["text"][:EXCERPT_CHARS]} for d in docs}
-    payload = json.dumps({"index": index.serialize(), "docs": shown}, ensure_ascii=False, separators=(",", ":"))
-    # As a script: nothing in it may end the script or start a comment, and line separators must be escaped.
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("\u2028", "\\u2028").replace(
-        "\u2029", "\\u2029")
-    return f"window.lmreportSearch = {payload};\n"
+    # As a script: the JSON that cannot end a <script> or open a comment, as the figures' data blocks are written.
+    return f"window.lmreportSearch = {script_json({'index': index.serialize(), 'docs': shown})};\n"

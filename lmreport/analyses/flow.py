@@ -34,14 +34,21 @@ PARALLEL = frozenset({"phi", "gptj", "codegen", "cohere", "gpt_neox_japanese"})
 VOCAB_TOKENS = 3  # promoted and suppressed tokens listed per head or neuron
 
 
-def proximity_shares(parts: Any, whole: Any) -> Any:
-    """Each part's share of the whole by L1 proximity: max(‖whole‖₁ − ‖whole − part‖₁, 0), normalised to add up
-    to 1 (equal shares if no part is near at all). parts: [k, d], whole: [d] -> [k]."""
+def proximity(parts: Any, whole: Any) -> Any:
+    """Each part's L1 proximity to the whole, max(‖whole‖₁ − ‖whole − part‖₁, 0). parts: [k, d], whole: [d] -> [k]."""
     import torch
 
-    proximity = (whole.abs().sum() - (whole[None] - parts).abs().sum(-1)).clamp(min=0)
-    total = proximity.sum()
-    return proximity / total if total > 0 else torch.full_like(proximity, 1 / len(proximity))
+    return (whole.abs().sum() - torch.cdist(parts, whole[None], p=1)[:, 0]).clamp(min=0)
+
+
+def proximity_shares(parts: Any, whole: Any) -> Any:
+    """Each part's share of the whole by L1 proximity, normalised to add up to 1 (equal shares if no part is near
+    at all). parts: [k, d], whole: [d] -> [k]."""
+    import torch
+
+    near = proximity(parts, whole)
+    total = near.sum()
+    return near / total if total > 0 else torch.full_like(near, 1 / len(near))
 
 
 def node_below(layer: int, position: int) -> str:
@@ -242,10 +249,9 @@ def _details(model: LoadedModel, forward: ForwardPass, blocks: list[dict[str, An
                 block["w_down"] = architecture.mlp_output_weight(block["mlp_out"]).detach().double().cpu()
             w_down = block["w_down"]
             incoming = block["mid"][t] + _bias(block["mlp_out"])
-            # Each neuron's output is acts[i] · w_down[i]; its L1 distance to the whole, without building them all.
             whole = block["post"][t]
-            near = (whole.abs().sum() - torch.cdist(acts[:, None] * w_down, whole[None], p=1)[:, 0]).clamp(min=0)
-            near_in = (whole.abs().sum() - (whole - incoming).abs().sum()).clamp(min=0)
+            near = proximity(acts[:, None] * w_down, whole)  # each neuron's output is acts[i] · w_down[i]
+            near_in = proximity(incoming[None], whole)[0]
             total = near.sum() + near_in
             entries = []
             for i in near.argsort(descending=True)[:count]:
