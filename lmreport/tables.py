@@ -43,7 +43,7 @@ def _ablation(data: dict[str, Any]) -> Rows:
 
 def _heads(data: dict[str, Any]) -> Rows:
     rows: Rows = [["layer", "head", "direct_contribution", "quantity"]]
-    for layer, row in enumerate(data["contributions"]):
+    for layer, row in enumerate(data["contributions"], 1):  # blocks count from 1
         rows.extend([layer, head, value, data["quantity"]] for head, value in enumerate(row))
     return rows
 
@@ -57,7 +57,7 @@ def _flow(data: dict[str, Any]) -> Rows:
     for layer, source, target, share, heads, _ in data["edges"]:
         rows.append([layer, "attention", source, tokens[source], target, tokens[target], share,
                      " ".join(f"{h}:{v}" for h, v in heads)])
-    for layer, row in enumerate(data["ffn"]):
+    for layer, row in enumerate(data["ffn"], 1):  # blocks count from 1
         for position, share in enumerate(row):
             rows.append([layer, "mlp", position, tokens[position], position, tokens[position], share, ""])
             rows.append([layer, "past_mlp", position, tokens[position], position, tokens[position],

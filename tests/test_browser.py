@@ -172,6 +172,45 @@ def test_every_figure_fits_its_column(driver, embedded_site, width, mode):
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
 
 
+TALL = """
+const cm = 96 / 2.54, out = {};
+document.querySelectorAll('.bertviz svg, .flow-graph').forEach((svg, i) => {
+  const box = svg.getBoundingClientRect(), holder = svg.closest('.bertviz, .flow-scroll');
+  out[(holder.className.match(/bertviz-\\w+|flow-scroll/) || ['?'])[0] + '-' + i] = {
+    height_cm: box.height / cm, viewBox: svg.getAttribute('viewBox'),
+    scrolls: holder.scrollWidth > holder.clientWidth + 1};
+});
+out.unbroken = [...document.querySelectorAll('.bk-figure, .bertviz, .flow-scroll, .attention-heatmap')]
+  .every(f => getComputedStyle(f).breakInside === 'avoid');
+return out;
+"""
+
+
+def test_tall_views_scale_to_a_phone_and_to_a_printed_page(driver, embedded_site):
+    """The model view (30 layers of thumbnails) fits a phone's column instead of scrolling inside a figure many
+    screens tall; printed, no BertViz view or flow graph is taller than 14 cm, so each fits a page with its
+    caption, and no chart is split across pages."""
+    lessons = ("01-attention.html", "09-queries-and-keys.html", "10-why-this-token.html")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
+                                                                  "deviceScaleFactor": 1, "mobile": True})
+    try:
+        visit(driver, (embedded_site / lessons[0]).as_uri(), embedded_site.as_uri())
+        model = driver.execute_script(TALL)["bertviz-model-1"]
+        assert model["viewBox"] and not model["scrolls"]
+        natural = float(model["viewBox"].split()[3]) / (96 / 2.54)
+        assert model["height_cm"] < natural / 2  # scaled to the column: 30 rows no longer 2,800 px tall
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print", "features": []})
+        for name in lessons:
+            visit(driver, (embedded_site / name).as_uri(), embedded_site.as_uri())
+            found = driver.execute_script(TALL)
+            assert found.pop("unbroken") is True, name
+            assert found and all(v["viewBox"] and v["height_cm"] <= 14.05 for v in found.values()), (name, found)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+
+
 def test_figures_are_drawn(driver, embedded_site):
     visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
     assert driver.execute_script("return Bokeh.documents.length") == 3
@@ -201,11 +240,15 @@ def test_heatmap_shows_a_head_or_the_layers_mean(driver, embedded_site):
     n = len(data["tokens"])
     titles = driver.execute_script(cells, root)
     assert len(titles) == n * n
+    layers = Select(root.find_element("css selector", ".heatmap-layer"))
+    # Blocks count from 1 in the menu, as on every page; the data's arrays count from 0.
+    assert [o.text for o in layers.options] == [str(i) for i in range(1, len(data["attention"]) + 1)]
     layer = data["layer"]
-    mean = [[sum(h[i][j] for h in data["attention"][layer]) / len(data["attention"][layer]) for j in range(n)]
-            for i in range(n)]
+    assert layers.first_selected_option.text == str(layer) == "3"
+    block = data["attention"][layer - 1]
+    mean = [[sum(h[i][j] for h in block) / len(block) for j in range(n)] for i in range(n)]
     assert [float(t.rsplit(": ", 1)[1]) for t in titles] == pytest.approx([v for row in mean for v in row], abs=3e-3)
-    Select(root.find_element("css selector", ".heatmap-layer")).select_by_value("0")
+    layers.select_by_visible_text("1")
     Select(root.find_element("css selector", ".heatmap-head")).select_by_value("4")
     titles = driver.execute_script(cells, root)
     expected = [v for row in data["attention"][0][4] for v in row]
@@ -223,7 +266,9 @@ def test_attention_views_respond_to_clicks(driver, embedded_site):
     head = driver.find_element(By.CSS_SELECTOR, ".bertviz-head")
     vis = head.find_element(By.ID, "vis")
     select = Select(head.find_element(By.ID, "layer"))
-    assert len(select.options) == 30 and select.first_selected_option.text == "2"
+    # Blocks count from 1, as on every page: lesson 1 opens the head view on layer 3, the third block.
+    assert [o.text for o in select.options] == [str(i) for i in range(1, 31)]
+    assert select.first_selected_option.text == "3"
     before = vis.get_attribute("innerHTML")
     select.select_by_visible_text("7")
     assert vis.get_attribute("innerHTML") != before
@@ -421,12 +466,15 @@ def test_heads_grid_click_shows_that_heads_attention(driver, tmp_path, tiny_mode
     cell = driver.find_element("css selector", '.head-cell[data-layer="2"][data-head="1"]')
     cell.click()
     title = driver.execute_script("return document.querySelector('.head-pattern-title').textContent")
-    assert title.startswith("Layer 2, head 1 (")
+    assert title.startswith("Layer 2, head 1 (")  # blocks count from 1: the second block
+    rows = driver.execute_script("return [...document.querySelectorAll('.heads-grid tbody th')]"
+                                 ".map(t => t.textContent)")
+    assert rows == ["1", "2", "3"]
     shaded = driver.execute_script("return [...document.querySelectorAll('.head-pattern .head-token')]"
                                    ".map(s => [s.textContent, s.title])")
     assert [t for t, _ in shaded] == data["tokens"] and "<i>" in "".join(t for t, _ in shaded)
     assert driver.execute_script("return document.querySelectorAll('.head-pattern i').length") == 0  # text only
-    assert [float(title.split(": ")[1]) for _, title in shaded] == pytest.approx(data["attention"][2][1], abs=1e-3)
+    assert [float(title.split(": ")[1]) for _, title in shaded] == pytest.approx(data["attention"][1][1], abs=1e-3)
     assert cell.get_attribute("aria-pressed") == "true" and browser.console_errors(driver) == []
 
 
@@ -453,8 +501,11 @@ def test_flow_graph_prunes_page_side_and_explains_clicks(driver, tmp_path, tiny_
     driver.find_element("css selector", f'[data-node="{data["output"]}"]').click()
     details = driver.find_element("css selector", ".flow-details")
     assert "the output the routes lead to" in details.text
-    attention = f"a{len(data['ffn']) - 1}_{data['position']}"
+    attention = f"a{len(data['ffn'])}_{data['position']}"  # the last block's; blocks count from 1
     driver.find_element("css selector", f'[data-node="{attention}"]').click()
+    assert details.text.startswith(f"Layer {len(data['ffn'])}, token {data['position']} ")
+    labels = driver.execute_script("return [...document.querySelectorAll('.flow-layer')].map(t => t.textContent)")
+    assert sorted(labels) == sorted(["emb"] + [f"L{i}" for i in range(1, len(data["ffn"]) + 1)])
     heads = [int(line.split(":")[0].split()[1]) for line in details.text.splitlines() if line.startswith("Head ")]
     assert heads == [h[0] for h in data["nodes"][attention]["heads"]]
     promoted = data["vocab"][data["nodes"][attention]["heads"][0][2][0]]

@@ -172,11 +172,11 @@ def test_negative_layers_and_heads_count_from_the_end(gpt2):
     attention, neuron_view = analyses.get("attention"), analyses.get("neuron_view")
     forward = gpt2.forward("The capital of France is")
     last = attention.compute(forward, attention.parse_options({"prompt": "x", "layer": -1}), gpt2)
-    assert last["layer"] == gpt2.n_layers - 1
+    assert last["layer"] == gpt2.n_layers  # blocks count from 1, as on every page
     view = neuron_view.compute(forward, neuron_view.parse_options(
-        {"prompt": "x", "layer": -1, "head": -1, "layers": [0, -1]}), gpt2)
-    assert (view["layer"], view["head"], view["layers"]) == (gpt2.n_layers - 1, 3, [0, gpt2.n_layers - 1])
-    with pytest.raises(Exception, match=r"layer -9 is out of range: gpt2 has layers 0 to 2 \(or -1 for the last\)"):
+        {"prompt": "x", "layer": -1, "head": -1, "layers": [1, -1]}), gpt2)
+    assert (view["layer"], view["head"], view["layers"]) == (gpt2.n_layers, 3, [1, gpt2.n_layers])
+    with pytest.raises(Exception, match=r"layer -9 is out of range: gpt2 has blocks 1 to 3 \(or -1 for the last"):
         attention.compute(forward, attention.parse_options({"prompt": "x", "layer": -9}), gpt2)
 
 

@@ -39,13 +39,14 @@ def test_csv_beside_json_for_tabular_figures(tmp_path, tiny_models):
     heads = json.loads((data / "01-a-5-heads.json").read_text())["data"]
     rows = list(csv.reader((data / "01-a-5-heads.csv").open()))
     assert [float(r[2]) for r in rows[1:]] == [v for row in heads["contributions"] for v in row]
+    assert [int(r[0]) for r in rows[1:]] == [layer for layer in heads["layers"] for _ in heads["contributions"][0]]
     flow = json.loads((data / "01-a-6-flow.json").read_text())["data"]
     rows = list(csv.reader((data / "01-a-6-flow.csv").open()))
     attention = [r for r in rows[1:] if r[1] == "attention"]
     assert [(int(r[0]), int(r[2]), int(r[4]), float(r[6])) for r in attention] == [tuple(e[:4]) for e in flow["edges"]]
     mlp = {(int(r[0]), int(r[2])): float(r[6]) for r in rows[1:] if r[1] == "mlp"}
     past = {(int(r[0]), int(r[2])): float(r[6]) for r in rows[1:] if r[1] == "past_mlp"}
-    assert mlp == {(layer, p): v for layer, row in enumerate(flow["ffn"]) for p, v in enumerate(row)}
+    assert mlp == {(layer, p): v for layer, row in enumerate(flow["ffn"], 1) for p, v in enumerate(row)}
     assert all(abs(mlp[k] + past[k] - 1) < 1e-4 for k in mlp)
 
 

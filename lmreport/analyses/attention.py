@@ -7,21 +7,23 @@ from typing import Any
 from ..models import ForwardPass, LoadedModel
 from . import values
 from .base import PROMPT, Analysis, Option
-from .common import resolve_index
+from .common import resolve_layer
 
 VIEWS = ("head", "model", "heatmap")
 DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded values
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
-    layer = resolve_index(options["layer"], forward.attentions.shape[0], "layer", "layer", model.source.name)
+    layer = resolve_layer(options["layer"], forward.attentions.shape[0], "layer", model.source.name)
     data = attention_data(forward, options["views"], layer)
     data["kv_heads"] = getattr(model.config, "num_key_value_heads", data["n_heads"])
     return data
 
 
 def attention_data(forward: ForwardPass, views: list[str], layer: int) -> dict[str, Any]:
-    """Attention of every layer and head, rounded for drawing, with what the views need."""
+    """Attention of every layer and head, rounded for drawing, with what the views need. `layer` is a 0-based
+    block index; the data names it as the pages do (block n makes hidden-state row n, so blocks count from 1):
+    "attention"[i] is block i + 1."""
     attn = forward.attentions  # [layer, head, query, key]
     scale = 10.0**DECIMALS
     return {
@@ -30,7 +32,8 @@ def attention_data(forward: ForwardPass, views: list[str], layer: int) -> dict[s
         "n_layers": attn.shape[0],
         "n_heads": attn.shape[1],
         "views": views,
-        "layer": layer,
+        "layer": layer + 1,
+        "layers": list(range(1, attn.shape[0] + 1)),
         "attention": ((attn.double() * scale).round() / scale).tolist(),
     }
 
@@ -39,12 +42,13 @@ ANALYSIS = Analysis(
     name="attention",
     label="Attention",
     summary="BertViz head view (one layer, all heads) and model view (every layer and head) of the prompt.",
-    version="1",
+    version="2",
     options=(
         PROMPT,
         Option("views", list, ["head", "model"], "which views to draw: head, model (BertViz), heatmap (query × key, "
                "one head or a layer's mean)", choices=VIEWS),
-        Option("layer", int, 0, "the layer the head view opens on (0-based; -1 is the last)"),
+        Option("layer", int, 1, "the layer the head view and heatmap open on: blocks count from 1 "
+               "(layer 0 is the embeddings, layer n the output of block n); -1 is the last"),
     ),
     compute=compute,
     needs=frozenset({"attentions"}),

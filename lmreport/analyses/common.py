@@ -31,6 +31,18 @@ def resolve_index(value: int, size: int, what: str, option: str, model_name: str
     return value % size
 
 
+LAYER_RULE = "layer 0 is the embeddings, layer n the residual stream after block n (blocks count from 1)"
+
+
+def resolve_layer(value: int, n_layers: int, option: str, model_name: str) -> int:
+    """A block named as on every page (1 is the first block, n_layers the last, -1 the last too) as a 0-based
+    index into the model's blocks. 0 names the embeddings, which no block is."""
+    if not (1 <= value <= n_layers or -n_layers <= value <= -1):
+        raise AnalysisError(f"layer {value} is out of range: {model_name} has blocks 1 to {n_layers} "
+                            f"(or -1 for the last; {LAYER_RULE})", option)
+    return value - 1 if value > 0 else value % n_layers
+
+
 def target_and_contrast(model: LoadedModel, forward: ForwardPass, options: dict[str, Any]) -> tuple[int, int | None]:
     """The token a block explains (options 'target', else the one the model predicts after the prompt) and the
     one it is set against (option 'contrast', or None)."""

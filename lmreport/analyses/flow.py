@@ -14,6 +14,11 @@ the output; the page gets every edge above a floor and lets the reader raise the
 the routes, the heads and MLP neurons that count most are listed with what their output promotes and
 suppresses: the vector read through the final norm (its scale held at the value at the output position, as
 the heads analysis does) and the unembedding.
+
+Blocks count from 1, as on every page (layer 0 is the embeddings, layer n the residual stream after block n).
+Node ids: x<t> the embedding of token t; a<n>_<t>, m<n>_<t> and r<n>_<t> block n's residual stream after
+attention, its MLP and the residual stream after the block. An edge [n, s, t, share, ...] is block n's
+attention at t reading s; "ffn"[n - 1] and "at_output"[n - 1] are block n's.
 """
 
 from __future__ import annotations
@@ -52,8 +57,8 @@ def proximity_shares(parts: Any, whole: Any) -> Any:
 
 
 def node_below(layer: int, position: int) -> str:
-    """The node a block at `layer` reads at `position`: the embedding, or the previous block's output."""
-    return f"x{position}" if layer == 0 else f"r{layer - 1}_{position}"
+    """The node block `layer` (from 1) reads at `position`: the embedding, or the previous block's output."""
+    return f"x{position}" if layer == 1 else f"r{layer - 1}_{position}"
 
 
 def routes(edges: list[list[Any]], ffn: list[list[float]], output: str, threshold: float
@@ -64,7 +69,7 @@ def routes(edges: list[list[Any]], ffn: list[list[float]], output: str, threshol
     incoming: dict[str, list[tuple[str, float]]] = {}
     for layer, source, target, share, *_ in edges:
         incoming.setdefault(f"a{layer}_{target}", []).append((node_below(layer, source), share))
-    for layer, row in enumerate(ffn):
+    for layer, row in enumerate(ffn, 1):
         for position, share in enumerate(row):
             incoming[f"m{layer}_{position}"] = [(f"a{layer}_{position}", share)]
             incoming[f"r{layer}_{position}"] = [(f"m{layer}_{position}", share), (f"a{layer}_{position}", 1 - share)]
@@ -93,7 +98,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     position = options["position"] % n
     blocks = _blocks(model, forward)
     layers, edges, ffn, residual = [], [], [], []
-    for layer, block in enumerate(blocks):
+    for layer, block in enumerate(blocks, 1):
         shares = _layer_shares(block, position)
         layers.append(shares)
         for t in range(position + 1):
@@ -107,7 +112,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
                                   round(float(shares["residual"][t]), 5) if s == t else None])
         ffn.append([round(float(v), 5) for v in shares["ffn"]])
         residual.append([round(float(v), 5) for v in shares["residual"]])
-    output = f"r{len(blocks) - 1}_{position}"
+    output = f"r{len(blocks)}_{position}"
     nodes, kept = routes(edges, ffn, output, options["floor"])
     on_route = {(a, b) for a, b, _ in kept}
     edges = [e for e in edges if (node_below(e[0], e[1]), f"a{e[0]}_{e[2]}") in on_route]
@@ -234,6 +239,7 @@ def _details(model: LoadedModel, forward: ForwardPass, blocks: list[dict[str, An
         if kind not in "am":
             continue  # embeddings and block outputs: the token, and the routes through them
         layer, t = map(int, node[1:].split("_"))
+        layer -= 1  # node ids count blocks from 1
         block = blocks[layer]
         if kind == "a":
             head_shares = layers[layer]["attention"][t].sum(0)
@@ -293,7 +299,7 @@ ANALYSIS = Analysis(
     "MLP, counts in the residual stream layer by layer (L1 proximity), kept above a threshold from a position's "
     "output back to the inputs, as a graph the reader can prune; a click lists the heads and neurons that count "
     "and the tokens they promote.",
-    version="1",
+    version="2",
     options=(
         PROMPT,
         Option("position", int, -1, "the position whose output the routes lead to (-1: the last)",

@@ -86,7 +86,7 @@ ANALYSIS = Analysis(
         "alternatives with the probabilities of the distribution the token came from (after the temperature "
         "when sampling)."
     ),
-    version="2",
+    version="3",
     options=(
         PROMPT,
         Option("new_tokens", int, 10, "how many tokens to generate", minimum=1, maximum=200),

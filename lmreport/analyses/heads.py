@@ -89,10 +89,11 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "contrast": None if contrast is None else {"id": contrast, "token": model.token_texts([contrast])[0]},
         "quantity": ("logit(target) − logit(contrast)" if contrast is not None else "logit(target)")
         + " at the last position, the final norm's scale held at its value in this forward pass",
+        "layers": list(range(1, len(table) + 1)),  # the blocks the rows of "contributions" are, counted from 1
         "contributions": table,
         "logit": logit,
         "heads_total": total,
-        "top": {"layer": top_layer, "head": top_head, "value": table[top_layer][top_head]},
+        "top": {"layer": top_layer + 1, "head": top_head, "value": table[top_layer][top_head]},
         "attention": [[[round(float(a), 5) for a in forward.attentions[layer, head, -1]] for head in range(n_heads)]
                       for layer in range(len(table))],
         "softcap": bool(getattr(model.config, "final_logit_softcapping", None)),
@@ -105,7 +106,7 @@ ANALYSIS = Analysis(
     summary="Each attention head's direct contribution to a next token's logit (or to the difference of two "
     "tokens' logits), through the final norm with its scale held fixed, as a layer × head grid; a click shows "
     "where that head looked from the last token.",
-    version="1",
+    version="2",
     options=(
         PROMPT,
         TARGET,

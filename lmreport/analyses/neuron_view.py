@@ -15,7 +15,7 @@ from ..errors import AnalysisError, NotApplicable
 from ..models import ForwardPass, LoadedModel
 from . import values
 from .base import PROMPT, Analysis, Option
-from .common import resolve_index
+from .common import resolve_index, resolve_layer
 
 DECIMALS = 3
 SUPPORTED = "GPT-2, BERT and Llama-style (Llama, Mistral, Qwen2, SmolLM) models"
@@ -107,12 +107,13 @@ def check_against_attention(q: Any, k: Any, attentions: Any, model: LoadedModel)
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
     n_layers, n_heads = forward.attentions.shape[:2]
     name = model.source.name
-    # [0, 1, -2, -1] names four layers of a deep model and fewer of a shallow one: each is kept once.
-    named = [resolve_index(i, n_layers, "layer", "layers", name) for i in options["layers"]]
-    layers = sorted(set(named)) or list(range(n_layers))
-    layer = resolve_index(options["layer"], n_layers, "layer", "layer", name)
+    # [1, 2, -2, -1] names four layers of a deep model and fewer of a shallow one: each is kept once.
+    named = [resolve_layer(i, n_layers, "layers", name) for i in options["layers"]]
+    layers = sorted(set(named)) or list(range(n_layers))  # 0-based block indexes
+    layer = resolve_layer(options["layer"], n_layers, "layer", name)
     if layer not in layers:
-        raise AnalysisError(f"layer {options['layer']} is not among the layers shown {layers}", "layer")
+        raise AnalysisError(f"layer {options['layer']} is not among the layers shown "
+                            f"{[i + 1 for i in layers]}", "layer")
     head = resolve_index(options["head"], n_heads, "head", "head", name)
     try:
         q, k = queries_keys(forward, model, layers)
@@ -125,8 +126,8 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     return {
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
-        "layers": layers,
-        "layer": layer,
+        "layers": [i + 1 for i in layers],  # blocks as the pages count them, from 1
+        "layer": layer + 1,
         "head": head,
         "bidirectional": not model.is_causal,
         "scale": 1 / math.sqrt(q.shape[-1]),
@@ -143,12 +144,14 @@ ANALYSIS = Analysis(
         "BertViz neuron view: for one head, each token's query and key vectors, their element-wise product "
         "and dot product, and the attention that the softmax makes of them."
     ),
-    version="1",
+    version="2",
     options=(
         PROMPT,
-        Option("layer", int, 0, "the layer shown first (0-based; -1 is the last)"),
+        Option("layer", int, 1, "the layer shown first: blocks count from 1 (layer 0 is the embeddings, layer n "
+               "the output of block n); -1 is the last"),
         Option("head", int, 0, "the head shown first (0-based; -1 is the last)"),
-        Option("layers", list, [], "layers to include (default all; fewer makes a lighter page; -1 is the last)",
+        Option("layers", list, [], "layers to include, counted as `layer` is (default all; fewer makes a "
+               "lighter page; -1 is the last)",
                item=int, min_items=0, max_items=256),
     ),
     compute=compute,

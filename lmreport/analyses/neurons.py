@@ -97,7 +97,7 @@ def contributions(forward: ForwardPass, options: dict[str, Any], model: LoadedMo
         "token_id": token_id,
         "token": model.token_texts([token_id])[0],
         "neurons": [
-            {"layer": int(i) // d_ff, "neuron": int(i) % d_ff,
+            {"layer": int(i) // d_ff + 1, "neuron": int(i) % d_ff,  # blocks count from 1, as on every page
              "activation": float(forward.mlp_activations[int(i) // d_ff, position, int(i) % d_ff]),
              "weight": float(weights.flatten()[i]), "contribution": float(flat[i])}
             for i in order.tolist()
@@ -136,7 +136,7 @@ ANALYSIS = Analysis(
         "the output token (activation × output weight projected on the unembedding); and an NMF of all "
         "activations shown as token highlighting."
     ),
-    version="3",
+    version="4",
     options=(
         PROMPT,
         Option("top", int, 5, "neurons listed per token and layer", minimum=1, maximum=50),

@@ -1,6 +1,8 @@
 """The values prose may name from each analysis's result (`=capital.prob(" Paris")`), as plain functions of
 the result's data. Layers count as the figures do: 0 is the embeddings, then one row per block, the last
-row being the model's output; -1 is that last row. Positions and prompts count from 0, -1 the last."""
+row being the model's output; -1 is that last row. Values about a block (attention, heads, flow) take its
+number on the same scale: block n is the one that makes row n, so blocks count from 1, and -1 is the last.
+Heads, positions and prompts count from 0, -1 the last."""
 
 from __future__ import annotations
 
@@ -36,6 +38,14 @@ def _index(value: int, size: int, what: str) -> int:
     return value % size
 
 
+def _block(value: int, size: int) -> int:
+    """A block counted as on the pages (1 to size, or -1 the last) as a 0-based index."""
+    if not (1 <= value <= size or -size <= value <= -1):
+        raise ReferenceProblem(f"layer {value} is out of range: blocks count 1 to {size} (or -1 for the last; "
+                               "layer 0 is the embeddings, which no block is)")
+    return value - 1 if value > 0 else value % size
+
+
 def _candidate(data: dict[str, Any], token: str) -> dict[str, Any]:
     for candidate in data["candidates"]:
         if candidate["text"] == token:
@@ -56,10 +66,10 @@ def _first_row_from(flags: list[bool]) -> int:
 
 
 def attention_sink(data: dict[str, Any], layer: int) -> float:
-    """the share of attention that goes to the first token at a layer (0-based block; -1 the last): the mean over
+    """the share of attention that goes to the first token at a layer (block 1 to n; -1 the last): the mean over
     heads and over every token after the first"""
     attn = data["attention"]
-    rows = attn[_index(layer, len(attn), "layer")]
+    rows = attn[_block(layer, len(attn))]
     shares = [row[0] for head in rows for row in head[1:]]
     if not shares:
         raise ReferenceProblem("the prompt is one token: no token can choose where to look")
@@ -353,9 +363,9 @@ def heads_top(data: dict[str, Any]) -> str:
 
 
 def heads_contribution(data: dict[str, Any], layer: int, head: int) -> float:
-    """a head's direct contribution to the logit (or logit difference); negative layers and heads count from the
-    end"""
-    row = data["contributions"][_index(layer, len(data["contributions"]), "layer")]
+    """a head's direct contribution to the logit (or logit difference) at a layer (block 1 to n) and head (from
+    0); -1 is the last of either"""
+    row = data["contributions"][_block(layer, len(data["contributions"]))]
     return float(row[_index(head, len(row), "head")])
 
 
@@ -387,7 +397,7 @@ def _flow_routes(data: dict[str, Any], threshold: float | None) -> tuple[set[str
 
 
 def _flow_layer(data: dict[str, Any], layer: int) -> dict[str, Any]:
-    return data["at_output"][_index(layer, len(data["at_output"]), "layer")]
+    return data["at_output"][_block(layer, len(data["at_output"]))]
 
 
 def flow_threshold(data: dict[str, Any]) -> float:
@@ -412,12 +422,12 @@ def flow_reaches(data: dict[str, Any], token: str, threshold: float | None = Non
 
 def flow_attention(data: dict[str, Any], layer: int) -> float:
     """at the output position, the attention block's share (all heads, all tokens read) of the residual stream
-    after it at a layer (block, counting from 0; -1 the last)"""
+    after it at a layer (block 1 to n; -1 the last)"""
     return float(_flow_layer(data, layer)["attention"])
 
 
 def flow_ffn(data: dict[str, Any], layer: int) -> float:
-    """at the output position, the MLP's share of the residual stream after it at a layer (block, from 0)"""
+    """at the output position, the MLP's share of the residual stream after it at a layer (block 1 to n)"""
     return float(_flow_layer(data, layer)["ffn"])
 
 
@@ -431,7 +441,7 @@ def flow_reads(data: dict[str, Any], layer: int) -> str:
 
 
 def flow_reads_head(data: dict[str, Any], layer: int, token: str) -> str:
-    """the head through which the output position reads a prompt token most at a layer (block, from 0), as
+    """the head through which the output position reads a prompt token most at a layer (block 1 to n), as
     'layer L, head H' (the token's last occurrence up to the position)"""
     row = _flow_layer(data, layer)
     found = [i for i, t in enumerate(data["tokens"][:data["position"] + 1]) if t == token]
@@ -439,12 +449,12 @@ def flow_reads_head(data: dict[str, Any], layer: int, token: str) -> str:
         raise ReferenceProblem(f"{token!r} is not a token of the prompt up to the output position")
     shares = row["read"][found[-1]]
     head = max(range(len(shares)), key=lambda h: shares[h])
-    return f"layer {_index(layer, len(data['at_output']), 'layer')}, head {head}"
+    return f"layer {_block(layer, len(data['at_output'])) + 1}, head {head}"
 
 
 def flow_top_head(data: dict[str, Any]) -> str:
     """the head with the largest share at the output position, over all layers, as 'layer L, head H'"""
-    _, layer, head = max((share, layer, head) for layer, row in enumerate(data["at_output"])
+    _, layer, head = max((share, layer, head) for layer, row in enumerate(data["at_output"], 1)
                          for head, share in enumerate(row["heads"]))
     return f"layer {layer}, head {head}"
 

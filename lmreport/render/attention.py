@@ -16,11 +16,12 @@ _VIEW_HELP = {
     "neuron": "Neuron view: pick a layer and head, then click the ⊕ beside a token on the left to open its query, "
     "the keys, their products and the attention that results; hover a token to see its lines.",
 }
+LAYERS_NOTE = " Layer n is block n, counted from 1 as on every page (0 is the embeddings); heads count from 0."
 
 
 def _view(view: str, data_id: str, root: str, selects: str) -> str:
     return (
-        f'<p class="view-help">{_VIEW_HELP[view]}</p>\n'
+        f'<p class="view-help">{_VIEW_HELP[view]}{LAYERS_NOTE}</p>\n'
         f'<div class="bertviz bertviz-{view}" id="{root}" tabindex="0" role="region" aria-label="{view} view">'
         f'<span style="user-select:none">{selects}</span><div id="vis"></div></div>\n'
         f'<script>lmreportBertviz.{view}("{data_id}", "{root}");</script>'
@@ -67,7 +68,7 @@ def views_html(data: dict[str, Any], figure_id: str) -> str:
 def _heatmap(data_id: str, root: str) -> str:
     """The heatmap view: menus for the layer and the head (or the layer's mean), drawn by bertviz-glue.js."""
     return (
-        f'<p class="view-help">{_VIEW_HELP["heatmap"]}</p>\n'
+        f'<p class="view-help">{_VIEW_HELP["heatmap"]}{LAYERS_NOTE}</p>\n'
         f'<div class="attention-heatmap" id="{root}"><div class="heatmap-menus">'
         f'<label>Layer <select class="heatmap-layer"></select></label> '
         f'<label>Head <select class="heatmap-head"></select></label></div>'

@@ -83,20 +83,23 @@ def grid(
     cols: dict[str, list[Any]] = {"x": [], "y": [], "value": [], "ink": [], "cell": []}
     cols.update({name: [] for name in hover})
     dark_at = 0.55
+    min_width = min(width, 110 + 44 * n_cols)  # narrower, the cells' text would overlap: scroll instead
+    # Text is cut to what the narrowest cell the chart can shrink to holds (10 px type, about 6 px a character).
+    narrowest = min(cell_px, (min_width - 110) // max(n_cols, 1))
     for y in range(n_rows):
         for x in range(n_cols):
             value = values[y][x]
             cols["x"].append(x)
             cols["y"].append(y)
             cols["value"].append(value)
-            cols["cell"].append(short(text[y][x], min(cell_px // 9, 14)))
+            cols["cell"].append(short(text[y][x], min(max(3, (narrowest - 6) // 6), 14)))
             cols["ink"].append("#ffffff" if _darkness(value, low, high, log, reverse) > dark_at else "#111111")
             for name, table in hover.items():
                 cols[name].append(table[y][x])
     fig = figure(
         height=90 + 20 * n_rows,
         width=width,
-        min_width=min(width, 110 + 44 * n_cols),  # narrower, the cells' text would overlap: scroll instead
+        min_width=min_width,
         x_range=(-0.5, n_cols - 0.5),
         y_range=(-0.5, n_rows - 0.5),
         title=title,
@@ -128,6 +131,10 @@ def _darkness(value: float, low: float, high: float, log: bool, reverse: bool) -
         value, low, high = (math.log(max(v, 1e-12)) for v in (value, low, high))
     share = 0.0 if high == low else min(1.0, max(0.0, (value - low) / (high - low)))
     return 1 - share if reverse else share
+
+
+# One layer numbering on every page: 0 is the embeddings, n the residual stream after block n (blocks count from 1).
+LAYER_AXIS = "layer (0 = embeddings, n = after block n)"
 
 
 def layer_ticks(n_rows: int) -> dict[int, str]:
@@ -176,7 +183,7 @@ def lines(
         fig.yaxis.major_label_overrides = {10**k: f"{10**k:,}" for k in range(decades + 1)}
     elif flip_y:
         fig.y_range.flipped = True
-    fig.xaxis.axis_label = "layer (0 = embeddings)"
+    fig.xaxis.axis_label = LAYER_AXIS
     fig.yaxis.axis_label = y_axis_label
     fig.legend.click_policy = "hide"
     fig.legend.label_text_font_size = "11px"

@@ -38,8 +38,9 @@ def render(result: Result, figure_id: str) -> Figure:
         "layers": len(data["ffn"]), "edges": data["edges"], "ffn": data["ffn"], "residual": data["residual"],
         "nodes": data["nodes"], "vocab": display_tokens(data["vocab"]), "output": data["output"]})))
     help_text = Markup(
-        '<p class="view-help">Rows: the embeddings at the bottom, then for each layer the residual stream after '
-        "attention (round) and after the block (square), with the MLP (diamond) between. Blue edges are attention "
+        '<p class="view-help">Rows: the embeddings at the bottom (emb, layer 0), then for each layer L1, L2, … '
+        "(block n makes layer n, as on every page) the residual stream after attention (round) and after the "
+        "block (square), with the MLP (diamond) between. Blue edges are attention "
         "(thicker: a larger share), grey ones the residual stream, orange ones the MLP. The threshold only hides "
         "edges: the shares are not renormalised. Edges below {:.3f} were not sent to the page.</p>"
     ).format(data["floor"])

@@ -29,7 +29,7 @@ def render(result: Result, figure_id: str) -> Figure:
     n_heads = len(table[0]) if table else 0
     head_row = Markup("").join(Markup('<th scope="col">{}</th>').format(h) for h in range(n_heads))
     rows = []
-    for layer, row in enumerate(table):
+    for layer, row in enumerate(table, 1):  # blocks count from 1, as on every page
         cells = Markup("").join(
             Markup('<td><button type="button" class="head-cell" data-layer="{}" data-head="{}" style="{}"'
                    ' title="layer {}, head {}: {:+.3f}" aria-label="layer {}, head {}: {:+.3f}">{:+.1f}</button></td>'
@@ -48,10 +48,11 @@ def render(result: Result, figure_id: str) -> Figure:
     pattern = Markup('<div class="head-pattern" id="{}-pattern"><p class="head-pattern-title">Layer {}, head {} '
                      "(the strongest, {:+.3f}): attention from the last token</p><div class=\"head-tokens\">{}</div>"
                      "</div>").format(figure_id, top["layer"], top["head"], top["value"], tokens and
-                                      pattern_html(tokens, data["attention"][top["layer"]][top["head"]]))
+                                      pattern_html(tokens, data["attention"][top["layer"] - 1][top["head"]]))
     payload = Markup('<script type="application/json" id="{}-heads">{}</script>').format(
         figure_id, Markup(script_json({"tokens": tokens, "attention": data["attention"],
                                        "contributions": table})))
     help_text = Markup('<p class="view-help">Blue raises the logit, red lowers it (scaled to the largest). Click a '
-                       "head to see where it looked from the last token.</p>")
+                       "head to see where it looked from the last token. Layers are blocks counted from 1 (layer 0 "
+                       "is the embeddings, layer n the output of block n); heads count from 0.</p>")
     return Figure(html=str(summary + grid + pattern + payload + help_text), assets={"heads"})

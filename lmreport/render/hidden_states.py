@@ -7,7 +7,7 @@ from bokeh.models import ColumnDataSource, HoverTool
 from bokeh.plotting import figure
 
 from ..result import Result
-from .bokeh import PALETTE, bokeh_figure, grid, layer_ticks
+from .bokeh import LAYER_AXIS, PALETTE, bokeh_figure, grid, layer_ticks
 from .common import Figure, display_tokens
 
 
@@ -26,7 +26,7 @@ def render(result: Result, figure_id: str) -> Figure:
         text=[[f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in r] for r in norms],
         hover={"layer": layer_hover, "token": token_hover, "norm": [[f"{v:.3f}" for v in r] for r in norms]},
         low=max(1e-6, min(min(r) for r in norms)), high=max(max(r) for r in norms), log=True,
-        x_axis_label="token", y_axis_label="layer",
+        x_axis_label="token", y_axis_label=LAYER_AXIS,
     )
     cos_last = data["cos_last"]
     cos_next = data["cos_next"] + [[1.0] * len(tokens)]
@@ -40,7 +40,7 @@ def render(result: Result, figure_id: str) -> Figure:
             "cos to next layer": [[f"{v:.4f}" for v in r] for r in cos_next[:-1]] + [["—"] * len(tokens)],
         },
         low=min(0.0, min(min(r) for r in cos_last)), high=1.0,
-        x_axis_label="token", y_axis_label="layer",
+        x_axis_label="token", y_axis_label=LAYER_AXIS,
     )
     return bokeh_figure(column(norm_grid, cos_grid, pca_plot(data, tokens)))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..result import Result
-from .bokeh import bokeh_figure, grid, layer_ticks
+from .bokeh import LAYER_AXIS, bokeh_figure, grid, layer_ticks
 from .common import Figure, display_token, display_tokens
 
 
@@ -32,6 +32,6 @@ def render(result: Result, figure_id: str) -> Figure:
         low=0.0,
         high=1.0,
         x_axis_label="input token (prediction is for the next one)",
-        y_axis_label="layer",
+        y_axis_label=LAYER_AXIS,
     )
     return bokeh_figure(fig)

@@ -20,11 +20,11 @@ def render(result: Result, figure_id: str) -> Figure:
     active = grid(
         title="Most active MLP neuron of each block at each token (colour saturates at the 95th percentile)",
         x_labels=tokens,
-        y_labels=[str(i) for i in range(n_layers)],
+        y_labels=[str(i) for i in range(1, n_layers + 1)],  # blocks count from 1, as on every page
         values=values,
         text=[[f"{cell[0]:.1f}" for cell in row] for row in data["top_values"]],
         hover={
-            "layer": [[str(y)] * len(tokens) for y in range(n_layers)],
+            "layer": [[str(y)] * len(tokens) for y in range(1, n_layers + 1)],
             "token": [[f"{x}: {t}" for x, t in enumerate(tokens)] for _ in range(n_layers)],
             "top neurons": [
                 ["  ".join(f"#{n} {v:.2f}" for n, v in zip(ns, vs, strict=True)) for ns, vs in zip(nrow, vrow,
@@ -35,10 +35,11 @@ def render(result: Result, figure_id: str) -> Figure:
         low=min(0.0, min(min(r) for r in values)),
         high=saturation(values),
         x_axis_label="token",
-        y_axis_label="layer (0-based)",
+        y_axis_label="layer (block n's MLP, blocks from 1)",
     )
     value = data.get("neuron_value", "the input of the MLP's output projection")
-    parts = [f'<p class="figure-summary">A neuron\'s value: {escape(value)}. Blocks count from 0.</p>',
+    parts = [f'<p class="figure-summary">A neuron\'s value: {escape(value)}. Layer n is block n\'s MLP, blocks '
+             "counted from 1 as on every page (layer 0 is the embeddings, which have no MLP).</p>",
              bokeh_figure(active).html]
     if data["contributions"]:
         parts.append('<p class="figure-summary">Contribution: the neuron\'s value × its output weights read '
@@ -86,7 +87,7 @@ def factors_html(factors: dict, tokens: list[str], n_layers: int) -> str:
     """One line of tokens per NMF factor, each token's background as strong as the factor there."""
     rows = []
     for f, (weights, share) in enumerate(zip(factors["token_weights"], factors["layer_share"], strict=True)):
-        peak = max(range(n_layers), key=lambda i: share[i])
+        peak = max(range(n_layers), key=lambda i: share[i]) + 1  # blocks count from 1
         spans = "".join(
             f'<span class="factor-token" style="{shade_style(w)}" '
             f'title="factor {f + 1}: {w:.3f}">{escape(t)}</span>'

@@ -6,7 +6,7 @@ from bokeh.layouts import column
 from markupsafe import escape
 
 from ..result import Result
-from .bokeh import bokeh_figure, grid, layer_ticks
+from .bokeh import LAYER_AXIS, bokeh_figure, grid, layer_ticks
 from .common import LENS_RULE, RANK_RULE, Figure, display_token, display_tokens
 
 RANK_COLOUR_LIMIT = 1000  # ranks from here down are all drawn palest
@@ -54,5 +54,5 @@ def rank_grid(*, title: str, columns: list[str], hover_columns: dict[str, list[s
     return grid(
         title=title, x_labels=columns, y_labels=list(layer_ticks(n_rows).values()), values=ranks,
         text=[[str(r) for r in row] for row in ranks], hover=hover, low=1, high=RANK_COLOUR_LIMIT, log=True,
-        reverse=True, x_axis_label=x_axis_label, y_axis_label="layer",
+        reverse=True, x_axis_label=x_axis_label, y_axis_label=LAYER_AXIS,
     )

@@ -29,7 +29,7 @@ window.lmreportBertviz = (function () {
     return {
       data: data,
       filters: [{ name: null, attn: attn, left_text: data.tokens, right_text: data.tokens }],
-      layers: range(attn.length),
+      layers: range(attn.length).map(function (i) { return i + 1; }),  // blocks count from 1, as on every page
       heads: range(attn[0].length),
     };
   }
@@ -41,6 +41,28 @@ window.lmreportBertviz = (function () {
       select.setAttribute("aria-label", /head/.test(id) ? "Attention head" : (/layer/.test(id + text) ? "Layer" : "View"));
     });
   }
+  // BertViz draws at fixed pixel sizes. Give its SVG a viewBox around what it drew, so the stylesheet can scale it:
+  // to the column on a phone (the model view) and to one printed page. Redone when the view grows (the neuron
+  // view opening a token); on a wide screen the view keeps its size and scrolls in its card when wider.
+  function fit(rootId) {
+    const svg = document.querySelector("#" + rootId + " #vis svg");
+    if (!svg || typeof svg.getBBox !== "function") { return; }
+    let pending = false;
+    function measure() {
+      pending = false;
+      const box = svg.getBBox(), w = Math.ceil(box.x + box.width) + 2, h = Math.ceil(box.y + box.height) + 2;
+      if (!(w > 2 && h > 2)) { return; }
+      const wanted = { viewBox: "0 0 " + w + " " + h, width: String(w), height: String(h) };
+      Object.keys(wanted).forEach(function (name) {
+        if (svg.getAttribute(name) !== wanted[name]) { svg.setAttribute(name, wanted[name]); }
+      });
+      svg.classList.add("lmreport-fit");
+    }
+    measure();
+    new MutationObserver(function () {
+      if (!pending) { pending = true; requestAnimationFrame(measure); }
+    }).observe(svg, { childList: true, subtree: true });
+  }
   // The heatmap view: query tokens down, key tokens across, one head or the mean of a layer's heads.
   function heatmap(dataId, rootId) {
     const d = read(dataId), root = document.getElementById(rootId), tokens = d.data.tokens, n = tokens.length;
@@ -49,9 +71,9 @@ window.lmreportBertviz = (function () {
     d.layers.forEach(function (l) { layerMenu.add(new Option(String(l), String(l))); });
     headMenu.add(new Option("mean of the heads", "mean"));
     d.heads.forEach(function (h) { headMenu.add(new Option(String(h), String(h))); });
-    layerMenu.value = String(d.data.layer || 0);
+    layerMenu.value = String(d.data.layer || 1);
     function weights(layer, head) {
-      const heads = head === "mean" ? d.heads : [Number(head)], attn = d.filters[0].attn[layer];
+      const heads = head === "mean" ? d.heads : [Number(head)], attn = d.filters[0].attn[layer - 1];
       return attn[0].map(function (row, i) {
         return row.map(function (_, j) {
           let sum = 0;
@@ -95,9 +117,10 @@ window.lmreportBertviz = (function () {
       const d = read(dataId);
       headView({
         attention: d.filters, default_filter: "0", root_div_id: rootId,
-        layer: d.data.layer || 0, heads: null, include_layers: d.layers,
+        layer: d.data.layer || 1, heads: null, include_layers: d.layers,
       });
       labelMenus(rootId);
+      fit(rootId);
     },
     model: function (dataId, rootId) {
       const d = read(dataId);
@@ -106,6 +129,7 @@ window.lmreportBertviz = (function () {
         include_layers: d.layers, include_heads: d.heads, total_heads: d.heads.length,
       });
       labelMenus(rootId);
+      fit(rootId);
     },
     neuron: function (dataId, rootId) {
       const data = JSON.parse(document.getElementById(dataId).textContent);
@@ -115,11 +139,12 @@ window.lmreportBertviz = (function () {
         default_filter: "all", root_div_id: rootId, bidirectional: data.bidirectional, display_mode: "light",
         layer: Math.max(0, data.layers.indexOf(data.layer)), head: data.head,
       });
-      // The view numbers its layers 0..n-1; show the model's own layer numbers.
+      // The view numbers its menu 0..n-1; show the blocks' numbers, counted from 1 as on every page.
       document.querySelectorAll("#" + rootId + " #layer option").forEach(function (option, i) {
         option.textContent = data.layers[i];
       });
       labelMenus(rootId);
+      fit(rootId);
     },
   };
 })();

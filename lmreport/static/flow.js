@@ -12,10 +12,12 @@
     return node;
   }
   function pct(share) { return (100 * share).toFixed(share < 0.1 ? 1 : 0) + "%"; }
-  function below(layer, pos) { return layer === 0 ? "x" + pos : "r" + (layer - 1) + "_" + pos; }
+  // Node ids: x<pos> the embeddings (layer 0); a<n>_<pos>, m<n>_<pos>, r<n>_<pos> block n's residual stream after
+  // attention, its MLP and the stream after the block, blocks counted from 1 as on every page.
+  function below(layer, pos) { return layer === 1 ? "x" + pos : "r" + (layer - 1) + "_" + pos; }
   function parse(id) {
     var kind = id.charAt(0);
-    if (kind === "x") { return { kind: kind, layer: -1, pos: Number(id.slice(1)) }; }
+    if (kind === "x") { return { kind: kind, layer: 0, pos: Number(id.slice(1)) }; }
     var parts = id.slice(1).split("_");
     return { kind: kind, layer: Number(parts[0]), pos: Number(parts[1]) };
   }
@@ -27,7 +29,8 @@
       var to = "a" + e[0] + "_" + e[2];
       (incoming[to] = incoming[to] || []).push({ from: below(e[0], e[1]), to: to, share: e[3], kind: "attention", row: e });
     });
-    data.ffn.forEach(function (row, layer) {
+    data.ffn.forEach(function (row, index) {
+      var layer = index + 1;
       row.forEach(function (share, pos) {
         var a = "a" + layer + "_" + pos, m = "m" + layer + "_" + pos, r = "r" + layer + "_" + pos;
         incoming[m] = [{ from: a, to: m, share: share, kind: "mlp", layer: layer, pos: pos }];
@@ -55,7 +58,7 @@
 
   function place(data, id) {
     var n = parse(id), rows = 2 * data.layers;
-    var row = n.kind === "x" ? 0 : (n.kind === "r" ? 2 * n.layer + 2 : 2 * n.layer + 1);
+    var row = n.kind === "x" ? 0 : (n.kind === "r" ? 2 * n.layer : 2 * n.layer - 1);
     var x = LEFT + COL * n.pos + COL / 2, y = TOP + (rows - row) * ROW;
     if (n.kind === "m") { return { x: x + COL * 0.32, y: y - ROW / 2 }; }
     return { x: x, y: y };
@@ -76,7 +79,7 @@
       });
     } else if (n.kind === "m") {
       title = "Layer " + n.layer + ", " + tokenText(data, n.pos) + ": the MLP, " +
-        pct(data.ffn[n.layer][n.pos]) + " of the residual stream after the block.";
+        pct(data.ffn[n.layer - 1][n.pos]) + " of the residual stream after the block.";
       lines.push("Split by neuron, the incoming residual stream has " + pct(info.residual) + " of that sum; the neurons " +
         "with the largest shares:");
       (info.neurons || []).forEach(function (m) {
@@ -84,7 +87,7 @@
           "; suppresses " + words(data, m[4]) + ".");
       });
     } else {
-      var share = data.ffn[n.layer][n.pos];
+      var share = data.ffn[n.layer - 1][n.pos];
       title = "Layer " + n.layer + ", " + tokenText(data, n.pos) + ": the residual stream after the block" +
         (id === data.output ? " (the output the routes lead to)" : "") + ".";
       lines.push("From the MLP: " + pct(share) + "; carried past it: " + pct(1 - share) + ".");
@@ -160,7 +163,7 @@
     svg.style.minWidth = Math.round(width * 0.6) + "px";
     svg.style.height = "auto";
     var grid = make("g", { "class": "flow-grid" }, svg);
-    for (var layer = 0; layer < data.layers; layer++) {
+    for (var layer = 1; layer <= data.layers; layer++) {
       var y = place(data, "r" + layer + "_0").y;
       make("text", { x: 4, y: y + 4, "class": "flow-layer" }, grid).textContent = "L" + layer;
       for (var pos = 0; pos < columns; pos++) {

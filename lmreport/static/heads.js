@@ -8,15 +8,16 @@
     var lum = 0.2126 * channel(rgb[0]) + 0.7152 * channel(rgb[1]) + 0.0722 * channel(rgb[2]);
     return { background: "rgb(" + rgb.join(",") + ")", color: (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff" };
   }
+  // `layer` is the block's number as the page shows it, counted from 1; the arrays count from 0.
   function draw(figure, data, layer, head) {
     var box = figure.querySelector(".head-pattern");
-    var value = data.contributions[layer][head];
+    var value = data.contributions[layer - 1][head];
     box.querySelector(".head-pattern-title").textContent = "Layer " + layer + ", head " + head + " (" +
       (value >= 0 ? "+" : "") + value.toFixed(3) + "): attention from the last token";
     var tokens = box.querySelector(".head-tokens");
     tokens.textContent = "";
     data.tokens.forEach(function (token, i) {
-      var weight = data.attention[layer][head][i];
+      var weight = data.attention[layer - 1][head][i];
       var span = document.createElement("span");
       span.className = "head-token";
       var shade = style(Math.max(0, Math.min(1, weight)));

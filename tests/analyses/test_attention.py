@@ -44,8 +44,19 @@ def test_grouped_query_attention_gives_every_query_head(llama):
 
 def test_layer_out_of_range(gpt2):
     attention = analyses.get("attention")
-    with pytest.raises(AnalysisError, match="layer 9 is out of range: gpt2 has layers 0 to 2"):
-        attention.compute(gpt2.forward(PROMPT), attention.parse_options({"prompt": PROMPT, "layer": 9}), gpt2)
+    for layer in (9, 4, 0, -4):  # blocks count from 1: 0 is the embeddings, which have no attention
+        with pytest.raises(AnalysisError, match=f"layer {layer} is out of range: gpt2 has blocks 1 to 3"):
+            attention.compute(gpt2.forward(PROMPT), attention.parse_options({"prompt": PROMPT, "layer": layer}),
+                              gpt2)
+
+
+def test_layers_count_blocks_from_one(gpt2):
+    """The one numbering of every page: layer n is block n (hidden-state row n is its output)."""
+    attention = analyses.get("attention")
+    forward = gpt2.forward(PROMPT)
+    for layer, block in ((1, 0), (3, 2), (-1, 2), (-3, 0)):
+        data = attention.compute(forward, attention.parse_options({"prompt": PROMPT, "layer": layer}), gpt2)
+        assert data["layer"] == block + 1 and data["layers"] == [1, 2, 3]
 
 
 def test_the_sink_is_the_mean_attention_to_the_first_token(gpt2):
@@ -55,6 +66,8 @@ def test_the_sink_is_the_mean_attention_to_the_first_token(gpt2):
     data = attention.compute(gpt2.forward(PROMPT), attention.parse_options({"prompt": PROMPT}), gpt2)
     with torch.no_grad():
         out = gpt2.model(**gpt2.tokenizer(PROMPT, return_tensors="pt"), output_attentions=True)
-    for layer in (0, -1):
-        first = out.attentions[layer][0, :, 1:, 0]  # every head, every query after the first, key 0
+    for layer, block in ((1, 0), (2, 1), (-1, 2)):  # blocks count from 1, as on every page
+        first = out.attentions[block][0, :, 1:, 0]  # every head, every query after the first, key 0
         assert values.attention_sink(data, layer) == pytest.approx(float(first.mean()), abs=1e-4)
+    with pytest.raises(values.ReferenceProblem, match="layer 0 is out of range"):
+        values.attention_sink(data, 0)

@@ -113,10 +113,10 @@ def test_flow_shares_follow_the_l1_proximity_rule(kind, request):
             for s in range(t + 1):
                 share = sum(x for (src, _), x in zip(labels, shares[:-1], strict=True) if src == s)
                 share += shares[-1] if s == t else 0.0
-                edge = edges.get((layer, s, t))
+                edge = edges.get((layer + 1, s, t))  # edges and nodes name blocks from 1
                 if edge is None:
                     # Only edges off every route at the floor are left out.
-                    assert share < 0.001 or not _reached(data, f"a{layer}_{t}")
+                    assert share < 0.001 or not _reached(data, f"a{layer + 1}_{t}")
                     continue
                 checked += 1
                 assert edge[3] == pytest.approx(share, abs=2e-5)
@@ -147,19 +147,20 @@ def test_each_sums_shares_add_up_to_one_before_pruning(kind, request):
 
 
 def test_routes_walk_back_from_the_output_over_edges_above_the_threshold():
-    # One layer, two tokens; the output is r0_1. Token 1 reads token 0 (0.3) and itself with the residual (0.7);
+    # One block (block 1: blocks count from 1, as on every page), two tokens; the output is r1_1. Token 1 reads
+    # token 0 (0.3) and itself with the residual (0.7);
     # the MLP carries 0.2 of the block's output, the residual past it 0.8.
-    edges = [[0, 0, 1, 0.3, [], None], [0, 1, 1, 0.7, [], 0.6], [0, 0, 0, 1.0, [], 1.0]]
+    edges = [[1, 0, 1, 0.3, [], None], [1, 1, 1, 0.7, [], 0.6], [1, 0, 0, 1.0, [], 1.0]]
     ffn = [[0.5, 0.2]]
-    nodes, kept = flow.routes(edges, ffn, "r0_1", 0.1)
-    assert nodes == {"r0_1", "m0_1", "a0_1", "x0", "x1"}
-    assert sorted(kept) == sorted([("m0_1", "r0_1", 0.2), ("a0_1", "r0_1", 0.8), ("a0_1", "m0_1", 0.2),
-                                   ("x0", "a0_1", 0.3), ("x1", "a0_1", 0.7)])
-    nodes, _ = flow.routes(edges, ffn, "r0_1", 0.25)
-    assert nodes == {"r0_1", "a0_1", "x0", "x1"}  # the MLP's 0.2 is pruned
-    nodes, _ = flow.routes(edges, ffn, "r0_1", 0.5)
-    assert nodes == {"r0_1", "a0_1", "x1"}  # token 0 is no longer reached
-    data = {"edges": edges, "ffn": ffn, "output": "r0_1", "threshold": 0.1, "floor": 0.05, "tokens": ["a", "b"]}
+    nodes, kept = flow.routes(edges, ffn, "r1_1", 0.1)
+    assert nodes == {"r1_1", "m1_1", "a1_1", "x0", "x1"}
+    assert sorted(kept) == sorted([("m1_1", "r1_1", 0.2), ("a1_1", "r1_1", 0.8), ("a1_1", "m1_1", 0.2),
+                                   ("x0", "a1_1", 0.3), ("x1", "a1_1", 0.7)])
+    nodes, _ = flow.routes(edges, ffn, "r1_1", 0.25)
+    assert nodes == {"r1_1", "a1_1", "x0", "x1"}  # the MLP's 0.2 is pruned
+    nodes, _ = flow.routes(edges, ffn, "r1_1", 0.5)
+    assert nodes == {"r1_1", "a1_1", "x1"}  # token 0 is no longer reached
+    data = {"edges": edges, "ffn": ffn, "output": "r1_1", "threshold": 0.1, "floor": 0.05, "tokens": ["a", "b"]}
     assert values.flow_nodes(data) == 5 and values.flow_nodes(data, 0.5) == 3
     assert values.flow_reaches(data, "a", 0.25) == "yes" and values.flow_reaches(data, "a", 0.5) == "no"
     with pytest.raises(values.ReferenceProblem, match="below the block's floor"):
@@ -172,7 +173,7 @@ def test_flow_details_name_the_heads_and_neurons_that_count(llama):
     blocks = flow._blocks(llama, forward)
     position = data["position"]
     layer = len(blocks) - 1
-    node = data["nodes"][f"a{layer}_{position}"]
+    node = data["nodes"][f"a{layer + 1}_{position}"]  # node ids name blocks from 1
     shares = flow._layer_shares(blocks[layer], position)["attention"][position].sum(0)
     assert [h for h, *_ in node["heads"]] == shares.argsort(descending=True)[:3].tolist()
     assert node["heads"][0][1] == pytest.approx(float(shares.max()), abs=1e-5)
@@ -189,7 +190,7 @@ def test_flow_details_name_the_heads_and_neurons_that_count(llama):
     assert promoted == llama.token_texts(logits.topk(3).indices.tolist())
     suppressed = [data["vocab"][i] for i in node["heads"][0][3]]
     assert suppressed == llama.token_texts((-logits).topk(3).indices.tolist())
-    mlp = data["nodes"].get(f"m{layer}_{position}")
+    mlp = data["nodes"].get(f"m{layer + 1}_{position}")
     if mlp is not None:
         acts = forward.mlp_activations[layer, position].double()
         neuron, share, activation = mlp["neurons"][0][:3]
@@ -200,9 +201,9 @@ def test_flow_details_name_the_heads_and_neurons_that_count(llama):
 def test_flow_values_at_the_output(gpt2):
     data = run(gpt2)
     last = data["position"]
-    for layer, row in enumerate(data["at_output"]):
-        assert row["attention"] == pytest.approx(1 - data["residual"][layer][last], abs=1e-4)
-        assert row["ffn"] == data["ffn"][layer][last]
+    for layer, row in enumerate(data["at_output"], 1):  # values name blocks from 1, as the pages do
+        assert row["attention"] == pytest.approx(1 - data["residual"][layer - 1][last], abs=1e-4)
+        assert row["ffn"] == data["ffn"][layer - 1][last]
         assert values.flow_reads(data, layer) == data["tokens"][row["reads"]]
         assert row["reads"] != last
         token = data["tokens"][row["reads"]]
@@ -210,7 +211,10 @@ def test_flow_values_at_the_output(gpt2):
         head = max(range(len(row["read"][last_seen])), key=lambda h: row["read"][last_seen][h])
         assert values.flow_reads_head(data, layer, token) == f"layer {layer}, head {head}"
         assert sum(map(sum, row["read"])) == pytest.approx(row["attention"], abs=1e-3)
-    best = max((s, layer, h) for layer, row in enumerate(data["at_output"]) for h, s in enumerate(row["heads"]))
+    best = max((s, layer, h) for layer, row in enumerate(data["at_output"], 1) for h, s in enumerate(row["heads"]))
+    assert values.flow_reads(data, -1) == values.flow_reads(data, len(data["at_output"]))
+    with pytest.raises(values.ReferenceProblem, match="layer 0 is out of range"):
+        values.flow_reads(data, 0)
     assert values.flow_top_head(data) == f"layer {best[1]}, head {best[2]}"
     assert data["predicted"]["id"] == int(gpt2.forward(PROMPT).logits[-1].argmax())
 
@@ -223,4 +227,4 @@ def test_flow_errors(gpt2, bert):
     with pytest.raises(NotApplicable, match="encoder"):
         run(bert)
     data = run(gpt2, position=2)
-    assert data["output"] == f"r{len(data['ffn']) - 1}_2" and all(len(row) == 3 for row in data["ffn"])
+    assert data["output"] == f"r{len(data['ffn'])}_2" and all(len(row) == 3 for row in data["ffn"])

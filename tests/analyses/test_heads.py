@@ -65,7 +65,8 @@ def test_heads_add_up_to_each_layers_attention_output(kind, request):
     assert data["logit"] == pytest.approx(float(logits[the] - logits[is_]), rel=1e-5, abs=1e-5)
     assert data["heads_total"] == pytest.approx(sum(sum(r) for r in data["contributions"]))
     top = max(((abs(v), layer, head) for layer, r in enumerate(data["contributions"]) for head, v in enumerate(r)))
-    assert (data["top"]["layer"], data["top"]["head"]) == (top[1], top[2])
+    assert (data["top"]["layer"], data["top"]["head"]) == (top[1] + 1, top[2])  # blocks count from 1
+    assert data["layers"] == list(range(1, len(data["contributions"]) + 1))
     # Where each head looked from the last token: the model's own attention rows.
     attentions = model(**enc, output_attentions=True).attentions
     assert data["attention"][1][2] == pytest.approx(attentions[1][0, 2, -1].tolist(), abs=1e-4)

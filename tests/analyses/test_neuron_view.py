@@ -47,12 +47,16 @@ def test_exact_before_rounding(llama):
 
 
 def test_layer_subset_and_bounds(gpt2):
-    data = compute(gpt2, layers=[0, 2], layer=2, head=1)
-    assert data["layers"] == [0, 2] and len(data["queries"]) == 2
-    with pytest.raises(AnalysisError, match="layer 7 is out of range: gpt2 has layers 0 to 2"):
-        compute(gpt2, layers=[0, 7])
-    with pytest.raises(AnalysisError, match=r"layer 1 is not among the layers shown \[0, 2\]"):
-        compute(gpt2, layers=[0, 2], layer=1)
+    data = compute(gpt2, layers=[1, 3], layer=3, head=1)  # blocks count from 1, as on every page
+    assert data["layers"] == [1, 3] and data["layer"] == 3 and len(data["queries"]) == 2
+    # Layer 3 is the model's third block, the one whose output is hidden-state row 3.
+    assert torch.allclose(torch.tensor(data["attention"][1]), gpt2.forward(PROMPT).attentions[2].float(), atol=6e-4)
+    with pytest.raises(AnalysisError, match="layer 7 is out of range: gpt2 has blocks 1 to 3"):
+        compute(gpt2, layers=[1, 7])
+    with pytest.raises(AnalysisError, match="layer 0 is out of range"):
+        compute(gpt2, layers=[0, 1])
+    with pytest.raises(AnalysisError, match=r"layer 2 is not among the layers shown \[1, 3\]"):
+        compute(gpt2, layers=[1, 3], layer=2)
     with pytest.raises(AnalysisError, match="head 9 is out of range: gpt2 has heads 0 to 3"):
         compute(gpt2, head=9)
 

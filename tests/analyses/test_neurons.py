@@ -65,9 +65,10 @@ def test_top_neurons_and_contributions(kind, request):
         g = norm.weight.double() * w_u
         u = (g - g.mean()) / torch.sqrt(r.var(unbiased=False) + norm.eps)
     for n in contrib["neurons"]:
-        proj = DOWN[kind](loaded.model, n["layer"])
+        block = n["layer"] - 1  # blocks count from 1, as on every page
+        proj = DOWN[kind](loaded.model, block)
         w_out = proj.weight[n["neuron"], :] if kind == "gpt2" else proj.weight[:, n["neuron"]]
-        expected = float(acts[n["layer"], -1, n["neuron"]] * (w_out.detach().double() @ u.detach()))
+        expected = float(acts[block, -1, n["neuron"]] * (w_out.detach().double() @ u.detach()))
         assert n["contribution"] == pytest.approx(expected, rel=1e-4, abs=1e-7)
     ups = [n["contribution"] for n in contrib["neurons"][:4]]
     downs = [n["contribution"] for n in contrib["neurons"][4:]]
