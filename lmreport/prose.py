@@ -259,6 +259,13 @@ def _render_code_inline(self: RendererHTML, tokens: list[Token], idx: int, optio
     token = tokens[idx]
     if "reference" in token.meta:
         return reference_marker(env["nonce"], token.meta["reference"])
+    word = token.content[1:]
+    if token.content.startswith(" ") and word and not any(c.isspace() for c in word):
+        # A token with its leading space (` Paris`): the space drawn as ␣, as every figure draws it, so that it
+        # neither disappears nor lets the line break inside the code box.
+        from markdown_it.common.utils import escapeHtml
+
+        return f'<code class="token">\u2423{escapeHtml(word)}</code>'
     return RendererHTML.code_inline(self, tokens, idx, options, env)
 
 

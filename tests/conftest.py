@@ -133,12 +133,18 @@ def write_lesson(folder: Path, name: str, text: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedded_site(tmp_path_factory) -> Path:
-    """The course in lessons/ built once on the embedded SmolLM2 model."""
+def embedded_build(tmp_path_factory):
+    """The course in lessons/ built once on the embedded SmolLM2 model: (site folder, build summary)."""
     from lmreport.build import BuildOptions, build
 
     out = tmp_path_factory.mktemp("embedded")
     site = out / "site"
-    build(BuildOptions(lessons_dir=REPO / "lessons", site_dir=site, cache_dir=out / "cache", progress=False))
-    return site
+    summary = build(BuildOptions(lessons_dir=REPO / "lessons", site_dir=site, cache_dir=out / "cache",
+                                 progress=False))
+    return site, summary
+
+
+@pytest.fixture(scope="session")
+def embedded_site(embedded_build) -> Path:
+    return embedded_build[0]
 

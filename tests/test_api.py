@@ -15,7 +15,7 @@ def test_analyze_matches_the_analysis_run_directly(tiny_models, gpt2):
         gpt2.forward("The keys to the"), topk.parse_options({"prompt": "The keys to the", "k": 4}), gpt2
     )
     assert result.data == direct
-    assert result.options == {"prompt": "The keys to the", "k": 4, "position": -1}
+    assert result.options == {"prompt": "The keys to the", "k": 4, "position": -1, "temperature": 1.0}
     assert result.model["name"] == "gpt2"
     lmreport.notebook_reset()
     html = result._repr_html_()

@@ -152,8 +152,8 @@ def test_errors_a_newcomer_meets(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "01-a.md:6: lmreport block: malformed YAML: expected <block end>, but found ',' (several values make " \
            "a list: write it in brackets, e.g. tokens: [\" is\", \" are\"])" in err
-    assert "01-a.md:12: topk: unknown option 'promt' (valid: prompt, k, position, title, model, id); did you mean " \
-           "'prompt'?" in err
+    assert "01-a.md:12: topk: unknown option 'promt' (valid: prompt, k, position, temperature, title, model, id); " \
+           "did you mean 'prompt'?" in err
     assert err.rstrip().endswith("build failed: 2 errors; no site was written")  # there was none to keep
     assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "site")]) == 1
     assert capsys.readouterr().err.splitlines()[0] == f"{(tmp_path / 'nowhere').as_posix()}: no such folder"
@@ -281,3 +281,11 @@ def test_bad_base_urls_are_refused(tmp_path, url):
     write_lesson(tmp_path / "lessons", "01-a.md", "# A\n")
     with pytest.raises(LmreportError, match="--base-url: must be the address"):
         build(opts(tmp_path, course={"base_url": url}))
+
+
+def test_a_token_in_a_code_span_shows_its_leading_space_as_figures_do():
+    from lmreport import prose
+
+    html = prose.render(prose.parse("After ` Paris` or ` <b>`, not `Paris`, `a b` or `  two`.\n"), "n")
+    assert '<code class="token">\u2423Paris</code>' in html and '<code class="token">\u2423&lt;b&gt;</code>' in html
+    assert "<code>Paris</code>" in html and "<code>a b</code>" in html and "<code>  two</code>" in html

@@ -190,7 +190,7 @@ def test_tall_views_scale_to_a_phone_and_to_a_printed_page(driver, embedded_site
     """The model view (30 layers of thumbnails) fits a phone's column instead of scrolling inside a figure many
     screens tall; printed, no BertViz view or flow graph is taller than 14 cm, so each fits a page with its
     caption, and no chart is split across pages."""
-    lessons = ("01-attention.html", "09-queries-and-keys.html", "10-why-this-token.html")
+    lessons = ("02-attention.html", "11-flow.html")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
                                                                   "deviceScaleFactor": 1, "mobile": True})
     try:
@@ -212,15 +212,15 @@ def test_tall_views_scale_to_a_phone_and_to_a_printed_page(driver, embedded_site
 
 
 def test_figures_are_drawn(driver, embedded_site):
-    visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
-    assert driver.execute_script("return Bokeh.documents.length") == 3
-    visit(driver, (embedded_site / "03-logit-lens.html").as_uri(), embedded_site.as_uri())
+    visit(driver, (embedded_site / "01-next-token.html").as_uri(), embedded_site.as_uri())
+    assert driver.execute_script("return Bokeh.documents.length") == 6
+    visit(driver, (embedded_site / "04-logit-lens.html").as_uri(), embedded_site.as_uri())
     assert driver.execute_script("return Bokeh.documents.length") == 2
 
 
 def test_the_page_decodes_attention_to_the_numbers_of_the_data_file(driver, embedded_site):
-    visit(driver, (embedded_site / "01-attention.html").as_uri(), embedded_site.as_uri())
-    exact = json.loads((embedded_site / "data" / "01-attention-1-attention.json").read_text())["data"]["attention"]
+    visit(driver, (embedded_site / "02-attention.html").as_uri(), embedded_site.as_uri())
+    exact = json.loads((embedded_site / "data" / "02-attention-1-attention.json").read_text())["data"]["attention"]
     decoded = driver.execute_script(
         "return lmreportBertviz.unpack(JSON.parse(document.querySelector('script[id$=\"-data\"]').textContent)"
         ".packed)")
@@ -233,10 +233,22 @@ def test_the_page_decodes_attention_to_the_numbers_of_the_data_file(driver, embe
 def test_heatmap_shows_a_head_or_the_layers_mean(driver, embedded_site):
     from selenium.webdriver.support.ui import Select
 
-    visit(driver, (embedded_site / "01-attention.html").as_uri(), embedded_site.as_uri())
-    data = json.loads((embedded_site / "data" / "01-attention-3-attention.json").read_text())["data"]
-    root = driver.find_element("css selector", ".attention-heatmap")
+    from lmreport.analyses import values
+
+    visit(driver, (embedded_site / "02-attention.html").as_uri(), embedded_site.as_uri())
+    roots = driver.find_elements("css selector", ".attention-heatmap")
     cells = "return [...arguments[0].querySelectorAll('.heatmap-cell')].map(c => c.title)"
+    # The first heatmap opens on the head that attends to the previous token most (focus: previous).
+    focused = json.loads((embedded_site / "data" / "02-attention-2-attention.json").read_text())["data"]
+    _, index, head = values.strongest_head(focused, "previous")
+    assert (focused["layer"], focused["head"]) == (index + 1, head)
+    assert Select(roots[0].find_element("css selector", ".heatmap-head")).first_selected_option.text == str(head)
+    titles = driver.execute_script(cells, roots[0])
+    expected = [v for row in focused["attention"][index][head] for v in row]
+    assert [float(t.rsplit(": ", 1)[1]) for t in titles] == pytest.approx(expected, abs=3e-3)
+    # The second opens on a layer's mean.
+    data = json.loads((embedded_site / "data" / "02-attention-3-attention.json").read_text())["data"]
+    root = roots[1]
     n = len(data["tokens"])
     titles = driver.execute_script(cells, root)
     assert len(titles) == n * n
@@ -262,11 +274,11 @@ def test_attention_views_respond_to_clicks(driver, embedded_site):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    visit(driver, (embedded_site / "01-attention.html").as_uri(), embedded_site.as_uri())
+    visit(driver, (embedded_site / "02-attention.html").as_uri(), embedded_site.as_uri())
     head = driver.find_element(By.CSS_SELECTOR, ".bertviz-head")
     vis = head.find_element(By.ID, "vis")
     select = Select(head.find_element(By.ID, "layer"))
-    # Blocks count from 1, as on every page: lesson 1 opens the head view on layer 3, the third block.
+    # Blocks count from 1, as on every page: the lesson opens the head view on layer 3, the third block.
     assert [o.text for o in select.options] == [str(i) for i in range(1, 31)]
     assert select.first_selected_option.text == "3"
     before = vis.get_attribute("innerHTML")
@@ -294,11 +306,11 @@ def test_neuron_view_selectors_respond(driver, embedded_site):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    visit(driver, (embedded_site / "09-queries-and-keys.html").as_uri(), embedded_site.as_uri())
+    visit(driver, (embedded_site / "02-attention.html").as_uri(), embedded_site.as_uri())
     view = driver.find_element(By.CSS_SELECTOR, ".bertviz-neuron")
     layers = Select(view.find_element(By.ID, "layer"))
     heads = Select(view.find_element(By.ID, "att_head"))
-    data = json.loads((embedded_site / "data" / "09-queries-and-keys-1-neuron_view.json").read_text())["data"]
+    data = json.loads((embedded_site / "data" / "02-attention-7-neuron_view.json").read_text())["data"]
     assert [o.text for o in layers.options] == [str(n) for n in data["layers"]]
     assert layers.first_selected_option.text == str(data["layer"])
     assert heads.first_selected_option.text == str(data["head"])
@@ -346,12 +358,12 @@ def hover(driver, plot: int, x: float, y: float) -> str:
 
 
 def test_bokeh_hover_shows_the_numbers(driver, embedded_site):
-    visit(driver, (embedded_site / "02-next-token.html").as_uri(), embedded_site.as_uri())
-    top = json.loads((embedded_site / "data" / "02-next-token-1-topk.json").read_text())["data"]["predictions"][0]
+    visit(driver, (embedded_site / "01-next-token.html").as_uri(), embedded_site.as_uri())
+    top = json.loads((embedded_site / "data" / "01-next-token-1-topk.json").read_text())["data"]["predictions"][0]
     tip = hover(driver, 0, top["prob"] / 2, 1)  # the middle of the first bar
     assert "␣Paris" in tip and f"{100 * top['prob']:.2f}%" in tip
-    visit(driver, (embedded_site / "03-logit-lens.html").as_uri(), embedded_site.as_uri())
-    lens = json.loads((embedded_site / "data" / "03-logit-lens-1-logit_lens.json").read_text())["data"]
+    visit(driver, (embedded_site / "04-logit-lens.html").as_uri(), embedded_site.as_uri())
+    lens = json.loads((embedded_site / "data" / "04-logit-lens-1-logit_lens.json").read_text())["data"]
     last_pos, output_row = len(lens["tokens"]) - 1, len(lens["layers"]) - 1
     tip = hover(driver, 0, last_pos, output_row)
     assert "layer 30 (output)" in tip and "␣Paris" in tip

@@ -119,8 +119,8 @@ def test_all_errors_reported_together_and_old_site_kept(tmp_path, tiny_models, c
     err = capsys.readouterr().err
     lessons = (tmp_path / "lessons").as_posix()
     assert code == 1
-    assert f"{lessons}/02-logits.md:10: topk: unknown option 'kk' (valid: prompt, k, position, title, model, id); " \
-        "did you mean 'k'?" in err
+    assert f"{lessons}/02-logits.md:10: topk: unknown option 'kk' (valid: prompt, k, position, temperature, title, " \
+        "model, id); did you mean 'k'?" in err
     valid = ", ".join(sorted(analyses.REGISTRY))
     assert f"{lessons}/02-logits.md:21: unknown analysis 'topp' (valid: {valid}); did you mean 'topk'?" in err
     assert f"{lessons}/02-logits.md:25: logit_lens: missing option 'prompt' (the text given to the model)" in err

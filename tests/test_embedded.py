@@ -13,8 +13,15 @@ from .test_build import assert_no_outside_urls
 pytestmark = pytest.mark.embedded
 
 
+def test_every_number_and_claim_of_the_course_holds(embedded_build):
+    """The course's prose takes every number about the model from the build, and every claim holds."""
+    _, summary = embedded_build
+    assert summary.warnings == [] and summary.claims_failed == 0 and summary.skipped == 0
+    assert summary.references >= 200 and summary.pages == 12  # 11 lessons and the index
+
+
 def test_course_builds_offline_with_paris_on_top(embedded_site):
-    data = json.loads((embedded_site / "data" / "02-next-token-1-topk.json").read_text())
+    data = json.loads((embedded_site / "data" / "01-next-token-1-topk.json").read_text())
     top = data["data"]["predictions"][0]
     assert top["token"] == " Paris"
     # Independent check: softmax of the embedded model's logits, computed here.
@@ -30,13 +37,13 @@ def test_course_builds_offline_with_paris_on_top(embedded_site):
 
 
 def test_logit_lens_output_row_is_paris(embedded_site):
-    data = json.loads((embedded_site / "data" / "03-logit-lens-1-logit_lens.json").read_text())["data"]
+    data = json.loads((embedded_site / "data" / "04-logit-lens-1-logit_lens.json").read_text())["data"]
     assert len(data["layers"]) == 31
     assert data["top_tokens"][-1][-1][0] == " Paris"
 
 
 def test_attention_has_all_heads(embedded_site):
-    data = json.loads((embedded_site / "data" / "01-attention-1-attention.json").read_text())["data"]
+    data = json.loads((embedded_site / "data" / "02-attention-1-attention.json").read_text())["data"]
     assert (data["n_layers"], data["n_heads"], data["kv_heads"]) == (30, 9, 3)
 
 
@@ -49,7 +56,7 @@ def test_no_page_references_an_outside_url(embedded_site):
 
 def test_keys_to_the_cabinet_are(embedded_site, capsys):
     """" are" vs " is" after "The keys to the cabinet": checked against ranks found by sorting."""
-    data = json.loads((embedded_site / "data" / "04-rankings-3-compare_tokens.json").read_text())["data"]
+    data = json.loads((embedded_site / "data" / "06-agreement-1-compare_tokens.json").read_text())["data"]
     loaded = models.load(models.resolve(None))
     enc = loaded.tokenizer("The keys to the cabinet", return_tensors="pt")
     with torch.no_grad():
@@ -67,3 +74,35 @@ def test_keys_to_the_cabinet_are(embedded_site, capsys):
         print("\n  layer:  " + " ".join(f"{i:>5}" for i in range(0, 31, 5)))
         for text in (" is", " are"):
             print(f"  {text!r:>6}: " + " ".join(f"{by_name[text]['ranks'][i]:>5}" for i in range(0, 31, 5)))
+
+
+def test_the_course_builds_for_a_second_model(tmp_path, capsys):
+    """The course, written for SmolLM2, rebuilt for a tiny random GPT-2 (SmolLM2's tokenizer, so that its
+    candidate tokens are single tokens): it builds, no reference is an error, and the claims that state what
+    SmolLM2 does fail or are n/a there, each a warning at its line."""
+    import shutil
+
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
+
+    from lmreport.build import BuildOptions, build
+
+    source = models.resolve(None)
+    folder = tmp_path / "tiny-gpt2"
+    tokenizer = AutoTokenizer.from_pretrained(models.load(source).tokenizer.name_or_path)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=64, n_layer=6, n_head=4,
+                               bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+                    ).save_pretrained(folder)
+    summary = build(BuildOptions(lessons_dir=REPO / "lessons", site_dir=tmp_path / "site", model=str(folder),
+                                 cache_dir=tmp_path / "cache", progress=False))
+    failed = [w for w in summary.warnings if "does not hold" in w]
+    na = [w for w in summary.warnings if "is n/a for this model" in w]
+    assert summary.pages == 12 and len(failed) == summary.claims_failed > 0
+    assert sorted(failed + na) == sorted(summary.warnings)  # nothing else went wrong
+    with capsys.disabled():
+        print(f"\n  {summary.references} numbers and claims; {summary.claims_failed} claims fail and {len(na)} "
+              "references are n/a on a tiny random GPT-2:")
+        for w in summary.warnings:
+            print("   ", w.split("lessons/", 1)[1][:160])
+    shutil.rmtree(tmp_path / "cache", ignore_errors=True)

@@ -122,7 +122,7 @@ def test_claims_are_checked_and_a_false_one_is_marked_and_warned(built, tiny_mod
 @pytest.mark.parametrize("prose, message", [
     ("`=nope.top`", "no block with id 'nope' in this lesson (ids: next)"),
     ("`=next.nothing`", "topk has no value 'nothing' (valid: d_ff, d_head, d_model, entropy, heads, kv_heads, "
-                        "layers, prob, rank, top, top_prob, vocab)"),
+                        "layers, logit, mass, n_tokens, prob, rank, temperature, token, top, top_prob, vocab)"),
     ("`=next.prob(3)`", "prob: 'token' must be a string in double quotes, got 3"),
     ("`=next.prob()`", "next.prob takes (token)"),
     ('`?next.top == "\\ud800"`', "the string contains the control character U+D800"),
@@ -146,11 +146,22 @@ def test_bad_references_fail_before_any_model_work(tmp_path, tiny_models, forget
     assert models._LOADED == {}
 
 
-def test_a_value_that_is_not_in_the_result_is_an_error_at_its_line(tmp_path, tiny_models):
-    text = "```lmreport\nanalysis: topk\nid: next\nprompt: hi\nk: 1\n```\n\n`=next.prob(\" zzzz\")`\n"
+def test_a_value_this_model_does_not_give_is_na_with_a_warning_at_its_line(tmp_path, tiny_models):
+    """A token outside the k shown, a layer the model does not have: the model differs from the one the prose
+    was written for, so the course still builds (n/a and a warning), and --strict makes it an error."""
+    text = ("```lmreport\nanalysis: topk\nid: next\nprompt: hi\nk: 1\n```\n\n`=next.prob(\" zzzz\")`\n\n"
+            "```lmreport\nanalysis: attention\nid: a\nprompt: hi\n```\n\n`=a.sink(9)` `?a.sink(9) > 0.5`\n")
     write_lesson(tmp_path / "lessons", "01-a.md", text)
-    with pytest.raises(BuildFailed, match=r"01-a.md:8: `=next.prob\(\" zzzz\"\)`: ' zzzz' is not among the 1 tokens"):
-        build(build_options(tmp_path, tiny_models["gpt2"]))
+    summary = build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert [w.split("01-a.md:")[1] for w in summary.warnings] == [
+        "8: `=next.prob(\" zzzz\")` is n/a for this model: ' zzzz' is not among the 1 tokens shown (raise k)",
+        "16: `=a.sink(9)` is n/a for this model: layer 9 is out of range: blocks count 1 to 3 (or -1 for the last; "
+        "layer 0 is the embeddings, which no block is)",
+        "16: `?a.sink(9) > 0.5` is n/a for this model: layer 9 is out of range: blocks count 1 to 3 (or -1 for the "
+        "last; layer 0 is the embeddings, which no block is)"]
+    assert (tmp_path / "site" / "01-a.html").read_text().count(">n/a</span>") == 3
+    with pytest.raises(BuildFailed, match=r"01-a.md:8: `=next.prob\(\" zzzz\"\)` is n/a for this model"):
+        build(build_options(tmp_path, tiny_models["gpt2"], strict=True))
 
 
 def test_duplicate_ids_and_bad_ids(tmp_path, tiny_models):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import AnalysisError
 from ..models import ForwardPass, LoadedModel
 from . import values
 from .base import PROMPT, Analysis, Option
-from .common import resolve_layer
+from .common import resolve_index, resolve_layer
 
 VIEWS = ("head", "model", "heatmap")
 DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded values
@@ -16,6 +17,15 @@ DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded value
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
     layer = resolve_layer(options["layer"], forward.attentions.shape[0], "layer", model.source.name)
     data = attention_data(forward, options["views"], layer)
+    if options["head"] is not None:
+        data["head"] = resolve_index(options["head"], forward.attentions.shape[1], "head", "head", model.source.name)
+    if options["focus"] is not None:
+        # The views open on the head that follows the pattern most, whatever the model's depth.
+        if not values.pattern_pairs(data["tokens"], options["focus"]):
+            raise AnalysisError(f"the prompt has no place for the {options['focus']} pattern"
+                                + (" (no token occurs twice)" if options["focus"] == "induction" else ""), "focus")
+        _, index, head = values.strongest_head(data, options["focus"])
+        data.update(layer=index + 1, head=head, focus=options["focus"])
     data["kv_heads"] = getattr(model.config, "num_key_value_heads", data["n_heads"])
     return data
 
@@ -49,6 +59,11 @@ ANALYSIS = Analysis(
                "one head or a layer's mean)", choices=VIEWS),
         Option("layer", int, 1, "the layer the head view and heatmap open on: blocks count from 1 "
                "(layer 0 is the embeddings, layer n the output of block n); -1 is the last"),
+        Option("head", int, None, "the head the heatmap opens on (from 0; -1 is the last); default: the mean of "
+               "the layer's heads", nullable=True),
+        Option("focus", str, None, "open the views on the head that follows a pattern most, instead of `layer` "
+               "and `head`: first (the first-token sink), previous (the token before), induction (copying: the "
+               "token after the same token's previous occurrence)", nullable=True, choices=values.PATTERNS),
     ),
     compute=compute,
     needs=frozenset({"attentions"}),

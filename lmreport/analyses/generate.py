@@ -64,6 +64,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "input_ids": forward.input_ids,
         "steps": steps,
         "text": model.tokenizer.decode(new_ids),
+        "temperature": temperature,  # of the distribution the tokens came from (1 when greedy)
         "attention": None,
         "distribution": (f"sampled from softmax(logits / {temperature:g}) (temperature {temperature:g}, no top-k or "
                          f"top-p cut), seed {options['seed']}" if options["sample"]
@@ -86,7 +87,7 @@ ANALYSIS = Analysis(
         "alternatives with the probabilities of the distribution the token came from (after the temperature "
         "when sampling)."
     ),
-    version="3",
+    version="4",
     options=(
         PROMPT,
         Option("new_tokens", int, 10, "how many tokens to generate", minimum=1, maximum=200),

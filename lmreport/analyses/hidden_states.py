@@ -58,6 +58,6 @@ ANALYSIS = Analysis(
     ),
     compute=compute,
     needs=frozenset({"hidden_states"}),
-    values=values.MODEL,
+    values=values.HIDDEN_STATES,
     max_tokens=1024,
 )

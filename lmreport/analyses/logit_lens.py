@@ -18,6 +18,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         top = torch.topk(logits, min(options["top"], logits.shape[-1]), dim=-1)
         top_ids.append(top.indices.tolist())
         top_probs.append(probabilities(logits, top.indices).tolist())
+    changed = _gain_changes(forward, model, [[pos[0] for pos in layer] for layer in top_ids])
     unique = sorted({i for layer in top_ids for pos in layer for i in pos})
     text = dict(zip(unique, model.token_texts(unique), strict=True))
     return {
@@ -27,7 +28,43 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "top_ids": top_ids,
         "top_tokens": [[[text[i] for i in pos] for pos in layer] for layer in top_ids],
         "top_probs": top_probs,
+        # Cells [row, position] whose top token differs when the final norm's learned gain (and bias) is left
+        # out, the vector only normalised; None when the norm is of neither known form.
+        "gain_changed": changed,
     }
+
+
+def _gain_changes(forward: ForwardPass, model: LoadedModel, tops: list[list[int]]) -> list[list[int]] | None:
+    """The cells whose top token changes without the final norm's learned weights. The normalisation alone
+    (÷ RMS, or centring and ÷ std for a LayerNorm) multiplies every logit of a cell by one positive number, so
+    it never changes the top token; the gain, one weight per coordinate, can."""
+    import torch
+
+    norm = model.final_norm()
+    unembed = model.model.get_output_embeddings()
+    eps = getattr(norm, "eps", None) or getattr(norm, "variance_epsilon", None) or 1e-5
+    hidden = forward.hidden_states.double()  # rows as the lens: embeddings ... after the last block (pre-norm)
+    if isinstance(norm, torch.nn.LayerNorm):
+        plain = (hidden - hidden.mean(-1, keepdim=True)) / torch.sqrt(hidden.var(-1, unbiased=False, keepdim=True)
+                                                                       + eps)
+    else:
+        plain = hidden / torch.sqrt((hidden**2).mean(-1, keepdim=True) + eps)
+    weight = getattr(norm, "weight", None)
+    if weight is None:
+        return None
+    gain = weight.detach().double().cpu() + (1 if "Gemma" in type(norm).__name__ else 0)
+    bias = getattr(norm, "bias", None)
+    expected = plain[-1] * gain + (bias.detach().double().cpu() if bias is not None else 0)
+    real = model.run_module(norm, forward.hidden_states[-1]).double().cpu()
+    if not torch.allclose(expected, real, rtol=2e-2, atol=2e-2):
+        return None  # a norm of another form: nothing to compare
+    changed = []
+    for row, block in enumerate(plain):
+        logits = model.run_module(unembed, block)
+        for position, top in enumerate(logits.argmax(-1).tolist()):
+            if top != tops[row][position]:
+                changed.append([row, position])
+    return changed
 
 
 ANALYSIS = Analysis(
@@ -37,7 +74,7 @@ ANALYSIS = Analysis(
         "What each layer would predict: every layer's hidden state passed through the model's final norm "
         "and unembedding; the last row is the model's own output."
     ),
-    version="1",
+    version="2",
     options=(
         PROMPT,
         Option("top", int, 5, "how many tokens each cell lists on hover", minimum=1, maximum=50),

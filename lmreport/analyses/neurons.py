@@ -27,6 +27,8 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "d_ff": acts.shape[-1],
         "top_neurons": indices.tolist(),  # [layer][pos][top]
         "top_values": values.tolist(),
+        "lowest": float(acts.min()),  # over every layer, position and neuron
+        "highest": float(acts.max()),
         "contributions": None,
         "factors": factorize(acts, options["factors"]),
         "neuron_value": neuron_value(model),
@@ -136,7 +138,7 @@ ANALYSIS = Analysis(
         "the output token (activation × output weight projected on the unembedding); and an NMF of all "
         "activations shown as token highlighting."
     ),
-    version="4",
+    version="5",
     options=(
         PROMPT,
         Option("top", int, 5, "neurons listed per token and layer", minimum=1, maximum=50),

@@ -1,8 +1,12 @@
 """The values prose may name from each analysis's result (`=capital.prob(" Paris")`), as plain functions of
-the result's data. Layers count as the figures do: 0 is the embeddings, then one row per block, the last
-row being the model's output; -1 is that last row. Values about a block (attention, heads, flow) take its
-number on the same scale: block n is the one that makes row n, so blocks count from 1, and -1 is the last.
-Heads, positions and prompts count from 0, -1 the last."""
+the result's data. A problem that comes from the model (a layer it does not have, a token outside the k shown,
+a token never ranked first) is NotApplicableHere: the reference shows "n/a" and the build warns (an error with
+--strict), so a course written for one model still builds for another.
+
+Layers count as the figures do: 0 is the embeddings, then one row per block, the last row being the model's
+output; -1 is that last row. Values about a block (attention, heads, flow) take its number on the same scale:
+block n is the one that makes row n, so blocks count from 1, and -1 is the last. Heads, positions and prompts
+count from 0, -1 the last."""
 
 from __future__ import annotations
 
@@ -34,14 +38,14 @@ MODEL = {key: _size(key, doc) for key, doc in (
 
 def _index(value: int, size: int, what: str) -> int:
     if not -size <= value < size:
-        raise ReferenceProblem(f"{what} {value} is out of range (0 to {size - 1}, or -1 for the last)")
+        raise NotApplicableHere(f"{what} {value} is out of range (0 to {size - 1}, or -1 for the last)")
     return value % size
 
 
 def _block(value: int, size: int) -> int:
     """A block counted as on the pages (1 to size, or -1 the last) as a 0-based index."""
     if not (1 <= value <= size or -size <= value <= -1):
-        raise ReferenceProblem(f"layer {value} is out of range: blocks count 1 to {size} (or -1 for the last; "
+        raise NotApplicableHere(f"layer {value} is out of range: blocks count 1 to {size} (or -1 for the last; "
                                "layer 0 is the embeddings, which no block is)")
     return value - 1 if value > 0 else value % size
 
@@ -72,11 +76,67 @@ def attention_sink(data: dict[str, Any], layer: int) -> float:
     rows = attn[_block(layer, len(attn))]
     shares = [row[0] for head in rows for row in head[1:]]
     if not shares:
-        raise ReferenceProblem("the prompt is one token: no token can choose where to look")
+        raise NotApplicableHere("the prompt is one token: no token can choose where to look")
     return sum(shares) / len(shares)
 
 
-ATTENTION = {**MODEL, "sink": attention_sink}
+PATTERNS = ("first", "previous", "induction")
+
+
+def pattern_pairs(tokens: list[str], pattern: str) -> list[tuple[int, int]]:
+    """(query, key) pairs a pattern looks at: every later token's attention to the first token, or to the one
+    before it, or (induction, "copying") to the token that followed the query token's previous occurrence."""
+    if pattern == "first":
+        return [(t, 0) for t in range(1, len(tokens))]
+    if pattern == "previous":
+        return [(t, t - 1) for t in range(1, len(tokens))]
+    if pattern == "induction":
+        pairs = []
+        for t in range(len(tokens)):
+            earlier = [s for s in range(t - 1) if tokens[s] == tokens[t]]
+            if earlier:
+                pairs.append((t, earlier[-1] + 1))
+        return pairs
+    raise ReferenceProblem(f"unknown pattern {pattern!r} (valid: {', '.join(PATTERNS)})")
+
+
+def _pattern_score(data: dict[str, Any], pattern: str, layer_index: int, head: int) -> float:
+    pairs = pattern_pairs(data["tokens"], pattern)
+    if not pairs:
+        raise NotApplicableHere(f"the prompt has no place for the {pattern} pattern"
+                               + (" (no token occurs twice)" if pattern == "induction" else " (one token)"))
+    weights = data["attention"][layer_index][head]
+    return sum(weights[q][k] for q, k in pairs) / len(pairs)
+
+
+def attention_pattern(data: dict[str, Any], pattern: str, layer: int, head: int) -> float:
+    """how much one head (layer 1 to n, head from 0) follows a pattern: its mean attention from every token to
+    the first token ("first"), to the token before it ("previous"), or, for a token seen before, to the token
+    that followed its previous occurrence ("induction", the copying pattern)"""
+    layer_index = _block(layer, len(data["attention"]))
+    heads = data["attention"][layer_index]
+    return _pattern_score(data, pattern, layer_index, _index(head, len(heads), "head"))
+
+
+def strongest_head(data: dict[str, Any], pattern: str) -> tuple[float, int, int]:
+    """(score, 0-based layer index, head) of the head that follows a pattern most"""
+    return max((_pattern_score(data, pattern, layer, head), layer, head)
+               for layer in range(len(data["attention"])) for head in range(len(data["attention"][layer])))
+
+
+def attention_strongest(data: dict[str, Any], pattern: str) -> str:
+    """the head that follows a pattern ("first", "previous", "induction") most, as 'layer L, head H'"""
+    _, layer, head = strongest_head(data, pattern)
+    return f"layer {layer + 1}, head {head}"
+
+
+def attention_strongest_value(data: dict[str, Any], pattern: str) -> float:
+    """how much the head that follows a pattern most follows it (its mean attention, as pattern())"""
+    return strongest_head(data, pattern)[0]
+
+
+ATTENTION = {**MODEL, "sink": attention_sink, "pattern": attention_pattern, "strongest": attention_strongest,
+             "strongest_value": attention_strongest_value}
 
 
 # topk
@@ -96,7 +156,7 @@ def _prediction(data: dict[str, Any], token: str) -> dict[str, Any]:
     for p in data["predictions"]:
         if p["token"] == token:
             return p
-    raise ReferenceProblem(f"{token!r} is not among the {len(data['predictions'])} tokens shown (raise k)")
+    raise NotApplicableHere(f"{token!r} is not among the {len(data['predictions'])} tokens shown (raise k)")
 
 
 def topk_prob(data: dict[str, Any], token: str) -> float:
@@ -110,12 +170,43 @@ def topk_rank(data: dict[str, Any], token: str) -> int:
 
 
 def topk_entropy(data: dict[str, Any]) -> float:
-    """entropy of the next-token distribution, in nats"""
+    """entropy of the next-token distribution (at the block's temperature), in nats"""
     return float(data["entropy"])
 
 
-TOPK = {**MODEL, "top": topk_top, "top_prob": topk_top_prob, "prob": topk_prob, "rank": topk_rank,
-        "entropy": topk_entropy}
+def topk_temperature(data: dict[str, Any]) -> float:
+    """the temperature the logits were divided by before the softmax (1: the model's own distribution)"""
+    return float(data.get("temperature", 1.0))
+
+
+def topk_logit(data: dict[str, Any], token: str) -> float:
+    """logit of a token among the k shown (before any temperature)"""
+    return float(_prediction(data, token)["logit"])
+
+
+def topk_mass(data: dict[str, Any], k: int = 0) -> float:
+    """total probability of the k most likely tokens (0, the default: all those shown)"""
+    shown = data["predictions"]
+    k = k or len(shown)
+    if not 1 <= k <= len(shown):
+        raise ReferenceProblem(f"k {k} is out of range: the block shows {len(shown)} tokens (raise its k)")
+    return float(sum(p["prob"] for p in shown[:k]))
+
+
+def prompt_tokens(data: dict[str, Any]) -> int:
+    """how many tokens the prompt is"""
+    return len(data["tokens"])
+
+
+def prompt_token(data: dict[str, Any], position: int) -> str:
+    """the prompt's token at a position (from 0; -1 the last)"""
+    return TokenText(data["tokens"][_index(position, len(data["tokens"]), "position")])
+
+
+PROMPT_TOKENS = {"n_tokens": prompt_tokens, "token": prompt_token}
+TOPK = {**MODEL, **PROMPT_TOKENS, "top": topk_top, "top_prob": topk_top_prob, "prob": topk_prob,
+        "rank": topk_rank, "logit": topk_logit, "mass": topk_mass, "entropy": topk_entropy,
+        "temperature": topk_temperature}
 
 
 # compare_tokens and rank_evolution: candidates with ranks and probabilities per layer
@@ -138,7 +229,16 @@ def candidate_first_from(data: dict[str, Any], token: str) -> int:
     ranks = _candidate(data, token)["ranks"]
     row = _first_row_from([r == 1 for r in ranks])
     if row == len(ranks):
-        raise ReferenceProblem(f"{token!r} is not ranked first at the output (rank {ranks[-1]})")
+        raise NotApplicableHere(f"{token!r} is not ranked first at the output (rank {ranks[-1]})")
+    return row
+
+
+def candidate_enters(data: dict[str, Any], token: str, k: int) -> int:
+    """the layer from which a candidate stays among the k best-ranked tokens through the output"""
+    ranks = _candidate(data, token)["ranks"]
+    row = _first_row_from([r <= k for r in ranks])
+    if row == len(ranks):
+        raise NotApplicableHere(f"{token!r} is not among the top {k} at the output (rank {ranks[-1]})")
     return row
 
 
@@ -152,7 +252,8 @@ def compare_leads_from(data: dict[str, Any]) -> int:
     return int(data["leads_from_layer"])
 
 
-COMPARE_TOKENS = {**MODEL, "winner": compare_winner, "leads_from": compare_leads_from, "prob": candidate_prob,
+COMPARE_TOKENS = {**MODEL, "winner": compare_winner, "leads_from": compare_leads_from, "enters": candidate_enters,
+                  "prob": candidate_prob,
                   "rank": candidate_rank, "first_from": candidate_first_from}
 
 
@@ -176,11 +277,32 @@ def output_first_from(data: dict[str, Any], position: int = -1) -> int:
     return _first_row_from([row[at] == 1 for row in rows])
 
 
-RANK_EVOLUTION = {**MODEL, "prob": candidate_prob, "rank": candidate_rank, "first_from": candidate_first_from,
+def output_enters(data: dict[str, Any], k: int, position: int = -1) -> int:
+    """the layer from which the finally predicted token stays among the k best-ranked tokens through the output"""
+    rows = data["output_ranks"]
+    at = _index(position, len(rows[0]), "position")
+    return _first_row_from([row[at] <= k for row in rows])
+
+
+RANK_EVOLUTION = {**MODEL, "enters": candidate_enters, "output_enters": output_enters,
+                  "prob": candidate_prob, "rank": candidate_rank, "first_from": candidate_first_from,
                   "predicted": rank_predicted, "output_rank": output_rank, "output_first_from": output_first_from}
 
 
 # logit_lens
+
+
+def lens_gain_changes(data: dict[str, Any]) -> int:
+    """how many cells (layer × position) have another top token when the final norm's learned gain (and bias)
+    is left out and the vector only normalised"""
+    if data.get("gain_changed") is None:
+        raise NotApplicableHere("the final norm is of no known form (RMS or LayerNorm): the gain is not separated")
+    return len(data["gain_changed"])
+
+
+def lens_cells(data: dict[str, Any]) -> int:
+    """how many cells the lens has: rows (the embeddings, after each block) × positions"""
+    return len(data["top_ids"]) * len(data["tokens"])
 
 
 def lens_top(data: dict[str, Any], layer: int = -1, position: int = -1) -> str:
@@ -204,11 +326,66 @@ def lens_top_from(data: dict[str, Any], token: str, position: int = -1) -> int:
     flags = [row[at][0] == token for row in rows]
     row = _first_row_from(flags)
     if row == len(rows):
-        raise ReferenceProblem(f"{token!r} is not the top token at the output (that is {rows[-1][at][0]!r})")
+        raise NotApplicableHere(f"{token!r} is not the top token at the output (that is {rows[-1][at][0]!r})")
     return row
 
 
-LOGIT_LENS = {**MODEL, "top": lens_top, "top_prob": lens_top_prob, "top_from": lens_top_from}
+LOGIT_LENS = {**MODEL, "top": lens_top, "top_prob": lens_top_prob, "top_from": lens_top_from,
+              "gain_changes": lens_gain_changes, "cells": lens_cells}
+
+
+# hidden_states: the residual stream row by row (0 the embeddings, n after block n)
+
+
+def _cell(rows: list[list[float]], layer: int, position: int) -> float:
+    row = rows[_index(layer, len(rows), "layer")]
+    return float(row[_index(position, len(row), "position")])
+
+
+def hidden_norm(data: dict[str, Any], layer: int = -1, position: int = -1) -> float:
+    """length (L2 norm) of a token's residual-stream vector at a layer"""
+    return _cell(data["norms"], layer, position)
+
+
+def hidden_cos_last(data: dict[str, Any], layer: int, position: int = -1) -> float:
+    """cosine similarity of a token's vector at a layer to its vector at the last row"""
+    return _cell(data["cos_last"], layer, position)
+
+
+def hidden_cos_next(data: dict[str, Any], layer: int, position: int = -1) -> float:
+    """cosine similarity of a token's vector at a layer to its vector one layer up"""
+    return _cell(data["cos_next"], layer, position)
+
+
+def hidden_min_cos_next(data: dict[str, Any], position: int = -1, start: int = 0) -> float:
+    """the smallest cosine similarity between neighbouring layers for a token, over its layers from `start`
+    (0: from the embeddings) to the last pair"""
+    layers = range(_index(start, len(data["cos_next"]), "layer"), len(data["cos_next"]))
+    return min(hidden_cos_next(data, layer, position) for layer in layers)
+
+
+def hidden_first_ratio(data: dict[str, Any], layer: int = -1) -> float:
+    """the first token's vector length over the mean length of the others' at a layer"""
+    row = data["norms"][_index(layer, len(data["norms"]), "layer")]
+    if len(row) < 2:
+        raise NotApplicableHere("the prompt is one token: there is no other to compare with")
+    return float(row[0] / (sum(row[1:]) / (len(row) - 1)))
+
+
+def hidden_max_first_ratio(data: dict[str, Any]) -> float:
+    """the largest first_ratio over all layers"""
+    return max(hidden_first_ratio(data, layer) for layer in range(len(data["norms"])))
+
+
+def hidden_max_first_ratio_layer(data: dict[str, Any]) -> int:
+    """the layer where the first token is largest next to the others (0: the embeddings)"""
+    ratios = [hidden_first_ratio(data, layer) for layer in range(len(data["norms"]))]
+    return max(range(len(ratios)), key=lambda i: ratios[i])
+
+
+HIDDEN_STATES = {**MODEL, **PROMPT_TOKENS, "norm": hidden_norm, "cos_last": hidden_cos_last,
+                 "cos_next": hidden_cos_next, "min_cos_next": hidden_min_cos_next, "first_ratio": hidden_first_ratio,
+                 "max_first_ratio": hidden_max_first_ratio, "max_first_ratio_layer": hidden_max_first_ratio_layer}
 
 
 # compare_prompts
@@ -242,10 +419,89 @@ def prompts_ratio(data: dict[str, Any], prompt: int, layer: int = -1) -> float:
     return float(ratios[_index(layer, len(ratios), "layer")])
 
 
-COMPARE_PROMPTS = {**MODEL, "prob": prompts_prob, "rank": prompts_rank, "ratio": prompts_ratio}
+def prompts_mass(data: dict[str, Any], prompt: int, layer: int = -1) -> float:
+    """total probability of all the block's candidates after a prompt, at a layer"""
+    return sum(prompts_prob(data, prompt, c["text"], layer) for c in data["candidates"])
+
+
+def _ratios(data: dict[str, Any], layer: int) -> list[float]:
+    return [prompts_ratio(data, i, layer) for i in range(len(data["prompts"]))]
+
+
+def prompts_max_ratio(data: dict[str, Any], layer: int = -1) -> float:
+    """the largest ln(p_a / p_b) over the block's prompts, at a layer"""
+    return max(_ratios(data, layer))
+
+
+def prompts_min_ratio(data: dict[str, Any], layer: int = -1) -> float:
+    """the smallest ln(p_a / p_b) over the block's prompts, at a layer"""
+    return min(_ratios(data, layer))
+
+
+def prompts_most(data: dict[str, Any], layer: int = -1) -> str:
+    """the prompt with the largest ln(p_a / p_b), at a layer"""
+    ratios = _ratios(data, layer)
+    return str(data["prompts"][max(range(len(ratios)), key=lambda i: ratios[i])]["prompt"])
+
+
+def prompts_least(data: dict[str, Any], layer: int = -1) -> str:
+    """the prompt with the smallest ln(p_a / p_b), at a layer"""
+    ratios = _ratios(data, layer)
+    return str(data["prompts"][min(range(len(ratios)), key=lambda i: ratios[i])]["prompt"])
+
+
+COMPARE_PROMPTS = {**MODEL, "prob": prompts_prob, "rank": prompts_rank, "ratio": prompts_ratio,
+                   "mass": prompts_mass, "max_ratio": prompts_max_ratio, "min_ratio": prompts_min_ratio,
+                   "most": prompts_most, "least": prompts_least}
 
 
 # neurons
+
+
+def neurons_lowest(data: dict[str, Any]) -> float:
+    """the lowest neuron value anywhere (every layer, token and neuron)"""
+    return float(data["lowest"])
+
+
+def neurons_highest(data: dict[str, Any]) -> float:
+    """the highest neuron value anywhere"""
+    return float(data["highest"])
+
+
+def _contributor(data: dict[str, Any], rank: int) -> dict[str, Any]:
+    if not data["contributions"]:
+        raise NotApplicableHere("the model predicts no token: there are no contributions")
+    raising = [n for n in data["contributions"]["neurons"] if n["contribution"] > 0]
+    if not 1 <= rank <= len(raising):
+        raise NotApplicableHere(f"rank {rank} is out of range: the block lists {len(raising)} neurons that raise the "
+                               "logit (raise its contributors)")
+    return raising[rank - 1]
+
+
+def neurons_contributor(data: dict[str, Any], rank: int = 1) -> str:
+    """the neuron that raises the output token's logit most directly (rank 1) or the rank-th most, as
+    'layer L, neuron N' (blocks from 1)"""
+    n = _contributor(data, rank)
+    return f"layer {n['layer']}, neuron {n['neuron']}"
+
+
+def neurons_contributor_layer(data: dict[str, Any], rank: int = 1) -> int:
+    """the layer (block, from 1) of that neuron"""
+    return int(_contributor(data, rank)["layer"])
+
+
+def neurons_contribution(data: dict[str, Any], rank: int = 1) -> float:
+    """that neuron's direct contribution to the logit"""
+    return float(_contributor(data, rank)["contribution"])
+
+
+def neurons_factor_layer(data: dict[str, Any], factor: int) -> int:
+    """the layer (block, from 1) where an NMF factor (from 1, as the figure numbers them) is strongest"""
+    shares = data["factors"]["layer_share"]
+    if not 1 <= factor <= len(shares):
+        raise ReferenceProblem(f"factor {factor} is out of range: the block has factors 1 to {len(shares)}")
+    row = shares[factor - 1]
+    return max(range(len(row)), key=lambda i: row[i]) + 1
 
 
 def neurons_token(data: dict[str, Any]) -> str:
@@ -256,7 +512,10 @@ def neurons_token(data: dict[str, Any]) -> str:
     return TokenText(contributions["token"])
 
 
-NEURONS = {**MODEL, "token": neurons_token}
+NEURONS = {**MODEL, "token": neurons_token, "lowest": neurons_lowest, "highest": neurons_highest,
+           "contributor": neurons_contributor, "contribution": neurons_contribution,
+           "contributor_layer": neurons_contributor_layer,
+           "factor_layer": neurons_factor_layer}
 
 
 # generate
@@ -278,7 +537,34 @@ def generated_prob(data: dict[str, Any], step: int) -> float:
     return float(data["steps"][_index(step, len(data["steps"]), "step")]["prob"])
 
 
-GENERATE = {**MODEL, "text": generated_text, "token": generated_token, "prob": generated_prob}
+def generated_prob_t1(data: dict[str, Any], step: int) -> float:
+    """probability of the token generated at a step at temperature 1 (the model's own softmax)"""
+    return float(data["steps"][_index(step, len(data["steps"]), "step")]["prob_t1"])
+
+
+def generated_rank(data: dict[str, Any], step: int) -> int:
+    """rank of the token generated at a step in its distribution (1: the most likely)"""
+    return int(data["steps"][_index(step, len(data["steps"]), "step")]["rank"])
+
+
+def generated_off_top(data: dict[str, Any]) -> int:
+    """how many steps chose a token that was not the most likely one"""
+    return sum(1 for step in data["steps"] if step["rank"] > 1)
+
+
+def generated_temperature(data: dict[str, Any]) -> float:
+    """the temperature of the distribution the tokens came from (1 when greedy)"""
+    return float(data["temperature"])
+
+
+def generated_steps(data: dict[str, Any]) -> int:
+    """how many tokens were generated"""
+    return len(data["steps"])
+
+
+GENERATE = {**MODEL, "text": generated_text, "token": generated_token, "prob": generated_prob,
+            "prob_t1": generated_prob_t1, "rank": generated_rank, "off_top": generated_off_top,
+            "steps": generated_steps, "temperature": generated_temperature}
 
 
 # attribution: scores of the prompt's tokens, per method
@@ -301,7 +587,7 @@ def attribution_score(data: dict[str, Any], method: str, token: str) -> float:
     """a method's score of a prompt token (its first occurrence)"""
     row = _attribution_row(data, method)
     if token not in data["tokens"]:
-        raise ReferenceProblem(f"{token!r} is not a token of the prompt (tokens: "
+        raise NotApplicableHere(f"{token!r} is not a token of the prompt (tokens: "
                                f"{', '.join(map(repr, data['tokens']))})")
     return float(row["scores"][data["tokens"].index(token)])
 
@@ -351,7 +637,28 @@ def ablation_kl(data: dict[str, Any], variant: int) -> float:
     return float(_ablation_row(data, variant)["kl"])
 
 
-ABLATION = {**MODEL, "most": ablation_most, "prob": ablation_prob, "kl": ablation_kl}
+def ablation_least(data: dict[str, Any]) -> str:
+    """the variant that moves the next-token distribution least (smallest KL divergence from the base prompt)"""
+    if len(data["order"]) < 2:
+        raise ReferenceProblem("this block has no variants")
+    return str(data["rows"][data["order"][-1]]["text"])
+
+
+def ablation_top(data: dict[str, Any], variant: int = 0) -> str:
+    """the most likely next token after a variant (0: the base prompt)"""
+    return TokenText(_ablation_row(data, variant)["top"][0]["token"])
+
+
+def ablation_rank(data: dict[str, Any], token: str, variant: int = 0) -> int:
+    """rank of a followed token after a variant (1: the most likely)"""
+    for target in _ablation_row(data, variant)["targets"]:
+        if target["token"] == token:
+            return int(target["rank"])
+    raise ReferenceProblem(f"{token!r} is not one of the block's tokens ({', '.join(map(repr, data['tokens']))})")
+
+
+ABLATION = {**MODEL, "most": ablation_most, "least": ablation_least, "prob": ablation_prob, "rank": ablation_rank,
+            "kl": ablation_kl, "top": ablation_top}
 
 
 # heads: direct logit attribution per attention head
@@ -415,7 +722,7 @@ def flow_reaches(data: dict[str, Any], token: str, threshold: float | None = Non
     """"yes" if a route at the threshold (default: the block's) reaches the embedding of that prompt token (any
     occurrence), else "no\""""
     if token not in data["tokens"]:
-        raise ReferenceProblem(f"{token!r} is not a token of the prompt ({', '.join(map(repr, data['tokens']))})")
+        raise NotApplicableHere(f"{token!r} is not a token of the prompt ({', '.join(map(repr, data['tokens']))})")
     nodes = _flow_routes(data, threshold)[0]
     return "yes" if any(f"x{i}" in nodes for i, t in enumerate(data["tokens"]) if t == token) else "no"
 
@@ -436,7 +743,7 @@ def flow_reads(data: dict[str, Any], layer: int) -> str:
     out)"""
     reads = _flow_layer(data, layer)["reads"]
     if reads is None:
-        raise ReferenceProblem("the output position is the first token: it reads no other")
+        raise NotApplicableHere("the output position is the first token: it reads no other")
     return TokenText(data["tokens"][reads])
 
 
@@ -446,10 +753,22 @@ def flow_reads_head(data: dict[str, Any], layer: int, token: str) -> str:
     row = _flow_layer(data, layer)
     found = [i for i, t in enumerate(data["tokens"][:data["position"] + 1]) if t == token]
     if not found:
-        raise ReferenceProblem(f"{token!r} is not a token of the prompt up to the output position")
+        raise NotApplicableHere(f"{token!r} is not a token of the prompt up to the output position")
     shares = row["read"][found[-1]]
     head = max(range(len(shares)), key=lambda h: shares[h])
     return f"layer {_block(layer, len(data['at_output'])) + 1}, head {head}"
+
+
+def flow_top_head_reads(data: dict[str, Any]) -> str:
+    """the prompt token that the head with the largest share at the output position (top_head) reads most,
+    itself left out"""
+    if data["position"] == 0:
+        raise NotApplicableHere("the output position is the first token: it reads no other")
+    _, layer, head = max((share, layer, head) for layer, row in enumerate(data["at_output"])
+                         for head, share in enumerate(row["heads"]))
+    read = data["at_output"][layer]["read"]
+    source = max(range(data["position"]), key=lambda s: read[s][head])
+    return TokenText(data["tokens"][source])
 
 
 def flow_top_head(data: dict[str, Any]) -> str:
@@ -461,4 +780,4 @@ def flow_top_head(data: dict[str, Any]) -> str:
 
 FLOW = {**MODEL, "threshold": flow_threshold, "nodes": flow_nodes, "reaches": flow_reaches,
         "attention": flow_attention, "ffn": flow_ffn, "reads": flow_reads, "reads_head": flow_reads_head,
-        "top_head": flow_top_head}
+        "top_head": flow_top_head, "top_head_reads": flow_top_head_reads}

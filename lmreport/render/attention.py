@@ -53,7 +53,7 @@ def pack_attention(attention: Any) -> dict[str, Any]:
 
 def views_html(data: dict[str, Any], figure_id: str) -> str:
     payload = {"tokens": display_tokens(data["tokens"]), "packed": pack_attention(data["attention"]),
-               "layer": data["layer"]}
+               "layer": data["layer"], "head": data.get("head")}
     data_id = f"{figure_id}-data"
     parts = [f'<script type="application/json" id="{data_id}">{script_json(payload)}</script>']
     for view in data["views"]:

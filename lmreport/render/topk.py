@@ -31,7 +31,9 @@ def render(result: Result, figure_id: str) -> Figure:
         sizing_mode="stretch_width",
         x_range=(0, max(1e-9, max(source.data["prob"])) * 1.18),
         y_range=(k + 0.6, 0.4),
-        title=f"Next token after “{after}”",
+        title=f"Next token after “{after}”" + ("" if data.get("temperature", 1.0) == 1.0 else
+                                                f" at temperature {data['temperature']:g}: softmax(logits / "
+                                                f"{data['temperature']:g})"),
         tools="save,reset",
         toolbar_location="right",
     )

@@ -72,6 +72,7 @@ window.lmreportBertviz = (function () {
     headMenu.add(new Option("mean of the heads", "mean"));
     d.heads.forEach(function (h) { headMenu.add(new Option(String(h), String(h))); });
     layerMenu.value = String(d.data.layer || 1);
+    headMenu.value = d.data.head === null || d.data.head === undefined ? "mean" : String(d.data.head);
     function weights(layer, head) {
       const heads = head === "mean" ? d.heads : [Number(head)], attn = d.filters[0].attn[layer - 1];
       return attn[0].map(function (row, i) {

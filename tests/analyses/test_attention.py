@@ -71,3 +71,32 @@ def test_the_sink_is_the_mean_attention_to_the_first_token(gpt2):
         assert values.attention_sink(data, layer) == pytest.approx(float(first.mean()), abs=1e-4)
     with pytest.raises(values.ReferenceProblem, match="layer 0 is out of range"):
         values.attention_sink(data, 0)
+
+
+def test_pattern_values_against_the_models_own_attention(gpt2):
+    """Previous-token, first-token and induction scores, computed here from the model's attention tensors."""
+    from lmreport.analyses import values
+
+    prompt = "one two three one two three"
+    attention = analyses.get("attention")
+    data = attention.compute(gpt2.forward(prompt), attention.parse_options({"prompt": prompt}), gpt2)
+    with torch.no_grad():
+        enc = gpt2.tokenizer(prompt, return_tensors="pt")
+        att = torch.stack(gpt2.model(**enc, output_attentions=True).attentions)[:, 0].double()  # [layer, head, q, k]
+    ids = enc["input_ids"][0].tolist()
+    n = len(ids)
+    prev = torch.stack([att[..., t, t - 1] for t in range(1, n)], -1).mean(-1)  # [layer, head]
+    first = att[..., 1:, 0].mean(-1)
+    pairs = [(t, max(s for s in range(t - 1) if ids[s] == ids[t]) + 1) for t in range(n)
+             if any(ids[s] == ids[t] for s in range(t - 1))]
+    assert len(pairs) >= 3
+    induction = torch.stack([att[..., q, k] for q, k in pairs], -1).mean(-1)
+    for name, table in (("previous", prev), ("first", first), ("induction", induction)):
+        for layer, head in ((1, 0), (3, 3), (-1, 1)):
+            expected = float(table[layer - 1 if layer > 0 else layer, head])
+            assert values.attention_pattern(data, name, layer, head) == pytest.approx(expected, abs=2e-4)
+        best = int(table.argmax())
+        assert values.attention_strongest(data, name) == f"layer {best // 4 + 1}, head {best % 4}"
+        assert values.attention_strongest_value(data, name) == pytest.approx(float(table.max()), abs=2e-4)
+    with pytest.raises(values.ReferenceProblem, match="unknown pattern"):
+        values.attention_pattern(data, "diagonal", 1, 0)

@@ -216,6 +216,9 @@ def test_flow_values_at_the_output(gpt2):
     with pytest.raises(values.ReferenceProblem, match="layer 0 is out of range"):
         values.flow_reads(data, 0)
     assert values.flow_top_head(data) == f"layer {best[1]}, head {best[2]}"
+    read = data["at_output"][best[1] - 1]["read"]
+    source = max(range(last), key=lambda s: read[s][best[2]])
+    assert values.flow_top_head_reads(data) == data["tokens"][source]
     assert data["predicted"]["id"] == int(gpt2.forward(PROMPT).logits[-1].argmax())
 
 

@@ -66,3 +66,45 @@ def test_encoder_has_no_logit_lens(bert):
     lens = analyses.get("logit_lens")
     with pytest.raises(AnalysisError, match="encoder"):
         lens.compute(bert.forward(PROMPT), lens.parse_options({"prompt": PROMPT}), bert)
+
+
+@pytest.mark.parametrize(
+    "name, norm, head",
+    [
+        ("gpt2", lambda m: m.transformer.ln_f, lambda m: m.lm_head),
+        ("llama", lambda m: m.model.norm, lambda m: m.lm_head),
+        pytest.param("smollm2", lambda m: m.model.norm, lambda m: m.lm_head, marks=pytest.mark.embedded),
+    ],
+)
+def test_cells_whose_top_token_the_gain_changes(name, norm, head, request):
+    """The cells where leaving out the final norm's gain (and bias) gives another top token, found here with the
+    norm's weights set to 1 (and its bias to 0) on a copy of the module."""
+    import copy
+
+    from lmreport.analyses import values
+
+    loaded = request.getfixturevalue(name)
+    lens = analyses.get("logit_lens")
+    data = lens.compute(loaded.forward(PROMPT), lens.parse_options({"prompt": PROMPT, "top": 1}), loaded)
+    plain = copy.deepcopy(norm(loaded.model))
+    with torch.no_grad():
+        plain.weight.fill_(1.0)
+        if getattr(plain, "bias", None) is not None:
+            plain.bias.zero_()
+        enc = loaded.tokenizer(PROMPT, return_tensors="pt")
+        out = loaded.model(**enc, output_hidden_states=True)
+        # The residual stream after the last block, before the final norm: the input the norm gets.
+        seen = {}
+        hook = norm(loaded.model).register_forward_hook(lambda m, args, output: seen.setdefault("x", args[0]))
+        loaded.model(**enc)
+        hook.remove()
+        rows = list(out.hidden_states[:-1]) + [seen["x"]]
+        tops = [head(loaded.model)(plain(h[0])).argmax(-1).tolist() for h in rows]
+    expected = [[r, p] for r, row in enumerate(tops) for p, top in enumerate(row) if top != data["top_ids"][r][p][0]]
+    assert data["gain_changed"] == expected
+    assert values.lens_gain_changes(data) == len(expected)
+    assert values.lens_cells(data) == len(rows) * len(data["tokens"])
+    if name != "smollm2":
+        return
+    # On SmolLM2 the gain matters: without it some cell's top token differs.
+    assert expected

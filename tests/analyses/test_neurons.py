@@ -74,6 +74,18 @@ def test_top_neurons_and_contributions(kind, request):
     downs = [n["contribution"] for n in contrib["neurons"][4:]]
     assert ups == sorted(ups, reverse=True) and downs == sorted(downs)
     assert min(ups) >= max(downs)
+    # The values prose cites: the extremes of every activation, the strongest raising neuron.
+    from lmreport.analyses import values as v
+
+    assert v.neurons_lowest(data) == pytest.approx(float(acts.min()), abs=1e-5)
+    assert v.neurons_highest(data) == pytest.approx(float(acts.max()), abs=1e-5)
+    best = contrib["neurons"][0]
+    if best["contribution"] > 0:
+        assert v.neurons_contributor(data) == f"layer {best['layer']}, neuron {best['neuron']}"
+        assert v.neurons_contribution(data) == best["contribution"]
+        assert v.neurons_contributor_layer(data) == best["layer"]
+    shares = np.array(data["factors"]["layer_share"])
+    assert [v.neurons_factor_layer(data, f + 1) for f in range(len(shares))] == list(shares.argmax(1) + 1)
 
 
 def test_direct_logit_direction_is_exact_for_a_scale_preserving_change(llama):

@@ -46,6 +46,28 @@ def test_all_probabilities_sum_to_one(gpt2):
     assert probs == sorted(probs, reverse=True)
 
 
+@pytest.mark.parametrize("temperature", [0.5, 2.0])
+def test_temperature_divides_the_logits_before_the_softmax(gpt2, temperature):
+    from lmreport.analyses import values
+
+    topk = analyses.get("topk")
+    options = topk.parse_options({"prompt": PROMPT, "k": 5, "temperature": temperature})
+    data = topk.compute(gpt2.forward(PROMPT), options, gpt2)
+    _, logits = direct_probs(gpt2, PROMPT)
+    probs = torch.softmax(logits / temperature, -1)
+    expected = torch.topk(probs, 5)
+    assert [p["prob"] for p in data["predictions"]] == pytest.approx(expected.values.tolist(), rel=1e-6)
+    assert [p["logit"] for p in data["predictions"]] == pytest.approx(logits[expected.indices].tolist(), abs=1e-5)
+    assert data["entropy"] == pytest.approx(float(-(probs * probs.log()).sum()), rel=1e-6)
+    assert values.topk_mass(data) == pytest.approx(float(expected.values.sum()), rel=1e-6)
+    assert values.topk_mass(data, 2) == pytest.approx(float(expected.values[:2].sum()), rel=1e-6)
+    assert values.prompt_tokens(data) == len(gpt2.tokenizer(PROMPT)["input_ids"])
+    assert values.prompt_token(data, -1) == data["tokens"][-1]
+    one = topk.compute(gpt2.forward(PROMPT), topk.parse_options({"prompt": PROMPT, "k": 5}), gpt2)
+    # Cooler sharpens, hotter flattens: the entropy moves the way the temperature says.
+    assert (data["entropy"] < one["entropy"]) == (temperature < 1)
+
+
 def test_position_predicts_the_token_after_it(gpt2):
     topk = analyses.get("topk")
     data = topk.compute(gpt2.forward(PROMPT), topk.parse_options({"prompt": PROMPT, "k": 3, "position": 1}), gpt2)
