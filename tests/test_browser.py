@@ -187,28 +187,86 @@ return out;
 
 
 def test_tall_views_scale_to_a_phone_and_to_a_printed_page(driver, embedded_site):
-    """The model view (30 layers of thumbnails) fits a phone's column instead of scrolling inside a figure many
-    screens tall; printed, no BertViz view or flow graph is taller than 14 cm, so each fits a page with its
-    caption, and no chart is split across pages."""
+    """On a phone the model view (30 layers of thumbnails) is scaled down, in a box no taller than the screen,
+    instead of a figure many screens tall with its scroll bar at the bottom; printed, no BertViz view or flow
+    graph is taller than 14 cm (the model view 21 cm), so each fits a page with its caption, and no chart is
+    split across pages."""
     lessons = ("02-attention.html", "11-flow.html")
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
                                                                   "deviceScaleFactor": 1, "mobile": True})
     try:
         visit(driver, (embedded_site / lessons[0]).as_uri(), embedded_site.as_uri())
         model = driver.execute_script(TALL)["bertviz-model-1"]
-        assert model["viewBox"] and not model["scrolls"]
         natural = float(model["viewBox"].split()[3]) / (96 / 2.54)
-        assert model["height_cm"] < natural / 2  # scaled to the column: 30 rows no longer 2,800 px tall
+        assert model["height_cm"] < natural / 1.5  # scaled down: 30 rows no longer 3,000 px tall...
+        box = driver.execute_script("return document.querySelector('.bertviz-model').getBoundingClientRect().height")
+        assert box <= 0.85 * 844 + 1  # ...and its scroll bars within one screen
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print", "features": []})
         for name in lessons:
             visit(driver, (embedded_site / name).as_uri(), embedded_site.as_uri())
             found = driver.execute_script(TALL)
             assert found.pop("unbroken") is True, name
-            assert found and all(v["viewBox"] and v["height_cm"] <= 14.05 for v in found.values()), (name, found)
+            limits = {key: 21.05 if key.startswith("bertviz-model") else 14.05 for key in found}
+            assert found and all(v["viewBox"] and v["height_cm"] <= limits[k] for k, v in found.items()), (name, found)
+            assert driver.execute_script("return getComputedStyle(document.body).minHeight") == "0px"
+            # The menus stay, to say which layer and head a view shows.
+            assert all(s.is_displayed() for s in driver.find_elements("css selector", ".bertviz select"))
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+
+
+def test_a_figure_wider_than_the_screen_says_so_at_its_title(driver, embedded_site):
+    """At a phone's width the heads grid scrolls sideways in its card, and its title says so; at a desktop's it
+    fits, and nothing is said."""
+    wide = ("return [...document.querySelectorAll('.lmreport-figure.overflows .figure-title')]"
+            ".map(t => getComputedStyle(t, '::after').content)")
+    grid = "return document.querySelector('.lmreport-heads').classList.contains('overflows')"
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
+                                                                      "deviceScaleFactor": 1, "mobile": True})
+        visit(driver, (embedded_site / "11-flow.html").as_uri(), embedded_site.as_uri())
+        assert wait_for(driver, grid)
+        assert all("scroll sideways" in c for c in driver.execute_script(wide))
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        visit(driver, (embedded_site / "11-flow.html").as_uri(), embedded_site.as_uri())
+        time.sleep(2.2)
+        assert not driver.execute_script(grid)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_an_opened_neuron_view_is_measured_again_so_nothing_is_cut(driver, embedded_site):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    visit(driver, (embedded_site / "02-attention.html").as_uri(), embedded_site.as_uri())
+    view = driver.find_element("css selector", ".bertviz-neuron")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", view)
+    before = driver.execute_script("return arguments[0].querySelector('#vis svg').viewBox.baseVal.width", view)
+    # Hover the first token, then click its ⊕ (an invisible square over the sign takes the click).
+    token = view.find_elements("css selector", "#leftText text")[0]
+    ActionChains(driver).move_to_element(token).perform()
+    driver.execute_script("arguments[0].querySelector('#leftText .plus-sign').nextElementSibling"
+                          ".dispatchEvent(new MouseEvent('click', {bubbles: true}))", view)
+    time.sleep(1.6)
+    shown = driver.execute_script("return arguments[0].querySelector('#expanded').getAttribute('visibility')", view)
+    assert shown == "visible"  # the queries and keys opened...
+    box = driver.execute_script("const s = arguments[0].querySelector('#vis svg'), b = s.getBBox(),"
+                                "e = s.querySelector('#expanded').getBBox();"
+                                "return [b.x + b.width, e.x + e.width, s.viewBox.baseVal.width]", view)
+    assert max(box[:2]) <= box[2] + 0.5 and box[2] >= before, box  # ...and lie inside what the page shows
+
+
+def test_a_short_page_prints_on_one_page(driver, embedded_site):
+    """The page's screen layout fills the window (min-height: 100vh); printed, that would add a blank page."""
+    import base64
+    import re
+
+    for name in ("404.html",):
+        visit(driver, (embedded_site / name).as_uri(), embedded_site.as_uri())
+        pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {})["data"])
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1, name  # no blank second page
 
 
 def test_figures_are_drawn(driver, embedded_site):

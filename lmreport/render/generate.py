@@ -19,14 +19,14 @@ def render(result: Result, figure_id: str) -> Figure:
     alts = [[s["alternatives"][k - 1 - r] for s in steps] for r in range(k)]
     fig = grid(
         title="What the model weighed at each step (the chosen token is marked ●)",
-        x_labels=[f"{i + 1}: {c}" for i, c in enumerate(chosen)],
+        x_labels=[f"{i}: {c}" for i, c in enumerate(chosen)],  # steps count from 0, as positions do
         y_labels=[f"#{k - r}" for r in range(k)],
         values=[[a["prob"] for a in row] for row in alts],
         text=[[("● " if a["id"] == s["id"] else "") + display_token(a["token"]) for a, s in zip(row, steps,
                                                                                                  strict=True)]
               for row in alts],
         hover={
-            "step": [[str(i + 1) for i in range(len(steps))] for _ in range(k)],
+            "step": [[str(i) for i in range(len(steps))] for _ in range(k)],
             "token": [[display_token(a["token"]) for a in row] for row in alts],
             "probability": [[f"{100 * a['prob']:.2f}%" for a in row] for row in alts],
             "chosen": [[f"{c} ({100 * s['prob']:.2f}%, rank {s['rank']})" for c, s in zip(chosen, steps,
@@ -35,7 +35,7 @@ def render(result: Result, figure_id: str) -> Figure:
         },
         low=0.0,
         high=1.0,
-        x_axis_label="generated token",
+        x_axis_label="step (from 0): generated token",
         y_axis_label="rank",
     )
     prompt = "".join(display_tokens(data["tokens"]))

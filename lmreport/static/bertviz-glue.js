@@ -58,10 +58,14 @@ window.lmreportBertviz = (function () {
       });
       svg.classList.add("lmreport-fit");
     }
-    measure();
-    new MutationObserver(function () {
+    // BertViz moves what it drew with transitions: measured again once they have run.
+    function soon() {
       if (!pending) { pending = true; requestAnimationFrame(measure); }
-    }).observe(svg, { childList: true, subtree: true });
+      [400, 1200].forEach(function (delay) { setTimeout(function () { pending = false; measure(); }, delay); });
+    }
+    measure();
+    soon();
+    new MutationObserver(soon).observe(svg, { childList: true, subtree: true });
   }
   // The heatmap view: query tokens down, key tokens across, one head or the mean of a layer's heads.
   function heatmap(dataId, rootId) {

@@ -80,8 +80,8 @@
     } else if (n.kind === "m") {
       title = "Layer " + n.layer + ", " + tokenText(data, n.pos) + ": the MLP, " +
         pct(data.ffn[n.layer - 1][n.pos]) + " of the residual stream after the block.";
-      lines.push("Split by neuron, the incoming residual stream has " + pct(info.residual) + " of that sum; the neurons " +
-        "with the largest shares:");
+      lines.push("This sum split by neuron: the incoming residual stream has " + pct(info.residual) + " of it, and " +
+        "the neurons with the largest shares are:");
       (info.neurons || []).forEach(function (m) {
         lines.push("Neuron " + m[0] + " (activation " + m[2] + "): " + pct(m[1]) + "; promotes " + words(data, m[3]) +
           "; suppresses " + words(data, m[4]) + ".");

@@ -22,5 +22,22 @@
       label();
     });
   }
+  // A figure wider than the screen scrolls sideways in its card: say so at its title, where a reader looks first
+  // (the scroll bar may be a screen further down). Checked again once the charts are drawn and on resizing.
+  function markWide() {
+    document.querySelectorAll(".lmreport-figure").forEach(function (figure) {
+      var boxes = [figure].concat([].slice.call(figure.querySelectorAll(
+        ".table-scroll, .bertviz, .heatmap-scroll, .flow-scroll")));
+      var wide = boxes.some(function (box) { return box.scrollWidth > box.clientWidth + 2; });
+      figure.classList.toggle("overflows", wide);
+    });
+  }
+  function watchWidth() {
+    markWide();
+    [500, 2000].forEach(function (delay) { setTimeout(markWide, delay); });
+    window.addEventListener("resize", markWide);
+    document.addEventListener("click", function () { setTimeout(markWide, 700); });
+  }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+  if (document.readyState === "complete") { watchWidth(); } else { window.addEventListener("load", watchWidth); }
 })();
