@@ -112,3 +112,50 @@ def test_a_link_out_of_the_lessons_folder_is_not_read(tmp_path):
         "01-a.md:1: links to a file outside the lessons folder; not read"
     ]
     assert [lesson.slug for lesson in result.lessons] == ["02-b"]
+
+
+# Digits the course's prose may write by hand: none describes what the model does (those come from the build as
+# `=id.value` references); each is a definition, a convention, arithmetic, a citation or a setting of a block.
+HAND_WRITTEN = (
+    "add up to 1", "adding up to 1", "e ≈ 2.7", "it is 0 when", "Below 1 it", "above 1 it", "at temperature 1",
+    "Layer 0 is", "count from 1", "count from 0", "1/√", "1 meaning", "(layer 0)", "1 means", "100 means",
+    "1 at the top", "from 0)", "about −0.28", "clipped to 0", "(0: not at all)", "Voita, 2024", "at 0.2 only",
+)
+
+
+def hand_written_digits(text: str) -> list[tuple[int, str, str]]:
+    """Digits in a lesson's prose outside code spans, fences, front matter, "Try it" sections (instructions),
+    names (SmolLM2, GPT-2, L1) and list numbers: (line, digits, line text)."""
+    import re
+
+    body = re.sub(r"\A---\n.*?\n---\n", lambda m: "\n" * m.group().count("\n"), text, flags=re.S)
+    found, fence, section = [], False, ""
+    for n, line in enumerate(body.split("\n"), 1):
+        if line.startswith("```"):
+            fence = not fence
+            continue
+        if fence:
+            continue
+        if line.startswith("#"):
+            section = line.strip("# ").lower()
+            continue
+        if section == "try it":
+            continue
+        prose = re.sub(r"`[^`]*`", " ", line)
+        prose = re.sub(r"\b[A-Za-z][\w-]*\d[\w-]*", " ", prose)
+        prose = re.sub(r"^\s*\d+\. ", " ", prose)
+        found += [(n, m.group(), line) for m in re.finditer(r"\d+(?:[.,]\d+)*", prose)]
+    return found
+
+
+def test_the_course_writes_no_number_about_the_model_by_hand():
+    from .conftest import REPO
+
+    stray = [f"{path.name}:{n}: {digits} in {line.strip()[:80]!r}"
+             for path in sorted((REPO / "lessons").glob("*.md"))
+             for n, digits, line in hand_written_digits(path.read_text(encoding="utf-8"))
+             if not any(digits in allowed and allowed in line for allowed in HAND_WRITTEN)]
+    assert stray == []
+    # The audit finds what it should: a model fact typed into prose is caught.
+    assert hand_written_digits("# A\n\nThe answer has 77% probability.\n") == [
+        (3, "77", "The answer has 77% probability.")]

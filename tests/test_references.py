@@ -309,3 +309,21 @@ def test_the_model_sizes_prose_may_cite_are_the_configs(kind, request):
         "d_ff": getattr(config, "intermediate_size", None) or 4 * config.hidden_size,
         "vocab": loaded.model.get_input_embeddings().weight.shape[0],
     }
+
+
+def test_the_readme_lists_every_value_of_every_analysis():
+    """The README's table of values is the authors' reference: each analysis's values appear in its row."""
+    from lmreport import analyses
+    from lmreport.analyses.values import MODEL
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line for line in readme.splitlines()
+            if line.startswith("| `") and "(" in line}
+    missing = {}
+    for name, analysis in analyses.REGISTRY.items():
+        own = sorted(set(analysis.values) - set(MODEL))
+        row = rows.get(name, "")
+        lost = [v for v in own if f"`{v}`" not in row and f"`{v}(" not in row]
+        if lost:
+            missing[name] = lost
+    assert missing == {}

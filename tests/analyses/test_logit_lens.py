@@ -9,6 +9,14 @@ from lmreport.errors import AnalysisError
 PROMPT = "The keys to the cabinet"
 
 
+# Each model with its final norm and unembedding, found here by their names in the model.
+MODELS = [
+    ("gpt2", lambda m: m.transformer.ln_f, lambda m: m.lm_head),
+    ("llama", lambda m: m.model.norm, lambda m: m.lm_head),
+    pytest.param("smollm2", lambda m: m.model.norm, lambda m: m.lm_head, marks=pytest.mark.embedded),
+]
+
+
 def by_hand(loaded, prompt, norm, head):
     """Each layer's hidden state -> named final norm -> lm_head -> softmax; last row = real output."""
     enc = loaded.tokenizer(prompt, return_tensors="pt")
@@ -19,14 +27,7 @@ def by_hand(loaded, prompt, norm, head):
     return torch.stack(rows)
 
 
-@pytest.mark.parametrize(
-    "name, norm, head",
-    [
-        ("gpt2", lambda m: m.transformer.ln_f, lambda m: m.lm_head),
-        ("llama", lambda m: m.model.norm, lambda m: m.lm_head),
-        pytest.param("smollm2", lambda m: m.model.norm, lambda m: m.lm_head, marks=pytest.mark.embedded),
-    ],
-)
+@pytest.mark.parametrize("name, norm, head", MODELS)
 def test_each_layer_through_final_norm_and_unembedding(name, norm, head, request):
     loaded = request.getfixturevalue(name)
     lens = analyses.get("logit_lens")
@@ -68,14 +69,7 @@ def test_encoder_has_no_logit_lens(bert):
         lens.compute(bert.forward(PROMPT), lens.parse_options({"prompt": PROMPT}), bert)
 
 
-@pytest.mark.parametrize(
-    "name, norm, head",
-    [
-        ("gpt2", lambda m: m.transformer.ln_f, lambda m: m.lm_head),
-        ("llama", lambda m: m.model.norm, lambda m: m.lm_head),
-        pytest.param("smollm2", lambda m: m.model.norm, lambda m: m.lm_head, marks=pytest.mark.embedded),
-    ],
-)
+@pytest.mark.parametrize("name, norm, head", MODELS)
 def test_cells_whose_top_token_the_gain_changes(name, norm, head, request):
     """The cells where leaving out the final norm's gain (and bias) gives another top token, found here with the
     norm's weights set to 1 (and its bias to 0) on a copy of the module."""
