@@ -119,7 +119,8 @@ def test_a_link_out_of_the_lessons_folder_is_not_read(tmp_path):
 HAND_WRITTEN = (
     "add up to 1", "adding up to 1", "e ≈ 2.7", "it is 0 when", "Below 1 it", "above 1 it", "at temperature 1",
     "Layer 0 is", "count from 1", "count from 0", "1/√", "1 meaning", "(layer 0)", "1 means", "100 means",
-    "1 at the top", "from 0)", "about −0.28", "clipped to 0", "(0: not at all)", "Voita, 2024", "at 0.2 only",
+    "1 at the top", "from 0,", "about −0.28", "max(0, x)", "clipped to 0", "(0: not at all)", "Voita, 2024",
+    "at 0.2 only",
 )
 
 

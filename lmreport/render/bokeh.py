@@ -137,6 +137,9 @@ def _darkness(value: float, low: float, high: float, log: bool, reverse: bool) -
 LAYER_AXIS = "layer (0 = embeddings, n = after block n)"
 
 
+LEGEND_ROW = 21  # px a legend entry takes (11 px labels and the glyph)
+
+
 def layer_ticks(n_rows: int) -> dict[int, str]:
     return {i: ("emb" if i == 0 else str(i)) for i in range(n_rows)}
 
@@ -152,10 +155,12 @@ def lines(
     width: int = 560,
     height: int = 320,
 ) -> Any:
-    """Lines across layers, one per series {label, values, hover: {name: [str]}}; hover shows the values."""
+    """Lines across layers, one per series {label, values, hover: {name: [str]}}; hover shows the values. The
+    legend sits below the plot, one row per series: the chart grows by those rows, so that the plot keeps its
+    `height` however many series there are."""
     fig = figure(
-        width=width, height=height, title=title, tools="save,reset", toolbar_location="right",
-        y_axis_type="log" if log_y else "linear", x_range=(-0.5, n_rows - 0.5),
+        width=width, height=height + LEGEND_ROW * len(series), title=title, tools="save,reset",
+        toolbar_location="right", y_axis_type="log" if log_y else "linear", x_range=(-0.5, n_rows - 0.5),
     )
     renderers = []
     for i, s in enumerate(series):

@@ -18,7 +18,8 @@ def render(result: Result, figure_id: str) -> Figure:
     prompts = [short(p["prompt"], 40) for p in data["prompts"]]
     # Groups are the prompts' numbers (unique, and short enough to stay level and legible on a phone); the list
     # above the charts says which prompt each number is.
-    factors = [(f"prompt {i + 1}", n) for i in range(len(prompts)) for n in names]
+    # Prompts count from 0, as the values that cite them do (`=id.ratio(0)`).
+    factors = [(f"prompt {i}", n) for i in range(len(prompts)) for n in names]
     bars = {
         "x": factors,
         "prob": [p["probs"][c][-1] for p in data["prompts"] for c in range(len(names))],
@@ -41,14 +42,14 @@ def render(result: Result, figure_id: str) -> Figure:
     if data["ratio"]:
         a, b = (display_token(data["candidates"][[c["text"] for c in data["candidates"]].index(r)]["token"])
                 for r in data["ratio"])
-        series = [{"label": f"{i + 1}. {p}", "values": row_["log_ratio"],
+        series = [{"label": f"{i}: {p}", "values": row_["log_ratio"],
                    "hover": {"ln ratio": [f"{v:+.3f}" for v in row_["log_ratio"]]}}
                   for i, (p, row_) in enumerate(zip(prompts, data["prompts"], strict=True))]
         layers = lines(title=f"ln p({a}) / p({b}) at each layer (above 0: {a} is preferred)", series=series,
                        n_rows=n_rows, y_axis_label="log ratio", width=700)
     else:
         series = [
-            {"label": f"{i + 1}. {n}", "values": p_row["probs"][c], "dash": ["solid", "dashed", "dotted"][c % 3],
+            {"label": f"{i}: {n}", "values": p_row["probs"][c], "dash": ["solid", "dashed", "dotted"][c % 3],
              "hover": {"probability": [f"{100 * v:.3f}%" for v in p_row["probs"][c]]}}
             for i, p_row in enumerate(data["prompts"]) for c, n in enumerate(names)
         ]
@@ -56,5 +57,5 @@ def render(result: Result, figure_id: str) -> Figure:
                        y_axis_label="probability", width=520)
     chart = bokeh_figure(column(out, layers))
     listed = Markup("").join(Markup("<li>{}</li>").format(p["prompt"]) for p in data["prompts"])
-    chart.html = str(Markup('<ol class="prompt-list">{}</ol>\n').format(listed)) + chart.html
+    chart.html = str(Markup('<ol class="prompt-list" start="0">{}</ol>\n').format(listed)) + chart.html
     return chart

@@ -13,7 +13,8 @@ GUIDE: dict[str, tuple[str, str]] = {
         "Attention weights are the softmax of each head's query · key scores: every row adds up to 1. The head "
         "view shows one layer with all its heads in colour (click a colour square to show or hide a head; hover "
         "a token to see only its lines). The model view shows every layer (rows) × head (columns): click a "
-        "thumbnail to enlarge it. Layers and heads count from 0.",
+        "thumbnail to enlarge it. Layers count blocks from 1, as on every page (layer 0 is the embeddings); "
+        "heads count from 0.",
     ),
     "attention_heatmap": (
         "Each row is a token, each column a token it may attend to; the darker the cell, the more attention.",
@@ -29,7 +30,8 @@ GUIDE: dict[str, tuple[str, str]] = {
     ),
     "topk": (
         "The most likely next tokens, longest bar first; hover a bar for its probability and logit.",
-        "Probabilities are the softmax of the model's final logits after the chosen position, at temperature 1. "
+        "Probabilities are the softmax of the model's final logits after the chosen position, divided by the "
+        "temperature the chart's title states (1, the model's own distribution, when it states none). "
         "The bars are the top k of the whole vocabulary; the rest of the probability is spread over all other "
         "tokens. " + BOKEH_TOOLS,
     ),

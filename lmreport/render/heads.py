@@ -39,7 +39,8 @@ def render(result: Result, figure_id: str) -> Figure:
     top = data["top"]
     summary = Markup('<p class="figure-summary">Direct contribution of each head to {} at the last position, the '
                      "final norm's scale held at its value in this forward pass. The model's {} is {:.3f}; all "
-                     "heads together contribute {:.3f} (the rest comes from the MLPs, the embeddings and biases)."
+                     "heads together contribute {:.3f} (the rest is written directly by the MLPs and the embeddings, "
+                     "and biases where the model has them)."
                      "{}</p>").format(what, what, data["logit"], data["heads_total"],
                                       Markup(" The model soft-caps its logits; these are before the cap.")
                                       if data.get("softcap") else "")
