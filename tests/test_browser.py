@@ -237,6 +237,29 @@ def test_a_figure_wider_than_the_screen_says_so_at_its_title(driver, embedded_si
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
+def test_a_tap_shows_what_a_tooltip_says_on_a_phone(driver, embedded_site):
+    """Phones show no hover tooltips: a tap on a value of the prose, a checked claim or a heatmap cell shows its
+    tooltip's text below it, as text; a tap elsewhere hides it."""
+    tip = ("const t = document.querySelector('.tap-tip');"
+           "return t ? [t.textContent, t.getBoundingClientRect().top] : null")
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
+                                                                      "deviceScaleFactor": 1, "mobile": True})
+        visit(driver, (embedded_site / "02-attention.html").as_uri(), embedded_site.as_uri())
+        for selector in (".lmreport-value", ".lmreport-claim", ".heatmap-cell"):
+            element = driver.find_element("css selector", selector)
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+            element.click()
+            shown = driver.execute_script(tip)
+            assert shown and shown[0] == element.get_attribute("title"), selector
+            assert shown[1] >= element.rect["y"] - driver.execute_script("return window.scrollY")  # below it
+            driver.find_element("css selector", "h1").click()
+            assert driver.execute_script(tip) is None
+        assert browser.console_errors(driver) == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def test_an_opened_neuron_view_is_measured_again_so_nothing_is_cut(driver, embedded_site):
     from selenium.webdriver.common.action_chains import ActionChains
 

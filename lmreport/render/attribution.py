@@ -57,13 +57,24 @@ def render(result: Result, figure_id: str) -> Figure:
                                 "changes abruptly along the path. Read its row with care, or raise "
                                 "<code>steps</code>.</p>").format(result.options["steps"], sum(row["scores"]), gap))
     if len(tops) > 1:
+        shown = {row["name"] for row in data["methods"]}
+        kinds = [kind for methods, kind in KINDS if shown & methods]
         parts.append(Markup('<p class="figure-note">The signed methods disagree on the most important token ({}): '
-                            "they measure different things (a local slope, a path integral, the effect of "
-                            "removing one token or of every subset). Hover a method's name for what it "
-                            "measures.</p>").format(", ".join(display_token(t) for t in sorted(tops))))
+                            "they measure different things ({}). Hover a method's name for what it "
+                            "measures.</p>").format(", ".join(display_token(t) for t in sorted(tops)),
+                                                    ", ".join(kinds)))
     parts.append(Markup('<p class="view-help">Blue raises the attributed quantity, red lowers it; each row is '
                         "scaled to its own largest score. Hover a token for its score.</p>"))
     return Figure(html=str(Markup("\n").join(parts)), assets=set())
+
+
+# What each family of methods measures, for the note when they disagree (in the order the note names them).
+KINDS = (
+    ({"saliency", "gradient_x_input"}, "a local slope"),
+    ({"integrated_gradients"}, "a path integral"),
+    ({"occlusion"}, "the effect of removing one token"),
+    ({"shapley", "lime", "kernel_shap"}, "the effect of removing subsets of tokens"),
+)
 
 
 def _passes(n: int) -> str:

@@ -38,6 +38,26 @@
     window.addEventListener("resize", markWide);
     document.addEventListener("click", function () { setTimeout(markWide, 700); });
   }
+  // A phone shows no hover tooltips: tapping a value, a checked claim or a token of a figure shows what its tooltip
+  // says, below it; tapping anywhere else hides it. The text is set as text, never as markup.
+  var TAPPABLE = ".lmreport-value, .lmreport-claim, .heatmap-cell, .attr-token, .attr-method, .head-token, " +
+    ".gen-token, .factor-token, .ablation del[title], .ablation mark[title]";
+  function tapTip(event) {
+    var old = document.querySelector(".tap-tip"), target = event.target.closest && event.target.closest(TAPPABLE);
+    if (old) { old.remove(); }
+    if (!target || !target.getAttribute("title") || (old && old.lmreportFor === target)) { return; }
+    var tip = document.createElement("div"), box = target.getBoundingClientRect();
+    tip.className = "tap-tip";
+    tip.setAttribute("role", "status");
+    tip.textContent = target.getAttribute("title");
+    tip.lmreportFor = target;
+    document.body.appendChild(tip);
+    var left = Math.max(4, Math.min(box.left + window.scrollX, window.scrollX + document.documentElement.clientWidth -
+      tip.offsetWidth - 4));
+    tip.style.left = left + "px";
+    tip.style.top = (box.bottom + window.scrollY + 4) + "px";
+  }
+  document.addEventListener("click", tapTip);
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
   if (document.readyState === "complete") { watchWidth(); } else { window.addEventListener("load", watchWidth); }
 })();

@@ -193,3 +193,18 @@ def test_sampled_methods_are_seeded(gpt2):
     torch.manual_seed(1234)  # whatever state the process is in
     second = run(gpt2, methods=["shapley", "lime"], samples=10)
     assert [r["scores"] for r in first["methods"]] == [r["scores"] for r in second["methods"]]
+
+
+def test_the_disagreement_note_names_only_the_kinds_of_method_shown(gpt2):
+    from lmreport.render import render
+    from lmreport.result import Result
+
+    options = {"prompt": PROMPT, "methods": ["gradient_x_input", "occlusion", "shapley"]}
+    data = run(gpt2, methods=options["methods"])
+    for i, row in enumerate(data["methods"]):  # make the methods disagree whatever the tiny model says
+        row["top"] = data["tokens"][i % len(data["tokens"])]
+    html = render(Result("attribution", {**analyses.get("attribution").parse_options(options)}, {"name": "m"},
+                         data), "fig-1").html
+    note = html.split("The signed methods disagree", 1)[1].split("</p>", 1)[0]
+    assert "a local slope" in note and "removing one token" in note and "removing subsets" in note
+    assert "path integral" not in note
