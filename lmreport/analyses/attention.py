@@ -22,8 +22,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     if options["focus"] is not None:
         # The views open on the head that follows the pattern most, whatever the model's depth.
         if not values.pattern_pairs(data["tokens"], options["focus"]):
-            raise AnalysisError(f"the prompt has no place for the {options['focus']} pattern"
-                                + (" (no token occurs twice)" if options["focus"] == "induction" else ""), "focus")
+            raise AnalysisError(values.no_place(options["focus"]), "focus")
         _, index, head = values.strongest_head(data, options["focus"])
         data.update(layer=index + 1, head=head, focus=options["focus"])
     data["kv_heads"] = getattr(model.config, "num_key_value_heads", data["n_heads"])

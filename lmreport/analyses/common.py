@@ -34,13 +34,22 @@ def resolve_index(value: int, size: int, what: str, option: str, model_name: str
 LAYER_RULE = "layer 0 is the embeddings, layer n the residual stream after block n (blocks count from 1)"
 
 
-def resolve_layer(value: int, n_layers: int, option: str, model_name: str) -> int:
+def block_index(value: int, n_layers: int) -> int | None:
     """A block named as on every page (1 is the first block, n_layers the last, -1 the last too) as a 0-based
-    index into the model's blocks. 0 names the embeddings, which no block is."""
+    index into the model's blocks; None if the model has no such block (0 names the embeddings, which no block
+    is)."""
     if not (1 <= value <= n_layers or -n_layers <= value <= -1):
+        return None
+    return value - 1 if value > 0 else value % n_layers
+
+
+def resolve_layer(value: int, n_layers: int, option: str, model_name: str) -> int:
+    """block_index, or an error on the option that named a block the model does not have."""
+    index = block_index(value, n_layers)
+    if index is None:
         raise AnalysisError(f"layer {value} is out of range: {model_name} has blocks 1 to {n_layers} "
                             f"(or -1 for the last; {LAYER_RULE})", option)
-    return value - 1 if value > 0 else value % n_layers
+    return index
 
 
 def target_and_contrast(model: LoadedModel, forward: ForwardPass, options: dict[str, Any]) -> tuple[int, int | None]:

@@ -8,6 +8,7 @@ from ..models import ForwardPass, LoadedModel
 from . import values
 from .base import PROMPT, Analysis, Option
 from .common import layer_names, probabilities
+from .heads import norm_parts
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -41,23 +42,20 @@ def _gain_changes(forward: ForwardPass, model: LoadedModel, tops: list[list[int]
     import torch
 
     norm = model.final_norm()
-    unembed = model.model.get_output_embeddings()
-    eps = getattr(norm, "eps", None) or getattr(norm, "variance_epsilon", None) or 1e-5
+    if getattr(norm, "weight", None) is None:
+        return None
+    centres, eps, gain, bias = norm_parts(norm)
     hidden = forward.hidden_states.double()  # rows as the lens: embeddings ... after the last block (pre-norm)
-    if isinstance(norm, torch.nn.LayerNorm):
+    if centres:
         plain = (hidden - hidden.mean(-1, keepdim=True)) / torch.sqrt(hidden.var(-1, unbiased=False, keepdim=True)
                                                                        + eps)
     else:
         plain = hidden / torch.sqrt((hidden**2).mean(-1, keepdim=True) + eps)
-    weight = getattr(norm, "weight", None)
-    if weight is None:
-        return None
-    gain = weight.detach().double().cpu() + (1 if "Gemma" in type(norm).__name__ else 0)
-    bias = getattr(norm, "bias", None)
-    expected = plain[-1] * gain + (bias.detach().double().cpu() if bias is not None else 0)
+    expected = plain[-1] * gain + bias
     real = model.run_module(norm, forward.hidden_states[-1]).double().cpu()
     if not torch.allclose(expected, real, rtol=2e-2, atol=2e-2):
         return None  # a norm of another form: nothing to compare
+    unembed = model.model.get_output_embeddings()
     changed = []
     for row, block in enumerate(plain):
         logits = model.run_module(unembed, block)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..references import NotApplicableHere, ReferenceProblem, TokenText
+from .common import block_index
 
 
 def _size(key: str, doc: str) -> Callable[[dict[str, Any]], int]:
@@ -44,10 +45,11 @@ def _index(value: int, size: int, what: str) -> int:
 
 def _block(value: int, size: int) -> int:
     """A block counted as on the pages (1 to size, or -1 the last) as a 0-based index."""
-    if not (1 <= value <= size or -size <= value <= -1):
+    index = block_index(value, size)
+    if index is None:
         raise NotApplicableHere(f"layer {value} is out of range: blocks count 1 to {size} (or -1 for the last; "
-                               "layer 0 is the embeddings, which no block is)")
-    return value - 1 if value > 0 else value % size
+                                "layer 0 is the embeddings, which no block is)")
+    return index
 
 
 def _candidate(data: dict[str, Any], token: str) -> dict[str, Any]:
@@ -100,11 +102,20 @@ def pattern_pairs(tokens: list[str], pattern: str) -> list[tuple[int, int]]:
     raise ReferenceProblem(f"unknown pattern {pattern!r} (valid: {', '.join(PATTERNS)})")
 
 
-def _pattern_score(data: dict[str, Any], pattern: str, layer_index: int, head: int) -> float:
+def no_place(pattern: str) -> str:
+    """Why a prompt has no (query, key) pair for a pattern."""
+    return (f"the prompt has no place for the {pattern} pattern"
+            + (" (no token occurs twice)" if pattern == "induction" else " (one token)"))
+
+
+def _pairs(data: dict[str, Any], pattern: str) -> list[tuple[int, int]]:
     pairs = pattern_pairs(data["tokens"], pattern)
     if not pairs:
-        raise NotApplicableHere(f"the prompt has no place for the {pattern} pattern"
-                               + (" (no token occurs twice)" if pattern == "induction" else " (one token)"))
+        raise NotApplicableHere(no_place(pattern))
+    return pairs
+
+
+def _pattern_score(data: dict[str, Any], pairs: list[tuple[int, int]], layer_index: int, head: int) -> float:
     weights = data["attention"][layer_index][head]
     return sum(weights[q][k] for q, k in pairs) / len(pairs)
 
@@ -115,12 +126,13 @@ def attention_pattern(data: dict[str, Any], pattern: str, layer: int, head: int)
     that followed its previous occurrence ("induction", the copying pattern)"""
     layer_index = _block(layer, len(data["attention"]))
     heads = data["attention"][layer_index]
-    return _pattern_score(data, pattern, layer_index, _index(head, len(heads), "head"))
+    return _pattern_score(data, _pairs(data, pattern), layer_index, _index(head, len(heads), "head"))
 
 
 def strongest_head(data: dict[str, Any], pattern: str) -> tuple[float, int, int]:
     """(score, 0-based layer index, head) of the head that follows a pattern most"""
-    return max((_pattern_score(data, pattern, layer, head), layer, head)
+    pairs = _pairs(data, pattern)
+    return max((_pattern_score(data, pairs, layer, head), layer, head)
                for layer in range(len(data["attention"])) for head in range(len(data["attention"][layer])))
 
 
@@ -372,15 +384,19 @@ def hidden_first_ratio(data: dict[str, Any], layer: int = -1) -> float:
     return float(row[0] / (sum(row[1:]) / (len(row) - 1)))
 
 
+def _first_ratios(data: dict[str, Any]) -> list[float]:
+    return [hidden_first_ratio(data, layer) for layer in range(len(data["norms"]))]
+
+
 def hidden_max_first_ratio(data: dict[str, Any]) -> float:
     """the largest first_ratio over all layers"""
-    return max(hidden_first_ratio(data, layer) for layer in range(len(data["norms"])))
+    return max(_first_ratios(data))
 
 
 def hidden_max_first_ratio_layer(data: dict[str, Any]) -> int:
     """the layer where the first token is largest next to the others (0: the embeddings)"""
-    ratios = [hidden_first_ratio(data, layer) for layer in range(len(data["norms"]))]
-    return max(range(len(ratios)), key=lambda i: ratios[i])
+    ratios = _first_ratios(data)
+    return ratios.index(max(ratios))
 
 
 HIDDEN_STATES = {**MODEL, **PROMPT_TOKENS, "norm": hidden_norm, "cos_last": hidden_cos_last,
@@ -624,10 +640,13 @@ def ablation_most(data: dict[str, Any]) -> str:
 def ablation_prob(data: dict[str, Any], token: str, variant: int = 0) -> float:
     """probability of a followed token after a variant (0: the base prompt; 1, 2...: the variants as made, e.g.
     for drop_word 1 is the prompt without its first word)"""
-    row = _ablation_row(data, variant)
-    for target in row["targets"]:
+    return float(_ablation_target(data, token, variant)["prob"])
+
+
+def _ablation_target(data: dict[str, Any], token: str, variant: int) -> dict[str, Any]:
+    for target in _ablation_row(data, variant)["targets"]:
         if target["token"] == token:
-            return float(target["prob"])
+            return target
     raise ReferenceProblem(f"{token!r} is not one of the block's tokens ({', '.join(map(repr, data['tokens']))})")
 
 
@@ -651,10 +670,7 @@ def ablation_top(data: dict[str, Any], variant: int = 0) -> str:
 
 def ablation_rank(data: dict[str, Any], token: str, variant: int = 0) -> int:
     """rank of a followed token after a variant (1: the most likely)"""
-    for target in _ablation_row(data, variant)["targets"]:
-        if target["token"] == token:
-            return int(target["rank"])
-    raise ReferenceProblem(f"{token!r} is not one of the block's tokens ({', '.join(map(repr, data['tokens']))})")
+    return int(_ablation_target(data, token, variant)["rank"])
 
 
 ABLATION = {**MODEL, "most": ablation_most, "least": ablation_least, "prob": ablation_prob, "rank": ablation_rank,
@@ -764,18 +780,23 @@ def flow_top_head_reads(data: dict[str, Any]) -> str:
     itself left out"""
     if data["position"] == 0:
         raise NotApplicableHere("the output position is the first token: it reads no other")
-    _, layer, head = max((share, layer, head) for layer, row in enumerate(data["at_output"])
-                         for head, share in enumerate(row["heads"]))
+    layer, head = _flow_top(data)
     read = data["at_output"][layer]["read"]
     source = max(range(data["position"]), key=lambda s: read[s][head])
     return TokenText(data["tokens"][source])
 
 
+def _flow_top(data: dict[str, Any]) -> tuple[int, int]:
+    """(0-based layer index, head) of the head with the largest share at the output position"""
+    _, layer, head = max((share, layer, head) for layer, row in enumerate(data["at_output"])
+                         for head, share in enumerate(row["heads"]))
+    return layer, head
+
+
 def flow_top_head(data: dict[str, Any]) -> str:
     """the head with the largest share at the output position, over all layers, as 'layer L, head H'"""
-    _, layer, head = max((share, layer, head) for layer, row in enumerate(data["at_output"], 1)
-                         for head, share in enumerate(row["heads"]))
-    return f"layer {layer}, head {head}"
+    layer, head = _flow_top(data)
+    return f"layer {layer + 1}, head {head}"
 
 
 FLOW = {**MODEL, "threshold": flow_threshold, "nodes": flow_nodes, "reaches": flow_reaches,

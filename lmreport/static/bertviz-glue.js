@@ -47,9 +47,8 @@ window.lmreportBertviz = (function () {
   function fit(rootId) {
     const svg = document.querySelector("#" + rootId + " #vis svg");
     if (!svg || typeof svg.getBBox !== "function") { return; }
-    let pending = false;
+    let timers = [];
     function measure() {
-      pending = false;
       const box = svg.getBBox(), w = Math.ceil(box.x + box.width) + 2, h = Math.ceil(box.y + box.height) + 2;
       if (!(w > 2 && h > 2)) { return; }
       const wanted = { viewBox: "0 0 " + w + " " + h, width: String(w), height: String(h) };
@@ -58,10 +57,11 @@ window.lmreportBertviz = (function () {
       });
       svg.classList.add("lmreport-fit");
     }
-    // BertViz moves what it drew with transitions: measured again once they have run.
+    // BertViz moves what it drew with transitions: measured again once they have run (a burst of changes sets
+    // one round of timers, not one per change).
     function soon() {
-      if (!pending) { pending = true; requestAnimationFrame(measure); }
-      [400, 1200].forEach(function (delay) { setTimeout(function () { pending = false; measure(); }, delay); });
+      timers.forEach(clearTimeout);
+      timers = [0, 400, 1200].map(function (delay) { return setTimeout(measure, delay); });
     }
     measure();
     soon();
