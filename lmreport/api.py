@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import analyses, models
-from .errors import AnalysisError, LmreportError
-from .result import Result
+from lmreport import analyses, models
+from lmreport.errors import AnalysisError, LmreportError
+from lmreport.result import Result
 
 RECENT_PROMPTS = 4  # forward passes kept between calls, per session (a long prompt's attention weighs much)
+
+
 _recent: list[tuple[Any, str]] = []  # (loaded model, prompt), oldest first
 
 
@@ -22,7 +24,7 @@ def analyze(analysis: str, prompt: str | None = None, model: str | None = None, 
     progress: show loading bars (off by default: in a notebook they are noise).
     The result displays itself in a notebook (_repr_html_) and .data holds the numbers.
     """
-    from .progress import library_progress
+    from lmreport.progress import library_progress
 
     library_progress(progress)
     spec = analyses.get(analysis)
@@ -39,7 +41,7 @@ def analyze(analysis: str, prompt: str | None = None, model: str | None = None, 
         raise LmreportError(f"{analysis}: {e}") from None
     finally:
         _keep_recent(loaded, spec.prompts(parsed))
-    return Result(spec.name, parsed, {"name": source.name, **source.identity}, data)
+    return NotebookResult(spec.name, parsed, {"name": source.name, **source.identity}, data)
 
 
 def _keep_recent(loaded: Any, prompts: list[str]) -> None:
@@ -52,9 +54,32 @@ def _keep_recent(loaded: Any, prompts: list[str]) -> None:
         old.forget(prompt)
 
 
+# The script groups (BokehJS, BertViz...) already inlined in this Python session's notebook output: a notebook
+# loads each once, in the first cell that needs it, not in every cell (BokehJS alone is 1.3 MB).
+_SENT: set[str] = set()
+
+
+class NotebookResult(Result):
+    """A result from analyze(): in a notebook, the same view as on the site, its scripts inlined (offline)."""
+
+    def _repr_html_(self) -> str:
+        return standalone_html(self)
+
+
+def standalone_html(result: Result) -> str:
+    """A figure with the scripts it needs inlined (for notebooks): no file or network access needed. Scripts an
+    earlier figure of this session brought are not inlined again (notebook_reset() sends them again)."""
+    import uuid
+
+    from lmreport.site.assets import inline_assets
+
+    figure = analyses.render(result, f"lmr-{uuid.uuid4().hex[:12]}")
+    needed = figure.assets - _SENT
+    _SENT.update(needed)
+    return inline_assets(needed) + figure.html
+
+
 def notebook_reset() -> None:
     """Make the next results shown in a notebook inline their scripts again (BokehJS, BertViz): call it after
     clearing the outputs of the cells that loaded them."""
-    from .render import notebook_reset as reset
-
-    reset()
+    _SENT.clear()

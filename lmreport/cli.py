@@ -7,10 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
-from . import __version__
-from .build import COURSE_KEYS, BuildOptions, build
-from .errors import BuildFailed, LmreportError, printable
-from .models import DEVICES, DTYPES
+from lmreport import __version__
+from lmreport.build import BuildOptions, build
+from lmreport.errors import BuildFailed, LmreportError, printable
+from lmreport.models.runtime import DEVICES, DTYPES
+from lmreport.source.course import COURSE_KEYS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -128,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
             summary = build(build_options(args))
             print(printable(summary.line()))
         elif args.command == "serve":
-            from .serve import serve
+            from lmreport.serve import serve
 
             serve(build_options(args), args.host, args.port)
         elif args.command == "init":
-            from .scaffold import init
+            from lmreport.scaffold import init
 
             for path in init(args.folder, args.title, args.author):
                 print(f"wrote {printable(path.as_posix())}")
@@ -163,9 +164,9 @@ class _PrintableFormatter(logging.Formatter):
 
 
 def describe_analyses(name: str | None) -> str:
-    from . import analyses
-    from .analyses.base import COMMON_OPTIONS
-    from .references import parameters
+    from lmreport import analyses
+    from lmreport.analyses.options import COMMON_OPTIONS
+    from lmreport.glue.evaluate import parameters
 
     chosen = [analyses.get(name)] if name else list(analyses.REGISTRY.values())
     lines = []
@@ -179,7 +180,3 @@ def describe_analyses(name: str | None) -> str:
             args = parameters(function)
             lines.append(f"    ={{id}}.{value_name}{f'({args})' if args else ''}: {(function.__doc__ or '').strip()}")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

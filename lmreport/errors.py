@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 # What a terminal would act on or hide instead of showing: C0 and C1 controls (ESC starts escape sequences),
 # lone surrogates (they cannot even be encoded), line and paragraph separators, and the bidirectional
@@ -35,6 +36,11 @@ def control_character(text: str) -> str | None:
         (c for c in text if (ord(c) < 32 and c not in "\t\n\r") or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) < 0xE000),
         None,
     )
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """repr() cut to a length a one-line message can carry."""
+    return short(repr(value), limit)
 
 
 class LmreportError(Exception):

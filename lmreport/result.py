@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _FIELDS = ("analysis", "options", "model", "data")
+
+
 _MODEL_FIELDS = ("name", "kind", "revision")  # the model's identity, as the site's footer reads it
 
 
@@ -61,9 +63,3 @@ class Result:
         if missing:
             raise ValueError(f"the result's 'model' has no {', '.join(repr(m) for m in missing)}")
         return cls(analysis=analysis, options=options, model=model, data=data)
-
-    def _repr_html_(self) -> str:
-        """The same view as on the site, with its scripts inlined so it works in a notebook offline."""
-        from .render import standalone_html
-
-        return standalone_html(self)

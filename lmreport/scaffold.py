@@ -11,8 +11,8 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
-from .errors import LmreportError, control_character
+from lmreport import __version__
+from lmreport.errors import LmreportError, control_character
 
 # The packages lmreport uses only as carriers of files, installed without their dependencies (see
 # requirements-carriers.txt, which must list the same ones: a test checks).
@@ -25,7 +25,10 @@ CARRIERS = {
     "django-static-mathjax": "3.2.2.1",
     "mkdocs": "1.6.1",
 }
+
+
 TORCH = "2.13.0"
+
 
 COURSE = """\
 title: {title}
@@ -35,6 +38,7 @@ author: {author}
 # model: smollm2                                # the model for lessons that name none (default: smollm2)
 # models: [smollm2, ../models/another]          # or several: every lesson on each, side by side
 """
+
 
 LESSON = r"""
 # What comes next
@@ -74,12 +78,14 @@ prompt: "The capital of France is"
 ```
 """
 
+
 GITIGNORE = """\
 site/
 .lmreport-cache/
 .venv/
 __pycache__/
 """
+
 
 WORKFLOW = """\
 # Build the course and publish it on GitHub Pages (Settings > Pages > Source: GitHub Actions).

@@ -18,10 +18,10 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assets import STATIC_DIR
-from .build import BuildOptions, build, check_paths, configure
-from .errors import LmreportError, printable
-from .site import MARKER
+from lmreport.build import BuildOptions, build, check_paths, configure
+from lmreport.errors import LmreportError, printable
+from lmreport.site.assets import STATIC_DIR
+from lmreport.site.writer import MARKER
 
 log = logging.getLogger("lmreport")
 
@@ -237,6 +237,8 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
 
 
 LIVE_SCRIPT = "/__lmreport__/reload.js"  # no site file starts with '_': lesson names start with a letter or digit
+
+
 LIVE_STATUS = "/__lmreport__/status"
 
 

@@ -255,14 +255,14 @@ def test_thousands_of_references_are_placed_in_linear_time():
     from lmreport.lessons import Lesson
     from lmreport.prose import reference_marker
     from lmreport.references import Resolved
-    from lmreport.site import _place_references
+    from lmreport.site import place_references
 
     n = 30_000
     reference = parse(Path("a.md"), 1, "=c.vocab")
     html = "<p>" + " ".join(reference_marker("n", i) for i in range(n)) + "</p>"
     lesson = Lesson(Path("a.md"), "a", "A", 1, None, "", [], [])
     started = time.perf_counter()
-    out = _place_references(html, lesson, [Resolved(reference, text=str(i), value=i) for i in range(n)], "n")
+    out = place_references(html, lesson, [Resolved(reference, text=str(i), value=i) for i in range(n)], "n")
     assert time.perf_counter() - started < 3
     assert out.count('class="lmreport-value"') == n and ">29999</span>" in out and "lmreportref" not in out
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AnalysisError
+from lmreport.errors import AnalysisError
+from lmreport.models.forward import ForwardPass, LoadedModel
 
 if TYPE_CHECKING:
     import torch
-
-    from ..models import ForwardPass, LoadedModel
 
 
 def resolve_position(position: int, n_tokens: int, option: str = "position") -> int:

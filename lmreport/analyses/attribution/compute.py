@@ -1,0 +1,249 @@
+"""Input attribution: how much each token of the prompt counts for one next token, by several methods.
+
+Every method attributes the same quantity, a log-probability at the output of the last position, signed:
+log p(target) (the predicted token unless the block names one), or log p(target) - log p(contrast). The
+methods are Captum's, applied to the prompt's input embeddings:
+
+- saliency: the size (L2 norm) of the gradient for each token's embedding; unsigned;
+- gradient_x_input: gradient · embedding, summed over the embedding;
+- integrated_gradients: the gradient integrated along the straight path from a baseline to the prompt, times
+  the difference; the scores add up to f(prompt) - f(baseline);
+- occlusion: f(prompt) - f(prompt with that token replaced), one token at a time;
+- shapley: Shapley values by sampling token orders;
+- lime: the weights of a linear model fitted to f over random subsets of tokens;
+- kernel_shap: Shapley values estimated by a linear model fitted with the Shapley kernel's weights.
+
+The baseline, and what an "absent" token becomes, is the embedding of a neutral token (the tokenizer's padding
+token, else its end-of-text token), at every position: all-zero embeddings are far from anything the model saw
+(its norms divide by their size), and integrated gradients from them did not converge.
+
+Perturbation methods are batched (`perturbations_per_eval`), integrated gradients' steps too; f asks the
+model for the last position's logits only, and does not run an input it has seen (the prompt's value comes
+from the build's forward pass). The passes each method will take at most are logged before any runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+from typing import Any
+
+from lmreport.analyses.common import target_and_contrast
+from lmreport.errors import AnalysisError
+from lmreport.models.forward import ForwardPass, LoadedModel
+
+METHODS = {
+    "saliency": ("Saliency", "size of the gradient of f for each token's embedding (L2 norm; unsigned)"),
+    "gradient_x_input": ("Gradient × input", "gradient of f · the token's embedding (signed)"),
+    "integrated_gradients": ("Integrated gradients", "gradients along the path from the baseline (every token "
+                             "neutral) to the prompt (signed; they add up to f(prompt) − f(baseline))"),
+    "occlusion": ("Occlusion", "f(prompt) − f(prompt with this token replaced by the neutral token) (signed)"),
+    "shapley": ("Shapley values (sampled)", "the token's average marginal effect on f over random orders of "
+                "putting the prompt's tokens in place of neutral ones (signed)"),
+    "lime": ("LIME", "weight of the token in a linear model fitted to f over random subsets of present tokens "
+             "(signed)"),
+    "kernel_shap": ("KernelSHAP", "the token's Shapley value estimated by a linear model fitted to f over random "
+                    "subsets of present tokens, weighted by the Shapley kernel (signed)"),
+}
+
+
+GRADIENT = ("saliency", "gradient_x_input", "integrated_gradients")
+
+
+FROM_BASELINE = frozenset({"integrated_gradients", "shapley", "lime", "kernel_shap"})  # start from all tokens absent
+
+
+BATCH = 16  # perturbed inputs, or integrated-gradient steps, per forward pass
+
+
+MAX_TOKENS = 64  # every method runs at least one pass per token, some many more
+
+
+log = logging.getLogger(__name__)
+
+
+def planned_passes(name: str, n: int, options: dict[str, Any]) -> dict[str, int]:
+    """What a method costs at most on an n-token prompt, as Captum asks for it: batched forward and backward
+    passes, and the inputs they hold (fewer run when inputs repeat; a test counts them)."""
+    if name in ("saliency", "gradient_x_input"):
+        return {"forward": 1, "backward": 1, "inputs": 1}
+    if name == "integrated_gradients":  # the steps, then the prompt and the baseline for the convergence delta
+        batches = -(-options["steps"] // BATCH)
+        return {"forward": batches + 2, "backward": batches, "inputs": options["steps"] + 2}
+    if name == "occlusion":  # the prompt, then each token replaced
+        return {"forward": 1 + -(-n // BATCH), "backward": 0, "inputs": 1 + n}
+    if name == "shapley":  # the prompt, then per sampled order one batch putting the tokens back one by one
+        return {"forward": 1 + options["samples"] * -(-n // BATCH), "backward": 0, "inputs": 1 + options["samples"] * n}
+    return {"forward": -(-options["samples"] // BATCH), "backward": 0, "inputs": options["samples"]}  # LIME, KernelSHAP
+
+
+class Attributed:
+    """f: input embeddings [batch, n, d] -> [batch], log p(target) (minus log p(contrast)) after the last position.
+
+    Without gradients, an input f has seen before is not run again: perturbation methods ask for the same
+    subsets of present tokens many times (a 5-token prompt has 32, Shapley sampling asks for 126), and the
+    prompt's own value is known from the build's forward pass. `passes` and `inputs` count what really ran."""
+
+    def __init__(self, model: LoadedModel, target: int, contrast: int | None) -> None:
+        self.logits = last_logits(model)
+        self.target, self.contrast = target, contrast
+        self.seen: dict[bytes, float] = {}
+        self.passes = self.inputs = 0
+
+    def quantity(self, logits: Any) -> Any:
+        import torch
+
+        log_probs = torch.log_softmax(logits, dim=-1)
+        return log_probs[..., self.target] - (log_probs[..., self.contrast] if self.contrast is not None else 0)
+
+    def remember(self, x: Any, value: float) -> None:
+        """Record f(x) for one input [n, d] computed elsewhere."""
+        self.seen[_digest(x)] = value
+
+    def __call__(self, x: Any) -> Any:
+        import torch
+
+        if x.requires_grad and torch.is_grad_enabled():
+            self.passes += 1
+            self.inputs += x.shape[0]
+            return self.quantity(self.logits(x))
+        keys = [_digest(row) for row in x]
+        new = {key: i for i, key in enumerate(keys) if key not in self.seen}
+        if new:
+            with torch.no_grad():
+                values = self.quantity(self.logits(x[list(new.values())])).tolist()
+            self.passes += 1
+            self.inputs += len(new)
+            self.seen.update(zip(new, values, strict=True))
+        return torch.tensor([self.seen[key] for key in keys], dtype=torch.float32, device=x.device)
+
+
+def _digest(x: Any) -> bytes:
+    import hashlib
+
+    import torch
+
+    raw = x.detach().cpu().contiguous().view(torch.uint8)  # the bytes, whatever the dtype (numpy has no bfloat16)
+    return hashlib.blake2b(raw.numpy().tobytes(), digest_size=16).digest()
+
+
+def last_logits(model: LoadedModel) -> Any:
+    """x -> the logits at the last position of input embeddings x [batch, n, d] (only that row is computed where
+    the model allows it; no key/value cache is kept)."""
+    keeps = "logits_to_keep" in inspect.signature(model.model.forward).parameters
+
+    def run(x: Any) -> Any:
+        extra = {"logits_to_keep": 1} if keeps else {}
+        return model.model(inputs_embeds=x, use_cache=False, **extra).logits[:, -1].float()
+
+    return run
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    import torch
+
+    model.require_lm_head("attribution")
+    if len(set(options["methods"])) != len(options["methods"]):
+        raise AnalysisError("a method is named twice", "methods")
+    last = forward.logits[-1].double()
+    target, contrast = target_and_contrast(model, forward, options)
+    ids = torch.tensor([forward.input_ids], device=model.device)
+    neutral = _neutral_token(model)
+    with torch.no_grad():
+        embeds = model.model.get_input_embeddings()(ids).detach()
+        baseline = model.model.get_input_embeddings()(torch.full_like(ids, neutral)).detach()
+
+    f = Attributed(model, target, contrast)
+    f.remember(embeds[0], float(f.quantity(forward.logits[-1].float())))
+    n = embeds.shape[1]
+    plans = {name: planned_passes(name, n, options) for name in options["methods"]}
+    log.info("attribution of %d tokens: at most %d forward and %d backward passes (%s; inputs already seen are "
+             "not run again)", n, sum(p["forward"] for p in plans.values()),
+             sum(p["backward"] for p in plans.values()),
+             ", ".join(f"{name} {p['forward']}+{p['backward']}" for name, p in plans.items()))
+    rows = []
+    for name in options["methods"]:
+        passes, inputs = f.passes, f.inputs
+        row = _method(name, f, embeds, baseline, options)
+        backward = f.passes - passes if name in GRADIENT else 0
+        rows.append({**row, "passes": {"forward": f.passes - passes, "backward": backward, "inputs": f.inputs - inputs,
+                                       "planned": plans[name]}})
+    with torch.no_grad():
+        f_prompt = float(f(embeds)[0])
+        # f(baseline) is what the scores of these methods add up to a difference from; the others never read it.
+        f_baseline = float(f(baseline)[0]) if set(options["methods"]) & FROM_BASELINE else None
+    log_probs = torch.log_softmax(last, -1)
+    tokens = forward.tokens
+    return {
+        "tokens": tokens,
+        "input_ids": forward.input_ids,
+        "target": {"id": target, "token": model.token_texts([target])[0], "prob": float(log_probs[target].exp())},
+        "contrast": None if contrast is None else {"id": contrast, "token": model.token_texts([contrast])[0],
+                                                   "prob": float(log_probs[contrast].exp())},
+        "quantity": ("log p(target) − log p(contrast)" if contrast is not None else "log p(target)")
+        + " at the output of the last position (softmax of the final logits, temperature 1)",
+        "f_prompt": f_prompt,
+        "f_baseline": f_baseline,
+        "baseline_token": {"id": neutral, "token": model.token_texts([neutral])[0]},
+        "methods": [{**row, "top": tokens[max(range(n), key=lambda i: row["scores"][i])]} for row in rows],
+    }
+
+
+def _neutral_token(model: LoadedModel) -> int:
+    """The token an absent prompt token is replaced by: the tokenizer's padding token, else its end-of-text or
+    beginning-of-text token, else id 0."""
+    tokenizer = model.tokenizer
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.bos_token_id):
+        if isinstance(candidate, int):
+            return candidate
+    return 0
+
+
+def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, Any]) -> dict[str, Any]:
+    import torch
+    from captum.attr import (
+        FeatureAblation,
+        InputXGradient,
+        IntegratedGradients,
+        KernelShap,
+        Lime,
+        Saliency,
+        ShapleyValueSampling,
+    )
+
+    n = embeds.shape[1]
+    mask = torch.arange(n, device=embeds.device).view(1, n, 1).expand_as(embeds).contiguous()  # a feature per token
+    row: dict[str, Any] = {"name": name, "label": METHODS[name][0], "measures": METHODS[name][1]}
+    if name in GRADIENT:
+        embeds = embeds.clone().requires_grad_(True)
+    with torch.enable_grad():
+        if name == "saliency":
+            scores = Saliency(f).attribute(embeds, abs=False)[0].norm(dim=-1)
+        elif name == "gradient_x_input":
+            scores = InputXGradient(f).attribute(embeds)[0].sum(-1)
+        elif name == "integrated_gradients":
+            attributions, delta = IntegratedGradients(f).attribute(
+                embeds, baselines=baseline, n_steps=options["steps"], internal_batch_size=BATCH,
+                return_convergence_delta=True)
+            scores = attributions[0].sum(-1)
+            row["convergence_delta"] = float(delta[0])
+        else:
+            samples = options["samples"]
+            common = {"baselines": baseline, "feature_mask": mask, "perturbations_per_eval": BATCH,
+                      "show_progress": sys.stderr.isatty()}  # Captum's own bar, on a terminal only
+            # Shapley values, LIME and KernelSHAP draw random orders and subsets: seeded, so a build gives the
+            # same page every time (without touching the random state of anything else).
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                if name == "occlusion":
+                    out = FeatureAblation(f).attribute(embeds, **common)
+                elif name == "shapley":
+                    out = ShapleyValueSampling(f).attribute(embeds, n_samples=samples, **common)
+                elif name == "lime":
+                    out = Lime(f).attribute(embeds, n_samples=samples, **common)
+                else:
+                    out = KernelShap(f).attribute(embeds, n_samples=samples, **common)
+            scores = out[0, :, 0]
+    row["scores"] = [float(s) for s in scores.detach().cpu()]
+    return row

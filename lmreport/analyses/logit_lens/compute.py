@@ -1,0 +1,63 @@
+"""Logit lens: each layer's residual stream, read through the final norm and the unembedding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lmreport.analyses.common import layer_names, probabilities
+from lmreport.models.forward import ForwardPass, LoadedModel
+from lmreport.models.readouts import norm_parts
+
+
+def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
+    import torch
+
+    top_ids, top_probs = [], []
+    for logits in model.lens(forward):  # [pos, vocab], one layer at a time
+        top = torch.topk(logits, min(options["top"], logits.shape[-1]), dim=-1)
+        top_ids.append(top.indices.tolist())
+        top_probs.append(probabilities(logits, top.indices).tolist())
+    changed = _gain_changes(forward, model, [[pos[0] for pos in layer] for layer in top_ids])
+    unique = sorted({i for layer in top_ids for pos in layer for i in pos})
+    text = dict(zip(unique, model.token_texts(unique), strict=True))
+    return {
+        "tokens": forward.tokens,
+        "input_ids": forward.input_ids,
+        "layers": layer_names(len(top_ids)),
+        "top_ids": top_ids,
+        "top_tokens": [[[text[i] for i in pos] for pos in layer] for layer in top_ids],
+        "top_probs": top_probs,
+        # Cells [row, position] whose top token differs when the final norm's learned gain (and bias) is left
+        # out, the vector only normalised; None when the norm is of neither known form.
+        "gain_changed": changed,
+    }
+
+
+def _gain_changes(forward: ForwardPass, model: LoadedModel, tops: list[list[int]]) -> list[list[int]] | None:
+    """The cells whose top token changes without the final norm's learned weights. The normalisation alone
+    (÷ RMS, or centring and ÷ std for a LayerNorm) multiplies every logit of a cell by one positive number, so
+    it never changes the top token; the gain, one weight per coordinate, can."""
+    import torch
+
+    norm = model.final_norm()
+    if getattr(norm, "weight", None) is None:
+        return None
+    centres, eps, gain, bias = norm_parts(norm)
+    hidden = forward.hidden_states.double()  # rows as the lens: embeddings ... after the last block (pre-norm)
+    if centres:
+        plain = (hidden - hidden.mean(-1, keepdim=True)) / torch.sqrt(hidden.var(-1, unbiased=False, keepdim=True)
+                                                                       + eps)
+    else:
+        plain = hidden / torch.sqrt((hidden**2).mean(-1, keepdim=True) + eps)
+    expected = plain[-1] * gain + bias
+    real = model.run_module(norm, forward.hidden_states[-1]).double().cpu()
+    if not torch.allclose(expected, real, rtol=2e-2, atol=2e-2):
+        return None  # a norm of another form: nothing to compare
+    unembed = model.model.get_output_embeddings()
+    changed = []
+    for row, block in enumerate(plain):
+        logits = model.run_module(unembed, block)
+        for position, top in enumerate(logits.argmax(-1).tolist()):
+            if top != tops[row][position]:
+                changed.append([row, position])
+    return changed

@@ -1,0 +1,80 @@
+"""The typed shape of results. Each analysis declares its result as a TypedDict (in its folder's schema.py);
+every result is checked against it when computed and when read back from the cache or a results folder, so a
+key renamed in one compute() fails at once instead of breaking its values, view, table and page script."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Strict, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
+
+# Every nested shape inherits this: no key the schema does not name, no "1" for 1, no true for 1.
+STRICT = ConfigDict(strict=True, extra="forbid")
+
+
+def row(*types: Any) -> Any:
+    """A fixed-length JSON array of mixed items (an edge: [layer, from, to, share, ...]); items stay strict."""
+    return Annotated[tuple[types], Strict(False)]
+
+
+class ModelShape(TypedDict):
+    layers: int
+    heads: int
+    kv_heads: int
+    d_model: int
+    d_head: int
+    d_ff: int
+    vocab: int
+
+
+class Computed(TypedDict):
+    """What the build adds to every result: the sizes of the model it ran on (prose may cite them)."""
+
+    model_shape: ModelShape
+
+
+@with_config(STRICT)
+class Skipped(Computed):
+    """A block whose analysis does not apply to its model (an encoder asked for a next token...)."""
+
+    skipped: str
+
+
+class Token(TypedDict):
+    id: int
+    token: str
+
+
+class Candidate(TypedDict):
+    text: str
+    id: int
+    token: str
+
+
+class ResultShapeError(ValueError):
+    """A result whose data does not have its analysis's shape; the message names the first wrong keys."""
+
+
+@cache
+def _adapter(schema: type) -> TypeAdapter[Any]:
+    return TypeAdapter(schema)
+
+
+def checker(schema: type) -> Callable[[dict[str, Any]], None]:
+    """A function that raises ResultShapeError unless data fits schema (or is a skipped block's note). The data
+    is left as it is (validation converts nothing it returns), so what was computed is what is written."""
+
+    def check(data: dict[str, Any]) -> None:
+        try:
+            _adapter(Skipped if isinstance(data, dict) and "skipped" in data else schema).validate_python(data)
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'the data'}: {err['msg']}"
+                                 for err in e.errors()[:3])
+            more = f" (and {e.error_count() - 3} more)" if e.error_count() > 3 else ""
+            raise ResultShapeError(f"the result does not have the shape of {schema.__name__}: {problems}{more}"
+                                   ) from None
+
+    return check

@@ -1,0 +1,97 @@
+"""Results from the cache or the results folders, or computed: model by model, one forward pass per prompt."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+
+from lmreport import models
+from lmreport.analyses.schema import ResultShapeError
+from lmreport.build import exchange
+from lmreport.build.cache import ResultCache, result_key
+from lmreport.build.plan import Job
+from lmreport.build.types import BuildSummary
+from lmreport.errors import AnalysisError, LessonError, LmreportError, NotApplicable
+from lmreport.progress import library_progress, progress_bar
+from lmreport.result import Result
+
+log = logging.getLogger("lmreport")
+
+
+def compute_all(
+    jobs: list[Job], cache: ResultCache, summary: BuildSummary, progress: bool | None,
+    results: exchange.ResultsFolders | None = None,
+) -> list[LessonError]:
+    """Fill each job's result from the cache (or the results folders), or compute it: model by model, each
+    loaded once and freed after its last job; one forward pass per (model, prompt), shared by every analysis on
+    that prompt, holding only what they read, and dropped once the last of them is done. Jobs with the same
+    key (a block that names its own model, in every model of a matrix) are computed once."""
+    library_progress(progress)
+    pending: dict[str, list[Job]] = {}
+    for job in jobs:
+        job.key = result_key(job.identity, job.analysis.name, job.analysis.code_hash, job.options)
+        if job.key in pending:
+            pending[job.key].append(job)
+            continue
+        job.result = cache.get(job.key) or (results.get(job.key) if results is not None else None)
+        if job.result is not None:
+            job.from_cache = True
+            summary.cached += 1
+        else:
+            pending[job.key] = [job]
+    if results is not None and pending:
+        return [same[0].directive.error(f"{same[0].analysis.name}: no result for this block on "
+                                        f"{same[0].source.name} in {results.where()} (--from-results loads no "
+                                        "model): compute it with --results-only") for same in pending.values()]
+    order = sorted(pending.values(), key=lambda same: (same[0].source.key, same[0].prompts))
+    users = Counter((same[0].source.key, p) for same in order for p in set(same[0].prompts))
+    needs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for same in order:
+        for prompt in same[0].prompts:
+            needs[(same[0].source.key, prompt)] |= same[0].analysis.needs
+    last_of_model = {same[0].source.key: i for i, same in enumerate(order)}
+    errors: list[LessonError] = []
+    with progress_bar(len(order), "analyses", progress) as bar:
+        for i, same in enumerate(order):
+            job = same[0]
+            error = compute_one(job, cache, summary, needs[(job.source.key, job.prompts[0])])
+            if error is not None:
+                errors.append(error)
+            for other in same[1:]:
+                other.result, other.from_cache = job.result, job.from_cache
+            for prompt in set(job.prompts):
+                users[(job.source.key, prompt)] -= 1
+                if users[(job.source.key, prompt)] == 0 and models.is_loaded(job.source, job.runtime):
+                    models.load(job.source, job.runtime).forget(prompt)
+            if last_of_model[job.source.key] == i and len(last_of_model) > 1:
+                models.unload(job.source, job.runtime)  # before the next model is loaded
+            bar.update(1)
+    return errors
+
+
+def compute_one(job: Job, cache: ResultCache, summary: BuildSummary, needs: set[str] | None = None
+                ) -> LessonError | None:
+    source = job.source
+    name = job.analysis.name
+    try:
+        if not models.is_loaded(source, job.runtime):
+            log.info("loading model %s", source.name)
+            summary.model_loads += 1
+        model = models.load(source, job.runtime)
+        before = model.forward_count
+        try:
+            forward = model.forward(job.prompts[0], needs or job.analysis.needs)
+            try:
+                data = job.analysis.run(forward, job.options, model)
+            except NotApplicable as e:
+                data = {"skipped": f"{name} does not apply to {source.name}: {e}", "model_shape": model.shape(forward)}
+        finally:
+            summary.forward_passes += model.forward_count - before
+    except (AnalysisError, LmreportError) as e:
+        return job.directive.error(f"{name}: {e}", getattr(e, "option", None))
+    except ResultShapeError as e:  # compute() and its declared schema disagree: a bug, shown at the block
+        return job.directive.error(f"{name}: {e} (a bug in the analysis: please report it)")
+    job.result = Result(name, job.options, {"name": source.name, **job.identity}, data)
+    cache.put(job.key, job.result)
+    summary.computed += 1
+    return None

@@ -1,0 +1,134 @@
+"""Results computed on one machine and rendered on another.
+
+`lmreport build --results-only DIR` writes every result the build needs into DIR/results (entries of the
+result cache's checksummed form) and DIR/models.json: which models the results are for, each with the
+identity its results are keyed by. `lmreport build --from-results DIR...` reads one or more such folders and
+renders the site without finding or loading any model: a CI matrix computes one model per job, and a last
+job renders them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lmreport import models
+from lmreport.build.cache import ResultCache
+from lmreport.errors import LmreportError, short
+from lmreport.result import Result
+from lmreport.versions import library_versions
+
+MANIFEST = "models.json"
+
+
+FORMAT = 1
+
+
+@dataclass
+class ResultsFolders:
+    """Results read from --from-results folders: the models they name, and their entries."""
+
+    folders: list[Path]
+    sources: dict[str, models.ModelSource] = field(default_factory=dict)  # spec -> identity
+    matrix: list[str] = field(default_factory=list)  # the models each folder was computed for, in order
+    dtype: str = "float32"
+    caches: list[ResultCache] = field(default_factory=list)
+
+    def resolve(self, spec: str | None) -> models.ModelSource:
+        """A model as the results name it; a model no folder has results for is an error naming the folders."""
+        spec = spec or models.DEFAULT_MODEL
+        if spec in self.sources:
+            return self.sources[spec]
+        names = ", ".join(sorted(self.sources)) or "none"
+        raise LmreportError(f"no results for model '{short(spec, 80)}' in {self.where()} (they have: {names}); "
+                            f"compute them with: lmreport build --model {short(spec, 80)} --results-only DIR")
+
+    def get(self, key: str) -> Result | None:
+        return next((r for r in (c.get(key) for c in self.caches) if r is not None), None)
+
+    def where(self) -> str:
+        return ", ".join(f"'{f}'" for f in self.folders)
+
+
+def read(folders: list[Path]) -> ResultsFolders:
+    """The manifests of every folder, checked to agree with each other and with this lmreport."""
+    out = ResultsFolders([Path(f) for f in folders])
+    dtypes = set()
+    for folder in out.folders:
+        manifest = _manifest(folder)
+        dtypes.add(manifest["dtype"])
+        for spec, fields in manifest["sources"].items():
+            source = models.ModelSource(spec, fields["name"], fields["kind"], Path(fields.get("path", ".")),
+                                        fields["revision"], fields.get("gguf_file"))
+            known = out.sources.get(spec)
+            if known is not None and known.key != source.key:
+                raise LmreportError(f"'{folder}' and another results folder hold different models under the name "
+                                    f"'{short(spec, 80)}' ({known.key} and {source.key})")
+            out.sources[spec] = source
+        out.matrix += [spec for spec in manifest["matrix"] if spec not in out.matrix]
+        out.caches.append(ResultCache(folder / "results"))
+    if len(dtypes) > 1:
+        raise LmreportError(f"the results folders were computed in different precisions ({', '.join(sorted(dtypes))})")
+    out.dtype = dtypes.pop() if dtypes else "float32"
+    return out
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise LmreportError(f"results folder '{folder}' does not exist")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LmreportError(f"'{folder}' holds no {MANIFEST}: it was not written by "
+                            "'lmreport build --results-only'") from None
+    except (OSError, ValueError) as e:
+        raise LmreportError(f"cannot read {path}: {e}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise LmreportError(f"{path} is not a results manifest of format {FORMAT}")
+    ok = (isinstance(data.get("matrix"), list) and all(isinstance(s, str) for s in data["matrix"])
+          and isinstance(data.get("sources"), dict) and isinstance(data.get("dtype"), str)
+          and all(isinstance(f, dict) and all(isinstance(f.get(k), str) for k in ("name", "kind", "revision"))
+                  for f in data["sources"].values()))
+    if not ok:
+        raise LmreportError(f"{path} is malformed: it needs 'matrix', 'sources' and 'dtype'")
+    versions = library_versions()
+    made = data.get("versions", {})
+    if isinstance(made, dict) and any(made.get(k) != versions[k] for k in ("torch", "transformers")):
+        raise LmreportError(f"{path}: results computed with torch {made.get('torch')} and transformers "
+                            f"{made.get('transformers')}, this lmreport runs torch {versions['torch']} and "
+                            f"transformers {versions['transformers']}: results are keyed by both; compute them "
+                            "again with the same versions")
+    return data
+
+
+def check_folder(folder: Path) -> None:
+    """--results-only writes into an empty folder or one it wrote before, never over other files."""
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / MANIFEST).exists())):
+        raise LmreportError(f"results folder '{folder}' exists, is not empty and holds no {MANIFEST}; "
+                            "not writing into it")
+
+
+def write(folder: Path, matrix: list[str], results: dict[str, tuple[models.ModelSource, str, Result]],
+          dtype: str) -> int:
+    """Every result (key -> (model, its spec, result)) into folder/results, and the manifest; returns how many."""
+    check_folder(folder)
+    cache = ResultCache(folder / "results")
+    sources: dict[str, dict[str, str]] = {}
+    for key, (source, spec, result) in results.items():
+        cache.put(key, result)
+        fields = {"name": source.name, "kind": source.kind, "revision": source.revision, "path": str(source.path)}
+        sources[spec] = {**fields, **({"gguf_file": source.gguf_file} if source.gguf_file else {})}
+    written = sum(1 for key in results if cache.get(key) is not None)
+    if written != len(results):
+        raise LmreportError(f"could not write every result into '{folder}' ({written} of {len(results)})")
+    versions = library_versions()
+    manifest = {"format": FORMAT, "matrix": matrix, "sources": sources, "dtype": dtype,
+                "versions": {k: versions[k] for k in ("lmreport", "torch", "transformers")}}
+    tmp = folder / f".{MANIFEST}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)
+    return written

@@ -1,0 +1,6 @@
+"""Numbers and claims in lesson prose (`=id.value`, `?claim`): their types, their grammar, their evaluation."""
+
+from __future__ import annotations
+
+
+

@@ -1,0 +1,120 @@
+"""Loading and unloading models (eager attention, one copy per model and runtime), converting a GGUF file once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lmreport.errors import LmreportError
+from lmreport.models import architecture
+from lmreport.models.forward import LoadedModel
+from lmreport.models.runtime import DTYPES, Runtime
+from lmreport.models.sources import ModelSource, cache_home, refuse_remote_code
+
+if TYPE_CHECKING:
+    pass
+log = logging.getLogger("lmreport")
+
+
+DEFAULT_RUNTIME = Runtime()  # the CPU or the GPU there is, float32
+_LOADED: dict[str, LoadedModel] = {}
+
+
+def is_loaded(source: ModelSource, runtime: Runtime = DEFAULT_RUNTIME) -> bool:
+    return runtime.key(source) in _LOADED
+
+
+def unload(source: ModelSource, runtime: Runtime = DEFAULT_RUNTIME) -> None:
+    """Free a model's memory (a matrix build loads each model once and frees it before the next)."""
+    import gc
+
+    loaded = _LOADED.pop(runtime.key(source), None)
+    if loaded is not None:
+        loaded._forwards.clear()
+        del loaded
+        gc.collect()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def load(source: ModelSource, runtime: Runtime = DEFAULT_RUNTIME) -> LoadedModel:
+    """Load a model with eager attention, in runtime's precision and on its device (converting a GGUF once into
+    the user cache). A model larger than one GPU is spread over the GPUs (and the CPU) by accelerate."""
+    if runtime.key(source) in _LOADED:
+        return _LOADED[runtime.key(source)]
+    if runtime.dtype not in DTYPES:
+        raise LmreportError(f"dtype '{runtime.dtype}' is not one of {', '.join(DTYPES)}")
+    device = runtime.resolved_device()
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    folder = converted_folder(source) if source.kind == "gguf" else source.path
+    refuse_remote_code(folder)  # resolve() checked already; the folder may have changed since
+    try:
+        # trust_remote_code=False: never run (nor offer to run) Python code that came with a model.
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+        if getattr(config, "is_encoder_decoder", False):
+            raise LmreportError(f"{source.name}: encoder-decoder models are not supported")
+        archs = config.architectures or []
+        is_causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in archs)
+        cls = AutoModelForCausalLM if is_causal else AutoModel
+        placement = {"device_map": "auto"} if device == "cuda" else {}
+        model = cls.from_pretrained(folder, attn_implementation="eager", dtype=getattr(torch, runtime.dtype),
+                                    trust_remote_code=False, **placement)
+        if not placement:
+            model = model.to(device)
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except LmreportError:
+        raise
+    except Exception as e:  # transformers raises OSError, ValueError, KeyError... for a bad folder
+        raise LmreportError(f"cannot load model '{source.spec}' from {folder}: {e}") from None
+    model.eval()
+    if not architecture.decoder_layers(model):
+        raise LmreportError(f"{source.name}: lmreport does not know this architecture ({type(model).__name__}): "
+                            f"it has none of the layer lists {', '.join(architecture.LAYER_PATHS)}")
+    loaded = LoadedModel(source=source, model=model, tokenizer=tokenizer, is_causal=is_causal, runtime=runtime)
+    _LOADED[runtime.key(source)] = loaded
+    return loaded
+
+
+def converted_folder(source: ModelSource) -> Path:
+    """Dequantize a GGUF once into cache_home()/models/<hash>, then reuse it."""
+    target = cache_home() / "models" / source.revision[:24]
+    if (target / "config.json").is_file():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    log.info("converting %s (once; later builds load the converted weights)", source.gguf_file)
+    started = time.perf_counter()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            source.path, gguf_file=source.gguf_file, dtype=torch.float32, trust_remote_code=False
+        )
+        tokenizer = AutoTokenizer.from_pretrained(source.path, gguf_file=source.gguf_file, trust_remote_code=False)
+    except Exception as e:
+        raise LmreportError(f"cannot read GGUF model {source.path / str(source.gguf_file)}: {e}") from None
+    # The dequantized weights are plain fp32; drop the GGUF marker so transformers will save them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        os.replace(staging, target)
+    except OSError:
+        if not (target / "config.json").is_file():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("converted in %.1fs into %s", time.perf_counter() - started, target)
+    return target
