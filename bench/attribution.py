@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     from lmreport import models
-    from lmreport.analyses import attribution
+    from lmreport.analyses.attribution import compute as attribution
 
     torch.set_num_threads(1)
     loaded = models.load(models.resolve(args.model))

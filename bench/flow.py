@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from lmreport import analyses, models
-    from lmreport.render import render
+    from lmreport.analyses import render
     from lmreport.result import Result
 
     torch.set_num_threads(1)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     result = Result(analysis="flow", options=options, data=data, model={"name": loaded.source.name})
     html = render(result, "bench-flow").html.encode()
     data_json = json.dumps(data, ensure_ascii=False).encode()
-    script = (REPO / "lmreport" / "static" / "flow.js").read_bytes()
+    script = (REPO / "lmreport" / "analyses" / "flow" / "page.js").read_bytes()
     report = {
         "model": loaded.source.name,
         "tokens": len(passed.tokens),

@@ -50,7 +50,7 @@ def course_work(lessons: Path, model: str | None) -> list[list[Any]]:
     """(model folder, distinct prompts, generations) for the bare-minimum script, from the course's own plan."""
     from lmreport import models
     from lmreport.build import plan
-    from lmreport.lessons import scan_lessons
+    from lmreport.source.lessons import scan_lessons
 
     scan = scan_lessons(lessons)
     jobs, errors = plan(scan.lessons, models.resolve(model))
@@ -186,8 +186,8 @@ def growth(xs: list[float], ys: list[float]) -> float:
 
 def scaling_figures(model: str | None, lengths: list[int], repeat: int) -> list[dict[str, Any]]:
     from lmreport import analyses, models
-    from lmreport.analyses.attention import attention_data
-    from lmreport.render import render
+    from lmreport.analyses import render
+    from lmreport.analyses.attention.compute import attention_data
     from lmreport.result import Result
 
     loaded = models.load(models.resolve(model))

@@ -29,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     from bertviz import head_view, model_view
 
     from lmreport import models
-    from lmreport.analyses.attention import attention_data
-    from lmreport.render import render
-    from lmreport.render.common import display_tokens, script_json
+    from lmreport.analyses import render
+    from lmreport.analyses.attention.compute import attention_data
     from lmreport.result import Result
+    from lmreport.views.figure import display_tokens, script_json
 
     from .run import prompt_of
 

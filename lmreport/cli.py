@@ -180,3 +180,7 @@ def describe_analyses(name: str | None) -> str:
             args = parameters(function)
             lines.append(f"    ={{id}}.{value_name}{f'({args})' if args else ''}: {(function.__doc__ or '').strip()}")
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,10 +11,10 @@ from lmreport import LmreportError, analyses
 def test_analyze_matches_the_analysis_run_directly(tiny_models, gpt2):
     result = lmreport.analyze("topk", prompt="The keys to the", model=str(tiny_models["gpt2"]), k=4)
     topk = analyses.get("topk")
-    direct = topk.compute(
-        gpt2.forward("The keys to the"), topk.parse_options({"prompt": "The keys to the", "k": 4}), gpt2
-    )
-    assert result.data == direct
+    forward = gpt2.forward("The keys to the")
+    direct = topk.compute(forward, topk.parse_options({"prompt": "The keys to the", "k": 4}), gpt2)
+    # as in the site's data files: the numbers, then the sizes of the model they came from
+    assert result.data == {**direct, "model_shape": gpt2.shape(forward)}
     assert result.options == {"prompt": "The keys to the", "k": 4, "position": -1, "temperature": 1.0}
     assert result.model["name"] == "gpt2"
     lmreport.notebook_reset()

@@ -206,7 +206,7 @@ def test_mmltoken_is_refused_anywhere_and_emptied_in_mathjax(tmp_path):
 def test_task_lists_stay_linear():
     import time
 
-    from lmreport import prose
+    from lmreport.source import markdown as prose
 
     started = time.perf_counter()
     tokens = prose.parse("- [ ] x\n" * 20_000)  # mdit-py-plugins' rule took over a minute for this
@@ -263,8 +263,8 @@ def test_a_linked_file_cannot_replace_a_model_folder_page(tmp_path, tiny_models)
 
 
 def test_init_errors_and_line_separators(tmp_path, capsys):
-    from lmreport.build import read_course
     from lmreport.cli import main
+    from lmreport.source.course import read_course
 
     (tmp_path / "f").write_text("a file")
     assert main(["init", str(tmp_path / "f" / "sub")]) == 1
@@ -284,7 +284,7 @@ def test_bad_base_urls_are_refused(tmp_path, url):
 
 
 def test_a_token_in_a_code_span_shows_its_leading_space_as_figures_do():
-    from lmreport import prose
+    from lmreport.source import markdown as prose
 
     html = prose.render(prose.parse("After ` Paris` or ` <b>`, not `Paris`, `a b` or `  two`.\n"), "n")
     assert '<code class="token">\u2423Paris</code>' in html and '<code class="token">\u2423&lt;b&gt;</code>' in html

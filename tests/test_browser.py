@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from lmreport.analyses.attention import values as attention_values
+from lmreport.analyses.flow import values as flow_values
+
 from . import browser
 
 pytestmark = [
@@ -314,14 +317,13 @@ def test_the_page_decodes_attention_to_the_numbers_of_the_data_file(driver, embe
 def test_heatmap_shows_a_head_or_the_layers_mean(driver, embedded_site):
     from selenium.webdriver.support.ui import Select
 
-    from lmreport.analyses import values
 
     visit(driver, (embedded_site / "02-attention.html").as_uri(), embedded_site.as_uri())
     roots = driver.find_elements("css selector", ".attention-heatmap")
     cells = "return [...arguments[0].querySelectorAll('.heatmap-cell')].map(c => c.title)"
     # The first heatmap opens on the head that attends to the previous token most (focus: previous).
     focused = json.loads((embedded_site / "data" / "02-attention-2-attention.json").read_text())["data"]
-    _, index, head = values.strongest_head(focused, "previous")
+    _, index, head = attention_values.strongest_head(focused, "previous")
     assert (focused["layer"], focused["head"]) == (index + 1, head)
     assert Select(roots[0].find_element("css selector", ".heatmap-head")).first_selected_option.text == str(head)
     titles = driver.execute_script(cells, roots[0])
@@ -574,7 +576,6 @@ def test_heads_grid_click_shows_that_heads_attention(driver, tmp_path, tiny_mode
 def test_flow_graph_prunes_page_side_and_explains_clicks(driver, tmp_path, tiny_models):
     from selenium.webdriver.common.keys import Keys
 
-    from lmreport.analyses import values
 
     site = tiny_site(tmp_path, tiny_models["llama"], {
         "01-a.md": "# A\n\n```lmreport\nanalysis: flow\nid: f\nprompt: \"The <i>key</i> is\"\nfloor: 0.01\n"
@@ -583,12 +584,12 @@ def test_flow_graph_prunes_page_side_and_explains_clicks(driver, tmp_path, tiny_
     visit(driver, (site / "01-a.html").as_uri(), site.as_uri())
     count = driver.find_element("css selector", ".flow-count")
     # The page walks the same routes as the build: the same number of nodes at the block's threshold...
-    assert int(count.get_attribute("data-nodes")) == values.flow_nodes(data) == len(
+    assert int(count.get_attribute("data-nodes")) == flow_values.flow_nodes(data) == len(
         driver.find_elements("css selector", ".flow-node"))
     # ...and at a higher one set with the slider, without a rebuild.
     driver.execute_script("const s = document.querySelector('.flow-threshold'); s.value = '0.3';"
                           "s.dispatchEvent(new Event('input'));")
-    assert int(count.get_attribute("data-nodes")) == values.flow_nodes(data, 0.3) < values.flow_nodes(data)
+    assert int(count.get_attribute("data-nodes")) == flow_values.flow_nodes(data, 0.3) < flow_values.flow_nodes(data)
     assert driver.find_element("css selector", ".flow-threshold-value").text == "0.300"
     # Clicking the output node says what it is; clicking an attention node lists its heads as the data has them.
     driver.find_element("css selector", f'[data-node="{data["output"]}"]').click()

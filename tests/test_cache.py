@@ -9,7 +9,7 @@ import pytest
 
 from lmreport import models
 from lmreport.build import build
-from lmreport.cache import ResultCache, result_key
+from lmreport.build.cache import ResultCache, result_key
 from lmreport.result import Result
 
 from .conftest import build_options, write_lesson
@@ -113,7 +113,7 @@ def test_round_trip(tmp_path):
 
 
 def test_drawings_are_cached_too(tmp_path, tiny_models, monkeypatch, caplog):
-    from lmreport import build as build_module
+    from lmreport import analyses
 
     write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
     build(build_options(tmp_path, tiny_models["gpt2"]))
@@ -122,7 +122,7 @@ def test_drawings_are_cached_too(tmp_path, tiny_models, monkeypatch, caplog):
     def no_drawing(*args):
         raise AssertionError("rendered again although nothing changed")
 
-    monkeypatch.setattr(build_module, "render", no_drawing)
+    monkeypatch.setattr(analyses, "render", no_drawing)
     write_lesson(tmp_path / "lessons", "01-a.md", LESSON.replace("Prose v1.", "Prose v2."))
     build(build_options(tmp_path, tiny_models["gpt2"]))
     assert (tmp_path / "site" / "01-a.html").read_text() == first.replace("Prose v1.", "Prose v2.")

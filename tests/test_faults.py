@@ -16,7 +16,7 @@ import pytest
 from lmreport import cli
 from lmreport.build import BuildOptions, build
 from lmreport.errors import LmreportError
-from lmreport.site import MARKER
+from lmreport.site.writer import MARKER
 
 from .conftest import write_lesson
 

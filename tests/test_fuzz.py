@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from lmreport import analyses
 from lmreport.errors import LessonError
-from lmreport.lessons import Directive, parse_lesson, scan_lessons
-from lmreport.site import lesson_html
+from lmreport.site.fragments import lesson_html
+from lmreport.source.lessons import Directive, parse_lesson, scan_lessons
 
 PATH = Path("lessons/01-fuzz.md")
 FRAGMENTS = ["---\n", "```lmreport\n", "```\n", "````\n", "~~~\n", "analysis: topk\n", "prompt: hi\n", "k: 3\n",

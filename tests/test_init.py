@@ -66,7 +66,7 @@ def test_init_writes_a_course_and_a_pages_workflow_whose_build_runs(tmp_path, ca
 
 
 def test_new_course_text_is_quoted_in_yaml(tmp_path):
-    from lmreport.build import read_course
+    from lmreport.source.course import read_course
 
     assert main(["init", str(tmp_path / "c"), "--title", 'Colons: "quotes" and # hashes']) == 0
     assert read_course(Path(tmp_path / "c" / "lessons")).settings["title"] == 'Colons: "quotes" and # hashes'

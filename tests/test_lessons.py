@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from lmreport.lessons import parse_lesson, scan_lessons
-from lmreport.site import lesson_html
+from lmreport.site.fragments import lesson_html
+from lmreport.source.lessons import parse_lesson, scan_lessons
 
 
 def parse(text: str, name: str = "02-logits.md"):

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from lmreport.analyses.topk import values as topk_values
 from lmreport.build import build
 from lmreport.errors import BuildFailed
-from lmreport.lessons import parse_lesson
-from lmreport.references import Call, ReferenceProblem, parse
+from lmreport.glue.syntax import parse
+from lmreport.glue.types import Call, ReferenceProblem
+from lmreport.source.lessons import parse_lesson
 
 from .conftest import build_options, write_lesson
 
@@ -239,11 +241,11 @@ def test_code_that_only_starts_like_a_reference_stays_code():
 
 
 def test_text_values_escape_control_characters_and_failed_claims_show_exact_numbers():
-    from lmreport.analyses import values
-    from lmreport.references import Block, format_value, resolve
+    from lmreport.glue.evaluate import format_value, resolve
+    from lmreport.glue.types import Block
 
     assert format_value("a\x12b\nc\u202e", "") == "a\\x12b\nc\\u202e"
-    blocks = {"c": Block("topk", values.TOPK, 1, data={"predictions": [{"token": " x", "prob": 0.0050124,
+    blocks = {"c": Block("topk", topk_values.VALUES, 1, data={"predictions": [{"token": " x", "prob": 0.0050124,
                                                                          "rank": 1}]})}
     resolved = resolve(parse(Path("a.md"), 1, "?c.top_prob == 0.005012"), blocks)
     assert resolved.holds is False and resolved.detail == "c.top_prob = 0.0050124 == 0.005012"
@@ -252,10 +254,10 @@ def test_text_values_escape_control_characters_and_failed_claims_show_exact_numb
 def test_thousands_of_references_are_placed_in_linear_time():
     import time
 
-    from lmreport.lessons import Lesson
-    from lmreport.prose import reference_marker
-    from lmreport.references import Resolved
-    from lmreport.site import place_references
+    from lmreport.glue.types import Resolved
+    from lmreport.site.fragments import place_references
+    from lmreport.source.lessons import Lesson
+    from lmreport.source.markdown import reference_marker
 
     n = 30_000
     reference = parse(Path("a.md"), 1, "=c.vocab")
@@ -314,7 +316,7 @@ def test_the_model_sizes_prose_may_cite_are_the_configs(kind, request):
 def test_the_readme_lists_every_value_of_every_analysis():
     """The README's table of values is the authors' reference: each analysis's values appear in its row."""
     from lmreport import analyses
-    from lmreport.analyses.values import MODEL
+    from lmreport.glue.sizes import MODEL
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     rows = {line.split("|")[1].strip().strip("`"): line for line in readme.splitlines()

@@ -7,8 +7,8 @@ import json
 
 from lunr.index import Index
 
-from lmreport import search
 from lmreport.build import BuildOptions, build
+from lmreport.site import search
 
 from .conftest import write_lesson
 

@@ -7,7 +7,7 @@ import csv
 import json
 
 from lmreport.build import BuildOptions, build
-from lmreport.tables import csv_text
+from lmreport.site.tables import csv_text
 
 from .conftest import write_lesson
 

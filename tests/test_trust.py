@@ -16,9 +16,9 @@ import pytest
 from lmreport import cli
 from lmreport.build import BuildOptions, build
 from lmreport.errors import BuildFailed, LessonError, LmreportError
-from lmreport.lessons import parse_lesson, scan_lessons
 from lmreport.serve import rebuild, snapshot, start_server
-from lmreport.site import lesson_html
+from lmreport.site.fragments import lesson_html
+from lmreport.source.lessons import parse_lesson, scan_lessons
 
 from .conftest import build_options, write_lesson
 

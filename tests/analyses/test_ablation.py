@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses.ablation import values as ablation_values
 from lmreport.errors import AnalysisError
 
 PROMPT = "The keys to the cabinet are on the"
@@ -44,14 +45,14 @@ def test_batched_variants_equal_separate_passes(name, request):
         assert row["top"][0]["token"] == loaded.token_texts([int(lp.argmax())])[0]
     kls = [data["rows"][i]["kl"] for i in data["order"][1:]]
     assert data["order"][0] == 0 and kls == sorted(kls, reverse=True)
-    from lmreport.analyses import values
 
     by_kl = sorted(data["rows"][1:], key=lambda r: r["kl"])
-    assert values.ablation_most(data) == by_kl[-1]["text"] and values.ablation_least(data) == by_kl[0]["text"]
+    assert ablation_values.ablation_most(data) == by_kl[-1]["text"]
+    assert ablation_values.ablation_least(data) == by_kl[0]["text"]
     for i, row in enumerate(data["rows"]):
         lp = alone(loaded, loaded.encode(row["text"]))
-        assert values.ablation_top(data, i) == loaded.token_texts([int(lp.argmax())])[0]
-        assert values.ablation_rank(data, " the", i) == int((lp > lp[the_id]).sum()) + 1
+        assert ablation_values.ablation_top(data, i) == loaded.token_texts([int(lp.argmax())])[0]
+        assert ablation_values.ablation_rank(data, " the", i) == int((lp > lp[the_id]).sum()) + 1
 
 
 def test_drop_token_replace_and_given_variants(gpt2):

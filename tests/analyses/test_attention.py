@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses.attention import values as attention_values
 from lmreport.errors import AnalysisError
+from lmreport.glue.types import ReferenceProblem
 
 PROMPT = "Alice gave a book to Bob"
 
@@ -60,7 +62,6 @@ def test_layers_count_blocks_from_one(gpt2):
 
 
 def test_the_sink_is_the_mean_attention_to_the_first_token(gpt2):
-    from lmreport.analyses import values
 
     attention = analyses.get("attention")
     data = attention.compute(gpt2.forward(PROMPT), attention.parse_options({"prompt": PROMPT}), gpt2)
@@ -68,14 +69,13 @@ def test_the_sink_is_the_mean_attention_to_the_first_token(gpt2):
         out = gpt2.model(**gpt2.tokenizer(PROMPT, return_tensors="pt"), output_attentions=True)
     for layer, block in ((1, 0), (2, 1), (-1, 2)):  # blocks count from 1, as on every page
         first = out.attentions[block][0, :, 1:, 0]  # every head, every query after the first, key 0
-        assert values.attention_sink(data, layer) == pytest.approx(float(first.mean()), abs=1e-4)
-    with pytest.raises(values.ReferenceProblem, match="layer 0 is out of range"):
-        values.attention_sink(data, 0)
+        assert attention_values.attention_sink(data, layer) == pytest.approx(float(first.mean()), abs=1e-4)
+    with pytest.raises(ReferenceProblem, match="layer 0 is out of range"):
+        attention_values.attention_sink(data, 0)
 
 
 def test_pattern_values_against_the_models_own_attention(gpt2):
     """Previous-token, first-token and induction scores, computed here from the model's attention tensors."""
-    from lmreport.analyses import values
 
     prompt = "one two three one two three"
     attention = analyses.get("attention")
@@ -94,9 +94,9 @@ def test_pattern_values_against_the_models_own_attention(gpt2):
     for name, table in (("previous", prev), ("first", first), ("induction", induction)):
         for layer, head in ((1, 0), (3, 3), (-1, 1)):
             expected = float(table[layer - 1 if layer > 0 else layer, head])
-            assert values.attention_pattern(data, name, layer, head) == pytest.approx(expected, abs=2e-4)
+            assert attention_values.attention_pattern(data, name, layer, head) == pytest.approx(expected, abs=2e-4)
         best = int(table.argmax())
-        assert values.attention_strongest(data, name) == f"layer {best // 4 + 1}, head {best % 4}"
-        assert values.attention_strongest_value(data, name) == pytest.approx(float(table.max()), abs=2e-4)
-    with pytest.raises(values.ReferenceProblem, match="unknown pattern"):
-        values.attention_pattern(data, "diagonal", 1, 0)
+        assert attention_values.attention_strongest(data, name) == f"layer {best // 4 + 1}, head {best % 4}"
+        assert attention_values.attention_strongest_value(data, name) == pytest.approx(float(table.max()), abs=2e-4)
+    with pytest.raises(ReferenceProblem, match="unknown pattern"):
+        attention_values.attention_pattern(data, "diagonal", 1, 0)

@@ -116,7 +116,7 @@ def test_sampled_shapley_methods_approach_exact_shapley_values(llama, method):
 
 
 def test_the_passes_stated_are_the_passes_run_and_repeats_are_not_run(gpt2, monkeypatch, caplog):
-    from lmreport.analyses import attribution
+    from lmreport.analyses.attribution import compute as attribution
 
     calls = []
     real = attribution.last_logits
@@ -196,7 +196,7 @@ def test_sampled_methods_are_seeded(gpt2):
 
 
 def test_the_disagreement_note_names_only_the_kinds_of_method_shown(gpt2):
-    from lmreport.render import render
+    from lmreport.analyses import render
     from lmreport.result import Result
 
     options = {"prompt": PROMPT, "methods": ["gradient_x_input", "occlusion", "shapley"]}

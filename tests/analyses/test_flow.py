@@ -11,8 +11,11 @@ import pytest
 import torch
 
 from lmreport import analyses
-from lmreport.analyses import flow, values
+from lmreport.analyses.flow import compute as flow
+from lmreport.analyses.flow import routes as flow_routes
+from lmreport.analyses.flow import values as flow_values
 from lmreport.errors import AnalysisError, NotApplicable
+from lmreport.glue.types import ReferenceProblem
 
 PROMPT = "The keys to the cabinet are"
 LAYERS = {"gpt2": lambda m: m.transformer.h, "llama": lambda m: m.model.layers}
@@ -129,7 +132,7 @@ def test_flow_shares_follow_the_l1_proximity_rule(kind, request):
 
 
 def _reached(data, node):
-    return node in flow.routes(data["edges"], data["ffn"], data["output"], data["floor"])[0]
+    return node in flow_routes.routes(data["edges"], data["ffn"], data["output"], data["floor"])[0]
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "llama"])
@@ -152,19 +155,19 @@ def test_routes_walk_back_from_the_output_over_edges_above_the_threshold():
     # the MLP carries 0.2 of the block's output, the residual past it 0.8.
     edges = [[1, 0, 1, 0.3, [], None], [1, 1, 1, 0.7, [], 0.6], [1, 0, 0, 1.0, [], 1.0]]
     ffn = [[0.5, 0.2]]
-    nodes, kept = flow.routes(edges, ffn, "r1_1", 0.1)
+    nodes, kept = flow_routes.routes(edges, ffn, "r1_1", 0.1)
     assert nodes == {"r1_1", "m1_1", "a1_1", "x0", "x1"}
     assert sorted(kept) == sorted([("m1_1", "r1_1", 0.2), ("a1_1", "r1_1", 0.8), ("a1_1", "m1_1", 0.2),
                                    ("x0", "a1_1", 0.3), ("x1", "a1_1", 0.7)])
-    nodes, _ = flow.routes(edges, ffn, "r1_1", 0.25)
+    nodes, _ = flow_routes.routes(edges, ffn, "r1_1", 0.25)
     assert nodes == {"r1_1", "a1_1", "x0", "x1"}  # the MLP's 0.2 is pruned
-    nodes, _ = flow.routes(edges, ffn, "r1_1", 0.5)
+    nodes, _ = flow_routes.routes(edges, ffn, "r1_1", 0.5)
     assert nodes == {"r1_1", "a1_1", "x1"}  # token 0 is no longer reached
     data = {"edges": edges, "ffn": ffn, "output": "r1_1", "threshold": 0.1, "floor": 0.05, "tokens": ["a", "b"]}
-    assert values.flow_nodes(data) == 5 and values.flow_nodes(data, 0.5) == 3
-    assert values.flow_reaches(data, "a", 0.25) == "yes" and values.flow_reaches(data, "a", 0.5) == "no"
-    with pytest.raises(values.ReferenceProblem, match="below the block's floor"):
-        values.flow_nodes(data, 0.01)
+    assert flow_values.flow_nodes(data) == 5 and flow_values.flow_nodes(data, 0.5) == 3
+    assert flow_values.flow_reaches(data, "a", 0.25) == "yes" and flow_values.flow_reaches(data, "a", 0.5) == "no"
+    with pytest.raises(ReferenceProblem, match="below the block's floor"):
+        flow_values.flow_nodes(data, 0.01)
 
 
 def test_flow_details_name_the_heads_and_neurons_that_count(llama):
@@ -204,21 +207,21 @@ def test_flow_values_at_the_output(gpt2):
     for layer, row in enumerate(data["at_output"], 1):  # values name blocks from 1, as the pages do
         assert row["attention"] == pytest.approx(1 - data["residual"][layer - 1][last], abs=1e-4)
         assert row["ffn"] == data["ffn"][layer - 1][last]
-        assert values.flow_reads(data, layer) == data["tokens"][row["reads"]]
+        assert flow_values.flow_reads(data, layer) == data["tokens"][row["reads"]]
         assert row["reads"] != last
         token = data["tokens"][row["reads"]]
         last_seen = max(i for i, t in enumerate(data["tokens"]) if t == token)
         head = max(range(len(row["read"][last_seen])), key=lambda h: row["read"][last_seen][h])
-        assert values.flow_reads_head(data, layer, token) == f"layer {layer}, head {head}"
+        assert flow_values.flow_reads_head(data, layer, token) == f"layer {layer}, head {head}"
         assert sum(map(sum, row["read"])) == pytest.approx(row["attention"], abs=1e-3)
     best = max((s, layer, h) for layer, row in enumerate(data["at_output"], 1) for h, s in enumerate(row["heads"]))
-    assert values.flow_reads(data, -1) == values.flow_reads(data, len(data["at_output"]))
-    with pytest.raises(values.ReferenceProblem, match="layer 0 is out of range"):
-        values.flow_reads(data, 0)
-    assert values.flow_top_head(data) == f"layer {best[1]}, head {best[2]}"
+    assert flow_values.flow_reads(data, -1) == flow_values.flow_reads(data, len(data["at_output"]))
+    with pytest.raises(ReferenceProblem, match="layer 0 is out of range"):
+        flow_values.flow_reads(data, 0)
+    assert flow_values.flow_top_head(data) == f"layer {best[1]}, head {best[2]}"
     read = data["at_output"][best[1] - 1]["read"]
     source = max(range(last), key=lambda s: read[s][best[2]])
-    assert values.flow_top_head_reads(data) == data["tokens"][source]
+    assert flow_values.flow_top_head_reads(data) == data["tokens"][source]
     assert data["predicted"]["id"] == int(gpt2.forward(PROMPT).logits[-1].argmax())
 
 

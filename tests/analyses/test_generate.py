@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses.generate import values as generate_values
 
 PROMPT = "The keys to the"
 
@@ -53,12 +54,12 @@ def test_sampling_repeats_with_its_seed_and_shows_the_distribution_it_drew_from(
             torch.topk(drawn_from, 5).values.tolist(), rel=1e-4)
         ids = torch.cat([ids, torch.tensor([[step["id"]]])], dim=1)
     assert "softmax(logits / 0.7)" in first["distribution"]
-    from lmreport.analyses import values
 
     ranks = [s["rank"] for s in first["steps"]]
-    assert values.generated_off_top(first) == sum(r > 1 for r in ranks) and values.generated_steps(first) == 8
-    assert [values.generated_rank(first, i) for i in range(8)] == ranks
-    assert values.generated_prob_t1(first, -1) == first["steps"][-1]["prob_t1"]
+    assert generate_values.generated_off_top(first) == sum(r > 1 for r in ranks)
+    assert generate_values.generated_steps(first) == 8
+    assert [generate_values.generated_rank(first, i) for i in range(8)] == ranks
+    assert generate_values.generated_prob_t1(first, -1) == first["steps"][-1]["prob_t1"]
 
 
 def test_attention_covers_prompt_and_generated_text(gpt2):

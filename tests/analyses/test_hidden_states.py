@@ -5,6 +5,8 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses import citing
+from lmreport.analyses.hidden_states import values as hidden_states_values
 
 from .helpers import NORM, run
 
@@ -81,7 +83,6 @@ def test_works_on_an_encoder(bert):
 
 
 def test_values_read_the_residual_stream_computed_here(gpt2):
-    from lmreport.analyses import values
 
     data = compute(gpt2)
     h, _ = residual_stream(gpt2, "gpt2")
@@ -90,16 +91,17 @@ def test_values_read_the_residual_stream_computed_here(gpt2):
     def cos(a, b):
         return float((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b)))
 
-    assert values.hidden_norm(data) == pytest.approx(norms[-1, -1], rel=1e-5)
-    assert values.hidden_norm(data, 0, 2) == pytest.approx(norms[0, 2], rel=1e-5)
-    assert values.hidden_cos_last(data, 1, 0) == pytest.approx(cos(h[1, 0], h[-1, 0]), abs=1e-5)
-    assert values.hidden_cos_next(data, 2, 3) == pytest.approx(cos(h[2, 3], h[3, 3]), abs=1e-5)
-    assert values.hidden_min_cos_next(data) == pytest.approx(min(cos(h[i, -1], h[i + 1, -1])
+    assert hidden_states_values.hidden_norm(data) == pytest.approx(norms[-1, -1], rel=1e-5)
+    assert hidden_states_values.hidden_norm(data, 0, 2) == pytest.approx(norms[0, 2], rel=1e-5)
+    assert hidden_states_values.hidden_cos_last(data, 1, 0) == pytest.approx(cos(h[1, 0], h[-1, 0]), abs=1e-5)
+    assert hidden_states_values.hidden_cos_next(data, 2, 3) == pytest.approx(cos(h[2, 3], h[3, 3]), abs=1e-5)
+    assert hidden_states_values.hidden_min_cos_next(data) == pytest.approx(min(cos(h[i, -1], h[i + 1, -1])
                                                                  for i in range(len(h) - 1)), abs=1e-5)
-    assert values.hidden_min_cos_next(data, 0, 1) == pytest.approx(min(cos(h[i, 0], h[i + 1, 0])
+    assert hidden_states_values.hidden_min_cos_next(data, 0, 1) == pytest.approx(min(cos(h[i, 0], h[i + 1, 0])
                                                                        for i in range(1, len(h) - 1)), abs=1e-5)
-    assert values.hidden_first_ratio(data, 2) == pytest.approx(norms[2, 0] / norms[2, 1:].mean(), rel=1e-5)
+    assert hidden_states_values.hidden_first_ratio(data, 2) == pytest.approx(norms[2, 0] / norms[2, 1:].mean(),
+                                                                             rel=1e-5)
     ratios = norms[:, 0] / norms[:, 1:].mean(1)
-    assert values.hidden_max_first_ratio(data) == pytest.approx(ratios.max(), rel=1e-5)
-    assert values.hidden_max_first_ratio_layer(data) == int(ratios.argmax())
-    assert values.prompt_tokens(data) == h.shape[1]
+    assert hidden_states_values.hidden_max_first_ratio(data) == pytest.approx(ratios.max(), rel=1e-5)
+    assert hidden_states_values.hidden_max_first_ratio_layer(data) == int(ratios.argmax())
+    assert citing.prompt_tokens(data) == h.shape[1]

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses.logit_lens import values as logit_lens_values
 from lmreport.errors import AnalysisError
 
 PROMPT = "The keys to the cabinet"
@@ -75,7 +76,6 @@ def test_cells_whose_top_token_the_gain_changes(name, norm, head, request):
     norm's weights set to 1 (and its bias to 0) on a copy of the module."""
     import copy
 
-    from lmreport.analyses import values
 
     loaded = request.getfixturevalue(name)
     lens = analyses.get("logit_lens")
@@ -96,8 +96,8 @@ def test_cells_whose_top_token_the_gain_changes(name, norm, head, request):
         tops = [head(loaded.model)(plain(h[0])).argmax(-1).tolist() for h in rows]
     expected = [[r, p] for r, row in enumerate(tops) for p, top in enumerate(row) if top != data["top_ids"][r][p][0]]
     assert data["gain_changed"] == expected
-    assert values.lens_gain_changes(data) == len(expected)
-    assert values.lens_cells(data) == len(rows) * len(data["tokens"])
+    assert logit_lens_values.lens_gain_changes(data) == len(expected)
+    assert logit_lens_values.lens_cells(data) == len(rows) * len(data["tokens"])
     if name != "smollm2":
         return
     # On SmolLM2 the gain matters: without it some cell's top token differs.

@@ -35,7 +35,7 @@ def test_softmax_of_query_key_products_is_the_attention(kind, request):
 
 
 def test_exact_before_rounding(llama):
-    from lmreport.analyses.neuron_view import queries_keys
+    from lmreport.analyses.neuron_view.compute import queries_keys
 
     forward = llama.forward(PROMPT)
     q, k = queries_keys(forward, llama, [0, 2])

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses.neurons import values as neurons_values
 
 from .helpers import run
 
@@ -75,23 +76,22 @@ def test_top_neurons_and_contributions(kind, request):
     assert ups == sorted(ups, reverse=True) and downs == sorted(downs)
     assert min(ups) >= max(downs)
     # The values prose cites: the extremes of every activation, the strongest raising neuron.
-    from lmreport.analyses import values as v
 
-    assert v.neurons_lowest(data) == pytest.approx(float(acts.min()), abs=1e-5)
-    assert v.neurons_highest(data) == pytest.approx(float(acts.max()), abs=1e-5)
+    assert neurons_values.neurons_lowest(data) == pytest.approx(float(acts.min()), abs=1e-5)
+    assert neurons_values.neurons_highest(data) == pytest.approx(float(acts.max()), abs=1e-5)
     best = contrib["neurons"][0]
     if best["contribution"] > 0:
-        assert v.neurons_contributor(data) == f"layer {best['layer']}, neuron {best['neuron']}"
-        assert v.neurons_contribution(data) == best["contribution"]
-        assert v.neurons_contributor_layer(data) == best["layer"]
+        assert neurons_values.neurons_contributor(data) == f"layer {best['layer']}, neuron {best['neuron']}"
+        assert neurons_values.neurons_contribution(data) == best["contribution"]
+        assert neurons_values.neurons_contributor_layer(data) == best["layer"]
     shares = np.array(data["factors"]["layer_share"])
-    assert [v.neurons_factor_layer(data, f + 1) for f in range(len(shares))] == list(shares.argmax(1) + 1)
+    assert [neurons_values.neurons_factor_layer(data, f + 1) for f in range(len(shares))] == list(shares.argmax(1) + 1)
 
 
 def test_direct_logit_direction_is_exact_for_a_scale_preserving_change(llama):
     """Adding v with the norm's scale held fixed changes the logit by exactly u·v: check with the real norm
     by adding v and a compensating change so the RMS stays put (v orthogonal to r, rescaled)."""
-    from lmreport.analyses.neurons import direct_logit_direction
+    from lmreport.analyses.neurons.compute import direct_logit_direction
 
     forward = llama.forward(PROMPT)
     token = int(forward.logits[-1].argmax())

@@ -89,8 +89,8 @@ def test_logit_lens_last_row_is_the_output(other):
 
 
 def test_an_unknown_layout_is_named_with_what_is_missing(gpt2, monkeypatch):
-    from lmreport import architecture
     from lmreport.errors import NotApplicable
+    from lmreport.models import architecture
 
     monkeypatch.setattr(architecture, "FINAL_NORM_PATHS", ("no_such_norm",))
     with pytest.raises(NotApplicable, match=r"cannot find the final norm of GPT2LMHeadModel \(looked for "
@@ -101,7 +101,7 @@ def test_an_unknown_layout_is_named_with_what_is_missing(gpt2, monkeypatch):
 def _direct_logit_matches_output(loaded) -> None:
     """The neurons' direct-logit direction, dotted with the final residual stream (plus the norm's and the
     unembedding's biases), is the model's own output logit: the mapping of the final norm is right."""
-    from lmreport.analyses.neurons import direct_logit_direction
+    from lmreport.analyses.neurons.compute import direct_logit_direction
 
     forward = loaded.forward(PROMPT)
     token = int(forward.logits[-1].argmax())

@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses import citing
+from lmreport.analyses.compare_prompts import values as compare_prompts_values
+from lmreport.analyses.rank_evolution import values as rank_evolution_values
 from lmreport.errors import AnalysisError, NotApplicable
+from lmreport.glue.types import NotApplicableHere
 
 from .helpers import lens_log_probs, rank_by_sorting
 
@@ -39,24 +43,23 @@ def test_rank_evolution_matches_sorting(kind, request):
         assert cand["probs"] == pytest.approx([math.exp(lp[layer, pos, token_id]) for layer in range(lp.shape[0])],
                                               rel=1e-4)
     # enters(token, k): the first layer from which the token stays in the top k, found here by walking down.
-    from lmreport.analyses import values
 
     for cand in data["candidates"]:
         for k in (1, 5, 50):
             ranks = cand["ranks"]
             if ranks[-1] > k:
-                with pytest.raises(values.NotApplicableHere):
-                    values.candidate_enters(data, cand["text"], k)
+                with pytest.raises(NotApplicableHere):
+                    citing.candidate_enters(data, cand["text"], k)
                 continue
             row = len(ranks)
             while row > 0 and ranks[row - 1] <= k:
                 row -= 1
-            assert values.candidate_enters(data, cand["text"], k) == row
+            assert citing.candidate_enters(data, cand["text"], k) == row
     column = [r[pos] for r in data["output_ranks"]]
     row = len(column)
     while row > 0 and column[row - 1] <= 3:
         row -= 1
-    assert values.output_enters(data, 3, pos) == row
+    assert rank_evolution_values.output_enters(data, 3, pos) == row
 
 
 @pytest.mark.parametrize("kind", ["gpt2", "llama", pytest.param("smollm2", marks=pytest.mark.embedded)])
@@ -97,16 +100,15 @@ def test_compare_prompts_log_ratio_and_output(llama):
         assert row["log_ratio"] == pytest.approx((lp[:, the_id] - lp[:, is_id]).tolist(), abs=1e-4)
         assert row["probs"][0] == pytest.approx(lp[:, is_id].exp().tolist(), rel=1e-4)
         assert row["ranks"][1] == [rank_by_sorting(lp[layer], the_id) for layer in range(lp.shape[0])]
-    from lmreport.analyses import values
 
     final = {p: lens_log_probs(llama, p, "llama")[-1, -1, :] for p in prompts}
     ratios = {p: float(final[p][the_id] - final[p][is_id]) for p in prompts}
-    assert values.prompts_max_ratio(data) == pytest.approx(max(ratios.values()), abs=1e-4)
-    assert values.prompts_min_ratio(data) == pytest.approx(min(ratios.values()), abs=1e-4)
-    assert values.prompts_most(data) == max(ratios, key=ratios.get)
-    assert values.prompts_least(data) == min(ratios, key=ratios.get)
-    assert values.prompts_mass(data, 1) == pytest.approx(float(final[prompts[1]][[the_id, is_id]].exp().sum()),
-                                                         rel=1e-4)
+    assert compare_prompts_values.prompts_max_ratio(data) == pytest.approx(max(ratios.values()), abs=1e-4)
+    assert compare_prompts_values.prompts_min_ratio(data) == pytest.approx(min(ratios.values()), abs=1e-4)
+    assert compare_prompts_values.prompts_most(data) == max(ratios, key=ratios.get)
+    assert compare_prompts_values.prompts_least(data) == min(ratios, key=ratios.get)
+    mass = float(final[prompts[1]][[the_id, is_id]].exp().sum())
+    assert compare_prompts_values.prompts_mass(data, 1) == pytest.approx(mass, rel=1e-4)
 
 
 def test_compare_prompts_ratio_must_name_candidates(gpt2):

@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from lmreport import analyses
+from lmreport.analyses import citing
+from lmreport.analyses.topk import values as topk_values
 from lmreport.errors import AnalysisError, NotApplicable
 
 PROMPT = "The capital of France is"
@@ -48,7 +50,6 @@ def test_all_probabilities_sum_to_one(gpt2):
 
 @pytest.mark.parametrize("temperature", [0.5, 2.0])
 def test_temperature_divides_the_logits_before_the_softmax(gpt2, temperature):
-    from lmreport.analyses import values
 
     topk = analyses.get("topk")
     options = topk.parse_options({"prompt": PROMPT, "k": 5, "temperature": temperature})
@@ -59,10 +60,10 @@ def test_temperature_divides_the_logits_before_the_softmax(gpt2, temperature):
     assert [p["prob"] for p in data["predictions"]] == pytest.approx(expected.values.tolist(), rel=1e-6)
     assert [p["logit"] for p in data["predictions"]] == pytest.approx(logits[expected.indices].tolist(), abs=1e-5)
     assert data["entropy"] == pytest.approx(float(-(probs * probs.log()).sum()), rel=1e-6)
-    assert values.topk_mass(data) == pytest.approx(float(expected.values.sum()), rel=1e-6)
-    assert values.topk_mass(data, 2) == pytest.approx(float(expected.values[:2].sum()), rel=1e-6)
-    assert values.prompt_tokens(data) == len(gpt2.tokenizer(PROMPT)["input_ids"])
-    assert values.prompt_token(data, -1) == data["tokens"][-1]
+    assert topk_values.topk_mass(data) == pytest.approx(float(expected.values.sum()), rel=1e-6)
+    assert topk_values.topk_mass(data, 2) == pytest.approx(float(expected.values[:2].sum()), rel=1e-6)
+    assert citing.prompt_tokens(data) == len(gpt2.tokenizer(PROMPT)["input_ids"])
+    assert citing.prompt_token(data, -1) == data["tokens"][-1]
     one = topk.compute(gpt2.forward(PROMPT), topk.parse_options({"prompt": PROMPT, "k": 5}), gpt2)
     # Cooler sharpens, hotter flattens: the entropy moves the way the temperature says.
     assert (data["entropy"] < one["entropy"]) == (temperature < 1)

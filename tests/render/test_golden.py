@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from lmreport.lessons import parse_lesson
-from lmreport.prose import slot_marker
-from lmreport.site import lesson_html
+from lmreport.site.fragments import lesson_html
+from lmreport.source.lessons import parse_lesson
+from lmreport.source.markdown import slot_marker
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -3,9 +3,10 @@
 import json
 import re
 
-from lmreport.render import render, standalone_html
-from lmreport.render.common import display_token, script_json
+from lmreport.analyses import render
+from lmreport.api import standalone_html
 from lmreport.result import Result
+from lmreport.views.figure import display_token, script_json
 
 HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(1)>\"'&"
 
@@ -131,7 +132,7 @@ def unpack(packed):
 def test_attention_goes_to_the_page_as_bytes_within_half_a_step():
     import random
 
-    from lmreport.render.attention import pack_attention
+    from lmreport.views.bertviz import pack_attention
 
     random.seed(0)
     n = 7
