@@ -9,7 +9,7 @@ from lmreport import analyses
 from lmreport.build import exchange
 from lmreport.build.cache import ResultCache, figure_key
 from lmreport.build.compute import compute_one
-from lmreport.build.matrix import Variant
+from lmreport.build.matrix import ModelBuild
 from lmreport.build.plan import Job
 from lmreport.build.types import BuildSummary
 from lmreport.errors import BuildFailed
@@ -66,7 +66,7 @@ def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildS
     return analyses.render(job.result, fid)
 
 
-def comparable_blocks(variants: list[Variant]) -> list[tuple[str, int]]:
+def comparable_blocks(variants: list[ModelBuild]) -> list[tuple[str, int]]:
     """The blocks a matrix compares: (lesson, block index) of each whose model changes with the matrix's model
     (a block that names its own model is the same everywhere) and whose view can stand beside another."""
     if len(variants) < 2:
@@ -80,7 +80,7 @@ def comparable_blocks(variants: list[Variant]) -> list[tuple[str, int]]:
     return out
 
 
-def render_comparisons(variants: list[Variant], places: list[tuple[str, int]], cache: ResultCache,
+def render_comparisons(variants: list[ModelBuild], places: list[tuple[str, int]], cache: ResultCache,
                        summary: BuildSummary, results: exchange.ResultsFolders | None) -> list[Comparison]:
     """Each compared block drawn once per model, with ids unique on its comparison page."""
     by_place = [{(job.lesson.slug, job.index): job for job in v.jobs} for v in variants]

@@ -21,7 +21,7 @@ log = logging.getLogger("lmreport")
 
 
 @dataclass
-class Variant:
+class ModelBuild:
     """The course on one model of the matrix: its jobs, and what the build made of them."""
 
     entry: ModelEntry
@@ -59,7 +59,7 @@ def matrix_entries(options: BuildOptions, course: dict[str, Any],
     return [ModelEntry(None)]
 
 
-def variant_warnings(variant: Variant, lessons: list[Lesson], summary: BuildSummary, strict: bool
+def variant_warnings(variant: ModelBuild, lessons: list[Lesson], summary: BuildSummary, strict: bool
                      ) -> list[LessonError]:
     """Skipped blocks and claims that do not hold: warnings (errors with --strict) on the first model, whose
     pages the prose is written for; on the other models of a matrix they are what the comparison shows, so

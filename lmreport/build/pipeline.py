@@ -16,11 +16,11 @@ from lmreport.build.cache import ResultCache
 from lmreport.build.claims import check_references
 from lmreport.build.compute import compute_all
 from lmreport.build.draw import comparable_blocks, render_all, render_comparisons
-from lmreport.build.matrix import Variant, matrix_entries, variant_warnings
+from lmreport.build.matrix import ModelBuild, matrix_entries, variant_warnings
 from lmreport.build.plan import plan
 from lmreport.build.types import BuildOptions, BuildSummary
 from lmreport.errors import BuildFailed, LessonError, LmreportError
-from lmreport.site.info import SiteInfo, SiteVariant
+from lmreport.site.info import ModelSite, SiteInfo
 from lmreport.site.writer import MARKER, check_replaceable, recover, write_site
 from lmreport.source import links
 from lmreport.source.course import (
@@ -94,7 +94,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     resolver = results.resolve if results is not None else models.resolve
     runtime = models.Runtime(options.device, results.dtype if results is not None else options.dtype)
     entries = matrix_entries(options, course, results)
-    variants = [Variant(entry, resolver(entry.spec)) for entry in entries]
+    variants = [ModelBuild(entry, resolver(entry.spec)) for entry in entries]
     seen: dict[str, str] = {}
     for variant in variants:
         if variant.source.key in seen:
@@ -136,7 +136,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
         course=course,
         versions=library_versions(),
         build_date=date,
-        variants=[SiteVariant(v.label, v.folder, {"name": v.source.name, **v.source.identity}, v.figures, v.resolved)
+        variants=[ModelSite(v.label, v.folder, {"name": v.source.name, **v.source.identity}, v.figures, v.resolved)
                   for v in variants],
         comparisons=compare_figures,
         files=course_files.files,

@@ -72,8 +72,9 @@ def attention_values(layer: Any) -> tuple[Any, int] | None:
                  if found is not None), None)
 
 
-def mlp_output_weight(module: Any) -> Any:
-    """The MLP output projection as [d_ff, d_model], whatever its storage (Linear or GPT-2's Conv1D)."""
+def projection_weight(module: Any) -> Any:
+    """A projection's weight as [in, out], whatever its storage (Linear or GPT-2's Conv1D): an MLP's output projection
+    as [d_ff, d_model], an attention output projection as [heads × d_head, d_model]."""
     import torch
 
     if isinstance(module, torch.nn.Linear):

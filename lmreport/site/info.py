@@ -46,7 +46,7 @@ def figure_id(index: int) -> str:
 
 
 @dataclass
-class SiteVariant:
+class ModelSite:
     """The course's pages on one model: in the site's root, or in a folder of a model matrix."""
 
     label: str
@@ -74,7 +74,7 @@ class SiteInfo:
     course: dict[str, Any]
     versions: dict[str, str]
     build_date: str
-    variants: list[SiteVariant]
+    variants: list[ModelSite]
     comparisons: list[Comparison] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # site path -> a file lessons link to
     extra: Path | None = None  # a folder copied as it is into the site's top

@@ -13,7 +13,7 @@ from lmreport.site import search
 from lmreport.site.assets import script_names, write_assets
 from lmreport.site.compare import write_comparisons
 from lmreport.site.fragments import figure_html, lesson_html, place_markers, place_references
-from lmreport.site.info import PlacedFigure, SiteInfo, SiteVariant
+from lmreport.site.info import ModelSite, PlacedFigure, SiteInfo
 from lmreport.site.tables import csv_text
 from lmreport.source import markdown
 from lmreport.source.lessons import Lesson
@@ -46,7 +46,7 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
         common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
                   "base": base, "nav_base": "", "compare_url": f"{base}compare/index.html" if matrix else None}
 
-        def switch(page: str, variant: SiteVariant = variant, base: str = base) -> list[dict[str, Any]]:
+        def switch(page: str, variant: ModelSite = variant, base: str = base) -> list[dict[str, Any]]:
             """The same page on each model of the matrix."""
             return [{"label": v.label, "url": f"{base}{v.folder + '/' if v.folder else ''}{page}",
                      "current": v is variant} for v in info.variants] if matrix else []

@@ -19,7 +19,7 @@ class Likely(TypedDict):
     prob: float
 
 
-class Variant(TypedDict):
+class PromptVariant(TypedDict):
     index: int
     text: str
     change: row(int, int, str) | None  # [start, end, inserted text] of the prompt, or None
@@ -34,5 +34,5 @@ class AblationResult(Computed):
     prompt: str
     rule: str
     tokens: list[str]
-    rows: list[Variant]
+    rows: list[PromptVariant]
     order: list[int]

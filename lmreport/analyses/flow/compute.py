@@ -147,7 +147,7 @@ def _blocks(model: LoadedModel, forward: ForwardPass) -> list[dict[str, Any]]:
     for i, (value, attention_out, mlp_out) in enumerate(found):
         values_out = unbatched(captured[("v", i)]).double().cpu()
         values_out = values_out[:, -values_out.shape[-1] // value[1]:]  # [pos, kv_heads × d_head]
-        w_o = architecture.mlp_output_weight(attention_out).detach().double().cpu()  # [heads × d_head, d_model]
+        w_o = architecture.projection_weight(attention_out).detach().double().cpu()  # [heads × d_head, d_model]
         b_o = _bias(attention_out)
         d_head = w_o.shape[0] // n_heads
         kv_heads = values_out.shape[-1] // d_head
@@ -226,7 +226,7 @@ def _details(model: LoadedModel, forward: ForwardPass, blocks: list[dict[str, An
         else:
             acts = forward.mlp_activations[layer, t].double()
             if "w_down" not in block:
-                block["w_down"] = architecture.mlp_output_weight(block["mlp_out"]).detach().double().cpu()
+                block["w_down"] = architecture.projection_weight(block["mlp_out"]).detach().double().cpu()
             w_down = block["w_down"]
             incoming = block["mid"][t] + _bias(block["mlp_out"])
             whole = block["post"][t]

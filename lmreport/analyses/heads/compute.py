@@ -46,7 +46,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     table = []
     for i, projection in enumerate(projections):
         z = captured[i].reshape(-1, captured[i].shape[-1])[-1].double().cpu()  # [heads × d_head], last position
-        weight = architecture.mlp_output_weight(projection).detach().double().cpu()  # [heads × d_head, d_model]
+        weight = architecture.projection_weight(projection).detach().double().cpu()  # [heads × d_head, d_model]
         d_head = z.shape[0] // n_heads
         row = []
         for h in range(n_heads):

@@ -8,7 +8,7 @@ from typing import Any
 
 from lmreport.analyses.common import candidate_ids, resolve_position
 from lmreport.errors import NotApplicable
-from lmreport.models.architecture import decoder_layers, mlp_output, mlp_output_weight
+from lmreport.models.architecture import decoder_layers, mlp_output, projection_weight
 from lmreport.models.forward import ForwardPass, LoadedModel
 
 
@@ -85,7 +85,7 @@ def contributions(forward: ForwardPass, options: dict[str, Any], model: LoadedMo
     per_layer = []
     with torch.no_grad():
         for layer in decoder_layers(model.model):
-            per_layer.append(mlp_output_weight(mlp_output(layer)).double() @ u)  # [d_ff]
+            per_layer.append(projection_weight(mlp_output(layer)).double() @ u)  # [d_ff]
     weights = torch.stack(per_layer)  # [layer, d_ff]
     contrib = forward.mlp_activations[:, position, :].double() * weights
     flat = contrib.flatten()
