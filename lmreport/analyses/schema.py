@@ -54,6 +54,9 @@ class Candidate(TypedDict):
     token: str
 
 
+SHOWN = 4  # problems a message names
+
+
 class ResultShapeError(ValueError):
     """A result whose data does not have its analysis's shape; the message names the first wrong keys."""
 
@@ -71,9 +74,10 @@ def checker(schema: type) -> Callable[[dict[str, Any]], None]:
         try:
             _adapter(Skipped if isinstance(data, dict) and "skipped" in data else schema).validate_python(data)
         except ValidationError as e:
+            errors = sorted(e.errors(), key=lambda err: len(err["loc"]))  # a missing key before a wrong number
             problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'the data'}: {err['msg']}"
-                                 for err in e.errors()[:3])
-            more = f" (and {e.error_count() - 3} more)" if e.error_count() > 3 else ""
+                                 for err in errors[:SHOWN])
+            more = f" (and {len(errors) - SHOWN} more)" if len(errors) > SHOWN else ""
             raise ResultShapeError(f"the result does not have the shape of {schema.__name__}: {problems}{more}"
                                    ) from None
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from lmreport import analyses
+from lmreport.errors import LmreportError, short
 from lmreport.result import Result, json_type
 from lmreport.site.assets import group_scripts
 from lmreport.versions import library_versions
@@ -82,8 +84,14 @@ def _fields(entry: dict[str, Any], names: tuple[str, ...]) -> None:
 
 
 def _result_entry(entry: dict[str, Any]) -> Result:
+    """A stored result, checked against the shape its analysis declares (ResultShapeError, a ValueError)."""
     _fields(entry, ("key", "result"))
-    return Result.from_dict(entry["result"])
+    result = Result.from_dict(entry["result"])
+    analysis = analyses.REGISTRY.get(result.analysis)
+    if analysis is None:
+        raise ValueError(f"the result is of an analysis this lmreport does not have ({short(result.analysis, 40)!r})")
+    analysis.check(result.data)
+    return result
 
 
 def _figure_entry(entry: dict[str, Any]) -> Figure:
@@ -113,14 +121,16 @@ def _read_regular_file(path: Path) -> bytes:
 
 
 class ResultCache:
-    """A folder of JSON files, one per result; a bad entry is a warning and a recompute.
+    """A folder of JSON files, one per result; a bad entry is a warning and a recompute (strict: an error, for
+    results another machine computed, where nothing can be recomputed).
 
     Each entry is {"key": ..., payload fields..., "sha256": checksum(everything else)}: an entry changed after
-    it was written, or of the wrong shape, is never used."""
+    it was written, or of the wrong shape (its analysis's declared schema), is never used."""
 
-    def __init__(self, folder: Path, enabled: bool = True):
+    def __init__(self, folder: Path, enabled: bool = True, strict: bool = False):
         self.folder = Path(folder)
         self.enabled = enabled
+        self.strict = strict
 
     def _path(self, key: str, kind: str = "") -> Path:
         return self.folder / kind / key[:2] / f"{key}.json"
@@ -160,6 +170,9 @@ class ResultCache:
             return parse(entry)
         # UnicodeDecodeError: bytes that are not UTF-8; RecursionError: JSON nested too deep to read.
         except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError, RecursionError) as e:
+            if self.strict:
+                raise LmreportError(f"the results entry {path} cannot be used ({e}): compute it again with "
+                                    "--results-only") from None
             log.warning("cache entry %s is unreadable (%s); %s", path, e, then)
             return None
 

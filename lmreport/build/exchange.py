@@ -69,7 +69,7 @@ def read(folders: list[Path]) -> ResultsFolders:
                                     f"'{short(spec, 80)}' ({known.key} and {source.key})")
             out.sources[spec] = source
         out.matrix += [spec for spec in manifest["matrix"] if spec not in out.matrix]
-        out.caches.append(ResultCache(folder / "results"))
+        out.caches.append(ResultCache(folder / "results", strict=True))
     if len(dtypes) > 1:
         raise LmreportError(f"the results folders were computed in different precisions ({', '.join(sorted(dtypes))})")
     out.dtype = dtypes.pop() if dtypes else "float32"

@@ -1,0 +1,91 @@
+"""Results are checked against their analysis's declared shape wherever they are read back: a cached entry of
+the wrong shape (whose checksum still matches) is a warning and a recompute; one in a results folder from another
+machine is a clear error naming the file. Keys hash the compute code: changed code computes anew."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from lmreport import analyses
+from lmreport.analyses.spec import source_hash
+from lmreport.build import build
+from lmreport.build.cache import CHECKSUM_FIELD, checksum, result_key
+from lmreport.errors import LmreportError
+from tests.conftest import build_options, write_lesson
+
+LESSON = """# Next
+
+```lmreport
+analysis: topk
+prompt: "The keys to the"
+k: 3
+```
+"""
+
+
+def reshape(entry_path, change) -> None:
+    """Edit a stored result's data and sign the entry again, as a careless tool (not an accident) would."""
+    entry = json.loads(entry_path.read_text())
+    entry.pop(CHECKSUM_FIELD)
+    change(entry["result"]["data"])
+    entry[CHECKSUM_FIELD] = checksum(entry)
+    entry_path.write_text(json.dumps(entry))
+
+
+def rename_predictions(data) -> None:
+    data["preds"] = data.pop("predictions")
+
+
+def test_a_cached_result_of_the_wrong_shape_is_recomputed(tmp_path, tiny_models, caplog):
+    write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
+    build(build_options(tmp_path, tiny_models["gpt2"]))
+    first = (tmp_path / "site" / "data" / "01-a-1-topk.json").read_text()
+    (entry,) = [p for p in (tmp_path / "cache").glob("*/*.json")]
+    reshape(entry, rename_predictions)
+    with caplog.at_level(logging.WARNING, logger="lmreport"):
+        summary = build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert summary.computed == 1 and summary.cached == 0
+    assert "TopkResult" in caplog.text and "predictions: Field required" in caplog.text and "recomputing" in caplog.text
+    assert (tmp_path / "site" / "data" / "01-a-1-topk.json").read_text() == first
+    reshape(entry, lambda data: data["predictions"][0].update(prob="0.5"))  # a number as text
+    with caplog.at_level(logging.WARNING, logger="lmreport"):
+        assert build(build_options(tmp_path, tiny_models["gpt2"])).computed == 1
+    assert "predictions.0.prob: Input should be a valid number" in caplog.text
+
+
+def test_a_results_folder_entry_of_the_wrong_shape_is_an_error(tmp_path, tiny_models):
+    write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
+    build(build_options(tmp_path, tiny_models["gpt2"], results_only=tmp_path / "results"))
+    (entry,) = (tmp_path / "results" / "results").glob("*/*.json")
+    reshape(entry, rename_predictions)
+    with pytest.raises(LmreportError, match=r"results entry .*\.json cannot be used .*TopkResult.*compute it again"):
+        build(build_options(tmp_path, tiny_models["gpt2"], from_results=(tmp_path / "results",),
+                            cache_dir=tmp_path / "render-cache"))
+
+
+def test_the_result_key_hashes_the_compute_code(tmp_path, monkeypatch):
+    topk = analyses.get("topk")
+    identity = {"name": "m", "kind": "dir", "revision": "r"}
+    key = result_key(identity, "topk", topk.code_hash, {"prompt": "x"})
+    assert key != result_key(identity, "topk", analyses.get("logit_lens").code_hash, {"prompt": "x"})
+    # The hash covers compute.py and what it imports, however indirectly (the forward pass, shared helpers).
+    from lmreport.analyses.spec import _imported_sources
+
+    read = _imported_sources("lmreport.analyses.topk.compute")
+    assert {"lmreport.analyses.topk.compute", "lmreport.analyses.common", "lmreport.models.forward"} <= set(read)
+    assert not any(name.startswith(("lmreport.site", "lmreport.views")) for name in read)
+    # An edited module among them changes the hash (a forgotten version bump can no longer serve stale numbers).
+    from lmreport.analyses import spec
+
+    copies = {}
+    for name, path in read.items():
+        copies[name] = tmp_path / f"{name}.py"
+        copies[name].write_bytes(path.read_bytes())
+    monkeypatch.setattr(spec, "_imported_sources", lambda start: copies)
+    before = source_hash.__wrapped__("lmreport.analyses.topk.compute")
+    assert before == topk.code_hash  # the same files give the same hash
+    copies["lmreport.models.forward"].write_text(copies["lmreport.models.forward"].read_text() + "\n# a change\n")
+    assert source_hash.__wrapped__("lmreport.analyses.topk.compute") != before
