@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from lmreport import models
 from lmreport.build import exchange
-from lmreport.build.claims import resolve_references
-from lmreport.build.plan import Job
+from lmreport.build.claims import check_references, resolve_references
+from lmreport.build.plan import Job, plan
 from lmreport.build.types import BuildOptions, BuildSummary
-from lmreport.errors import LessonError
+from lmreport.errors import LessonError, LmreportError
 from lmreport.glue.types import Block, Resolved
 from lmreport.site.info import PlacedFigure
 from lmreport.source.lessons import Lesson
-from lmreport.source.model_list import ModelEntry
+from lmreport.source.model_list import ModelEntry, assign_folders
 
 log = logging.getLogger("lmreport")
 
@@ -44,6 +45,36 @@ class ModelBuild:
         return self.folder == ""
 
 
+def model_builds(entries: list[ModelEntry], resolver: Callable[[str | None], models.ModelSource]
+                 ) -> list[ModelBuild]:
+    """The matrix's models, each found (no model is loaded) and given its site folder; a model listed twice is an
+    error."""
+    builds = [ModelBuild(entry, resolver(entry.spec)) for entry in entries]
+    seen: dict[str, str] = {}
+    for b in builds:
+        if b.source.key in seen:
+            raise LmreportError(f"the model matrix lists {b.source.name} twice ('{seen[b.source.key]}' "
+                                f"and '{b.source.spec}')")
+        seen[b.source.key] = b.source.spec
+    for b, folder in zip(builds, assign_folders([b.source.name for b in builds], [b.entry.folder for b in builds]),
+                         strict=True):
+        b.folder = folder
+    return builds
+
+
+def plan_builds(builds: list[ModelBuild], lessons: list[Lesson], runtime: models.Runtime,
+                resolver: Callable[[str | None], models.ModelSource]) -> list[LessonError]:
+    """Each model's jobs and its lessons' blocks by id; the problems of the first (the same lessons give the
+    same problems on every model)."""
+    errors: list[LessonError] = []
+    for number, b in enumerate(builds):
+        b.jobs, plan_errors = plan(lessons, b.source, runtime, resolver)
+        b.blocks, reference_errors = check_references(lessons, b.jobs)
+        if number == 0:
+            errors += plan_errors + reference_errors
+    return errors
+
+
 def matrix_entries(options: BuildOptions, course: dict[str, Any],
                    results: exchange.ResultsFolders | None) -> list[ModelEntry]:
     """The models of this build: --model (once or more) replaces the course's list; with --from-results and
@@ -59,28 +90,28 @@ def matrix_entries(options: BuildOptions, course: dict[str, Any],
     return [ModelEntry(None)]
 
 
-def variant_warnings(variant: ModelBuild, lessons: list[Lesson], summary: BuildSummary, strict: bool
-                     ) -> list[LessonError]:
+def model_warnings(build: ModelBuild, lessons: list[Lesson], summary: BuildSummary, strict: bool
+                   ) -> list[LessonError]:
     """Skipped blocks and claims that do not hold: warnings (errors with --strict) on the first model, whose
     pages the prose is written for; on the other models of a matrix they are what the comparison shows, so
     they are counted, listed in the comparison tables, and never stop the build."""
-    prefix = "" if variant.root else f"on {variant.label}: "
-    problems = skipped_blocks(variant.jobs, prefix)
-    variant.skipped = len(problems)
-    variant.resolved, errors, warnings = resolve_references(lessons, variant.blocks, variant.jobs, prefix)
-    variant.claims = sum(1 for items in variant.resolved.values() for item in items
-                         if item.reference.kind == "claim")
-    variant.claims_failed = sum(1 for items in variant.resolved.values() for item in items if item.holds is False)
-    if variant.root:
-        summary.skipped, summary.claims_failed = variant.skipped, variant.claims_failed
-        summary.references = sum(len(items) for items in variant.resolved.values())
+    prefix = "" if build.root else f"on {build.label}: "
+    problems = skipped_blocks(build.jobs, prefix)
+    build.skipped = len(problems)
+    build.resolved, errors, warnings = resolve_references(lessons, build.blocks, build.jobs, prefix)
+    build.claims = sum(1 for items in build.resolved.values() for item in items
+                       if item.reference.kind == "claim")
+    build.claims_failed = sum(1 for items in build.resolved.values() for item in items if item.holds is False)
+    if build.root:
+        summary.skipped, summary.claims_failed = build.skipped, build.claims_failed
+        summary.references = sum(len(items) for items in build.resolved.values())
         for problem in problems + warnings:
             errors += _warning(problem, summary, strict)
     else:
         for problem in problems + warnings:
             log.info("%s", problem)
-        summary.others.append(f"{variant.label}: {variant.claims - variant.claims_failed} of {variant.claims} "
-                              f"claims hold" + (f", {variant.skipped} blocks skipped" if variant.skipped else ""))
+        summary.others.append(f"{build.label}: {build.claims - build.claims_failed} of {build.claims} "
+                              f"claims hold" + (f", {build.skipped} blocks skipped" if build.skipped else ""))
     return errors
 
 

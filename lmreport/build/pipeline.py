@@ -13,11 +13,9 @@ from pathlib import Path
 from lmreport import models
 from lmreport.build import exchange
 from lmreport.build.cache import ResultCache
-from lmreport.build.claims import check_references
 from lmreport.build.compute import compute_all
 from lmreport.build.draw import comparable_blocks, render_all, render_comparisons
-from lmreport.build.matrix import ModelBuild, matrix_entries, variant_warnings
-from lmreport.build.plan import plan
+from lmreport.build.matrix import matrix_entries, model_builds, model_warnings, plan_builds
 from lmreport.build.types import BuildOptions, BuildSummary
 from lmreport.errors import BuildFailed, LessonError, LmreportError
 from lmreport.site.info import ModelSite, SiteInfo
@@ -33,14 +31,9 @@ from lmreport.source.course import (
     read_course,
 )
 from lmreport.source.lessons import scan_lessons
-from lmreport.source.model_list import assign_folders
 from lmreport.versions import library_versions
 
 log = logging.getLogger("lmreport")
-
-
-
-
 
 
 def configure(options: BuildOptions) -> tuple[BuildOptions, Course]:
@@ -79,75 +72,68 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     if options.results_only is not None:
         exchange.check_folder(options.results_only)
     site_dir = check_paths(options) if options.results_only is None else options.site_dir
-    date = build_date()
-    nonce = secrets.token_hex(8)
+    date, nonce = build_date(), secrets.token_hex(8)
+    # scan: lessons, course.yml, linked files; every problem at its file and line
     scan = scan_lessons(options.lessons_dir, nonce)
-    course, course_errors = configured.settings, configured.errors
-    extra = extra_folder(options.lessons_dir, course)  # before any model work
+    extra = extra_folder(options.lessons_dir, configured.settings)  # before any model work
     course_files = links.check(scan.lessons, options.lessons_dir)
-    scan.warnings += configured.warnings + course_files.warnings
-    errors = scan.errors + course_errors + (scan.warnings if options.strict else [])
-    summary.warnings = [str(w) for w in scan.warnings]
-    for warning in summary.warnings:
-        log.warning("%s", warning)
+    errors = _scan_problems(scan.errors, scan.warnings + configured.warnings + course_files.warnings,
+                            configured.errors, options.strict, summary)
+    # plan: each directive checked and given its model, on every model of the matrix; no model is loaded
     results = exchange.read(list(options.from_results)) if options.from_results else None
     resolver = results.resolve if results is not None else models.resolve
     runtime = models.Runtime(options.device, results.dtype if results is not None else options.dtype)
-    entries = matrix_entries(options, course, results)
-    variants = [ModelBuild(entry, resolver(entry.spec)) for entry in entries]
-    seen: dict[str, str] = {}
-    for variant in variants:
-        if variant.source.key in seen:
-            raise LmreportError(f"the model matrix lists {variant.source.name} twice ('{seen[variant.source.key]}' "
-                                f"and '{variant.source.spec}')")
-        seen[variant.source.key] = variant.source.spec
-    for variant, folder in zip(variants, assign_folders([v.source.name for v in variants],
-                                                        [v.entry.folder for v in variants]), strict=True):
-        variant.folder = folder
-    summary.models = [v.label for v in variants]
-    for number, variant in enumerate(variants):
-        variant.jobs, plan_errors = plan(scan.lessons, variant.source, runtime, resolver)
-        variant.blocks, reference_errors = check_references(scan.lessons, variant.jobs)
-        if number == 0:  # the same lessons give the same problems on every model
-            errors += plan_errors + reference_errors
-    if errors:
-        raise BuildFailed(errors)
-    jobs = [job for variant in variants for job in variant.jobs]
+    builds = model_builds(matrix_entries(options, configured.settings, results), resolver)
+    summary.models = [b.label for b in builds]
+    errors += plan_builds(builds, scan.lessons, runtime, resolver)
+    _stop_on(errors)
+    # compute: from the cache or the results folders, else one forward pass per (model, prompt)
+    jobs = [job for b in builds for job in b.jobs]
     summary.analyses = len(jobs)
     cache = ResultCache(options.cache_dir, options.use_cache)
-    errors = compute_all(jobs, cache, summary, options.progress, results)
-    if errors:
-        raise BuildFailed(errors)
+    _stop_on(compute_all(jobs, cache, summary, options.progress, results))
     if options.results_only is not None:
         summary.results_dir = options.results_only
         computed = {job.key: (job.source, job.source.spec, job.result) for job in jobs if job.result}
-        exchange.write(options.results_only, [v.source.spec for v in variants], computed, runtime.dtype)
+        exchange.write(options.results_only, [b.source.spec for b in builds], computed, runtime.dtype)
         summary.seconds = time.perf_counter() - started
         return summary
-    for variant in variants:
-        variant.figures = render_all(variant.jobs, cache, summary, results)  # may recompute what it cannot draw
-        errors += variant_warnings(variant, scan.lessons, summary, options.strict)
-    if errors:
-        raise BuildFailed(errors)
-    comparisons = comparable_blocks(variants)
-    compare_figures = render_comparisons(variants, comparisons, cache, summary, results)
+    # draw: every figure, the prose's numbers and claims, and the blocks a matrix compares
+    for b in builds:
+        b.figures = render_all(b.jobs, cache, summary, results)  # may recompute what it cannot draw
+        errors += model_warnings(b, scan.lessons, summary, options.strict)
+    _stop_on(errors)
+    comparisons = comparable_blocks(builds)
     summary.comparisons = len(comparisons)
     info = SiteInfo(
-        course=course,
-        versions=library_versions(),
-        build_date=date,
-        variants=[ModelSite(v.label, v.folder, {"name": v.source.name, **v.source.identity}, v.figures, v.resolved)
-                  for v in variants],
-        comparisons=compare_figures,
-        files=course_files.files,
-        extra=extra,
+        course=configured.settings, versions=library_versions(), build_date=date,
+        sites=[ModelSite(b.label, b.folder, {"name": b.source.name, **b.source.identity}, b.figures, b.resolved)
+                  for b in builds],
+        comparisons=render_comparisons(builds, comparisons, cache, summary, results),
+        files=course_files.files, extra=extra,
     )
+    # write: pages, data and assets into a staging folder, swapped in whole
     try:
         summary.pages = write_site(site_dir, scan.lessons, info, nonce)
     except LessonError as e:
         raise BuildFailed([e]) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _scan_problems(errors: list[LessonError], warnings: list[LessonError], course_errors: list[LessonError],
+                   strict: bool, summary: BuildSummary) -> list[LessonError]:
+    """The scan's errors, and its warnings: logged and counted, and errors too with --strict."""
+    summary.warnings = [str(w) for w in warnings]
+    for warning in summary.warnings:
+        log.warning("%s", warning)
+    return errors + course_errors + (warnings if strict else [])
+
+
+def _stop_on(errors: list[LessonError]) -> None:
+    """Stop the build with every error found so far, all reported together."""
+    if errors:
+        raise BuildFailed(errors)
 
 
 def check_paths(options: BuildOptions) -> Path:

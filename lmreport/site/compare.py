@@ -19,20 +19,20 @@ def write_comparisons(root: Path, env: Environment, info: SiteInfo, nav: list[di
     that cite it, per model) and an index with every claim of the course on every model."""
     folder = root / "compare"
     folder.mkdir()
-    labels = [v.label for v in info.variants]
+    labels = [v.label for v in info.sites]
     common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
               "base": "../", "nav_base": "../", "compare_url": "index.html", "switch": [], "current": None,
               "canonical": None,
-              "models": [v.model for v in info.variants]}
+              "models": [v.model for v in info.sites]}
     for comparison in info.comparisons:
         groups: set[str] = set()
         cells = []
-        for number, (variant, placed) in enumerate(zip(info.variants, comparison.figures, strict=True)):
+        for number, (site, placed) in enumerate(zip(info.sites, comparison.figures, strict=True)):
             groups |= placed.figure.assets
-            data_url = f"../{variant.folder + '/' if variant.folder else ''}{placed.data_name}"
+            data_url = f"../{site.folder + '/' if site.folder else ''}{placed.data_name}"
             element_id = f"m{number + 1}-{placed.figure_id}"  # as render_comparisons drew it
             html = figure_html(env, placed, data_url, None, element_id)
-            cells.append({"label": variant.label, "html": Markup(html)})
+            cells.append({"label": site.label, "html": Markup(html)})
         block_id = comparison.figures[0].block_id
         rows = reference_rows(info, comparison.lesson, block_id) if block_id else []
         page = env.get_template("compare.html").render(

@@ -96,14 +96,14 @@ def reference_rows(info: SiteInfo, lesson: Lesson | None = None, block_id: str |
                     ) -> list[dict[str, Any]]:
     """The numbers and claims of the prose (of one lesson's block, or all), each with its value on every model."""
     rows = []
-    first = info.variants[0].references
+    first = info.sites[0].references
     for slug, items in first.items():
         if lesson is not None and slug != lesson.slug:
             continue
         for n, item in enumerate(items):
             if block_id is not None and block_id not in {call.block for call in item.reference.calls}:
                 continue
-            cells = [v.references[slug][n] for v in info.variants]
+            cells = [v.references[slug][n] for v in info.sites]
             rows.append({"kind": item.reference.kind, "written": item.reference.source, "slug": slug,
                          "line": item.reference.line, "file": item.reference.path.name,
                          "cells": [{"html": Markup(reference_html(c)), "holds": c.holds} for c in cells]})

@@ -74,7 +74,7 @@ class SiteInfo:
     course: dict[str, Any]
     versions: dict[str, str]
     build_date: str
-    variants: list[ModelSite]
+    sites: list[ModelSite]  # one per model of the matrix, the first at the site's root
     comparisons: list[Comparison] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # site path -> a file lessons link to
     extra: Path | None = None  # a folder copied as it is into the site's top

@@ -35,30 +35,30 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
     write_assets(root, math=any(markdown.has_math(lesson.tokens) for lesson in lessons))
     nav = [{"slug": lesson.slug, "title": lesson.title, "description": lesson.description} for lesson in lessons]
     course = {key: info.course.get(key, "") for key in ("title", "description", "author", "base_url")}
-    matrix = len(info.variants) > 1
+    matrix = len(info.sites) > 1
     compared = {(c.lesson.slug, c.index): c.page for c in info.comparisons}
     pages = 0
     searched: list[tuple[str, str, str]] = []  # the first model's lessons: (file, title, body) for the index
-    for variant in info.variants:
-        folder = root / variant.folder if variant.folder else root
-        base = "../" if variant.folder else ""
+    for site in info.sites:
+        folder = root / site.folder if site.folder else root
+        base = "../" if site.folder else ""
         (folder / "data").mkdir(parents=True)
         common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
                   "base": base, "nav_base": "", "compare_url": f"{base}compare/index.html" if matrix else None}
 
-        def switch(page: str, variant: ModelSite = variant, base: str = base) -> list[dict[str, Any]]:
+        def switch(page: str, site: ModelSite = site, base: str = base) -> list[dict[str, Any]]:
             """The same page on each model of the matrix."""
             return [{"label": v.label, "url": f"{base}{v.folder + '/' if v.folder else ''}{page}",
-                     "current": v is variant} for v in info.variants] if matrix else []
+                     "current": v is site} for v in info.sites] if matrix else []
 
-        prefix = f"{variant.folder}/" if variant.folder else ""
+        prefix = f"{site.folder}/" if site.folder else ""
         index = env.get_template("index.html").render(
-            **common, page_title=None, current=None, scripts=[], models=[variant.model], switch=switch("index.html"),
+            **common, page_title=None, current=None, scripts=[], models=[site.model], switch=switch("index.html"),
             canonical=_canonical(course, prefix),
         )
         (folder / "index.html").write_text(index, encoding="utf-8")
         for i, lesson in enumerate(lessons):
-            figures = variant.figures.get(lesson.slug, [])
+            figures = site.figures.get(lesson.slug, [])
             links = {f.index: f"{base}compare/{compared[(lesson.slug, f.index)]}" for f in figures
                      if (lesson.slug, f.index) in compared}
             body, groups = _lesson_body(folder, env, lesson, figures, nonce, links, base)
@@ -69,10 +69,10 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
                 nav_html = env.get_template("toc.html").render(toc=toc)
                 at = body.find("</h1>\n") + len("</h1>\n") if body.startswith("<h1") else 0
                 body = body[:at] + nav_html + body[at:]
-            body = place_references(body, lesson, variant.references.get(lesson.slug, []), nonce)
-            if variant is info.variants[0]:
+            body = place_references(body, lesson, site.references.get(lesson.slug, []), nonce)
+            if site is info.sites[0]:
                 searched.append((f"{lesson.slug}.html", lesson.title, body))
-            models = _unique([f.result.model for f in figures]) or [variant.model]
+            models = _unique([f.result.model for f in figures]) or [site.model]
             page = env.get_template("lesson.html").render(
                 **common,
                 page_title=lesson.title,
@@ -93,7 +93,7 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
     top = course["base_url"] or ""
     missing = env.get_template("404.html").render(
         course=course, versions=info.versions, build_date=info.build_date, lessons=nav, base=top, nav_base=top,
-        compare_url=None, page_title="Page not found", current=None, scripts=[], models=[info.variants[0].model],
+        compare_url=None, page_title="Page not found", current=None, scripts=[], models=[info.sites[0].model],
         switch=[], canonical=None)
     (root / "404.html").write_text(missing, encoding="utf-8")
     if matrix:

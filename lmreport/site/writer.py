@@ -106,7 +106,7 @@ def _copy_files(staging: Path, site_dir: Path, info: SiteInfo) -> None:
     build wrote); a CNAME the previous site had and the course does not is kept, with a warning."""
     for relative, source in sorted(info.files.items()):
         target = staging / relative
-        if target.exists() or relative.split("/")[0] in {v.folder for v in info.variants if v.folder}:
+        if target.exists() or relative.split("/")[0] in {v.folder for v in info.sites if v.folder}:
             raise LmreportError(f"'{source}', which a lesson links to, would replace the site's own "
                                 f"'{relative}': rename it")
         target.parent.mkdir(parents=True, exist_ok=True)
