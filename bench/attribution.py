@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         ShapleyValueSampling,
     )
 
-    from lmreport import models
+    from lmreport import analyses, models
     from lmreport.analyses.attribution import compute as attribution
 
     torch.set_num_threads(1)
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def ours(name: str) -> list[float]:
         """The analysis itself, one method, as a build runs it (a fresh memory of inputs seen each call)."""
-        options = attribution.ANALYSIS.parse_options({"prompt": args.prompt, "methods": [name]})
-        return attribution.ANALYSIS.compute(forward, options, loaded)["methods"][0]["scores"]
+        options = analyses.get("attribution").parse_options({"prompt": args.prompt, "methods": [name]})
+        return attribution.compute(forward, options, loaded)["methods"][0]["scores"]
 
     def timed(fn: Any) -> tuple[float, Any]:
         fn()  # warm

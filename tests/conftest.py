@@ -125,6 +125,15 @@ def build_options(root: Path, model: Path, **kw):
     return BuildOptions(**settings)
 
 
+def opts(root: Path, **kw):
+    """Options of a quiet build of root/lessons into root/site, cache in root/cache, on the model or models kw
+    names (none: the course's, or the embedded one)."""
+    from lmreport.build import BuildOptions
+
+    return BuildOptions(**{"lessons_dir": root / "lessons", "site_dir": root / "site", "cache_dir": root / "cache",
+                           "progress": False, **kw})
+
+
 def write_lesson(folder: Path, name: str, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

@@ -1,11 +1,13 @@
-"""The Python API gives the same numbers as the build and shows itself in a notebook."""
+"""The Python API gives the same numbers as the build and shows itself in a notebook, offline."""
 
 import re
+import time
 
 import pytest
 
 import lmreport
 from lmreport import LmreportError, analyses
+from tests import browser
 
 
 def test_analyze_matches_the_analysis_run_directly(tiny_models, gpt2):
@@ -54,3 +56,28 @@ def test_analyze_errors_are_plain_messages(tiny_models):
         lmreport.analyze("topk", prompt="x", model=str(tiny_models["gpt2"]), k=0)
     with pytest.raises(LmreportError, match="topk: unknown option 'kk'"):
         lmreport.analyze("topk", prompt="x", model=str(tiny_models["gpt2"]), kk=3)
+
+
+SCRIPT = "</script><script>alert(1)</script>"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not browser.available(), reason="needs Debian's chromium and chromium-driver")
+def test_notebook_view_works_offline_on_its_own(tmp_path, tiny_models):
+    """A result's _repr_html_ (what a notebook shows) draws with no file or network access."""
+    import lmreport
+
+    lmreport.notebook_reset()  # this page is a notebook of its own: it needs every script
+    parts = [lmreport.analyze(name, prompt=SCRIPT, model=str(tiny_models["gpt2"]))._repr_html_()
+             for name in ("topk", "attention")]
+    page = tmp_path / "notebook.html"
+    page.write_text("<!doctype html><meta charset='utf-8'><title>notebook</title>" + "".join(parts))
+    with browser.chromium() as driver:
+        browser.requests_and_failures(driver)
+        driver.get(page.as_uri())
+        time.sleep(1.5)
+        urls, failed = browser.requests_and_failures(driver)
+        assert failed == [] and [u for u in urls if not u.startswith(("data:", page.as_uri()))] == []
+        assert browser.console_errors(driver) == []
+        assert driver.execute_script("return Bokeh.documents.length") == 1
+        assert driver.execute_script("return document.querySelectorAll('.bertviz #vis svg').length") == 2

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from .conftest import REPO, write_lesson
+from tests.conftest import REPO, write_lesson
 
 pytestmark = pytest.mark.bench
 
@@ -70,3 +70,16 @@ def test_weight_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["tokens"] == 12 and 0 < result["figure_bytes"] and result["ratio_to_json_format"] > 0
+
+
+def test_attribution_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
+    out = tmp_path / "attribution.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.attribution", "--model", str(tiny_models["gpt2"]), "--repeat", "1", "--out",
+         str(out)], cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    methods = ["saliency", "gradient_x_input", "integrated_gradients", "occlusion", "shapley", "lime", "kernel_shap"]
+    assert [row["method"] for row in result["rows"]] == methods
+    assert all(row["lmreport_s"] > 0 and row["captum_default_s"] > 0 for row in result["rows"])

@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from lmreport import models
-
-from .conftest import REPO
-from .test_build import assert_no_outside_urls
+from tests.build.test_build import assert_no_outside_urls
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.embedded
 

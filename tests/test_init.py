@@ -13,8 +13,7 @@ import yaml
 
 from lmreport.cli import main
 from lmreport.scaffold import CARRIERS, carriers
-
-from .conftest import REPO
+from tests.conftest import REPO
 
 
 def test_carriers_match_the_requirements_file():
@@ -70,3 +69,17 @@ def test_new_course_text_is_quoted_in_yaml(tmp_path):
 
     assert main(["init", str(tmp_path / "c"), "--title", 'Colons: "quotes" and # hashes']) == 0
     assert read_course(Path(tmp_path / "c" / "lessons")).settings["title"] == 'Colons: "quotes" and # hashes'
+
+
+def test_init_errors_and_line_separators(tmp_path, capsys):
+    from lmreport.cli import main
+    from lmreport.source.course import read_course
+
+    (tmp_path / "f").write_text("a file")
+    assert main(["init", str(tmp_path / "f" / "sub")]) == 1
+    assert "cannot write the course into" in capsys.readouterr().err
+    assert main(["init", str(tmp_path / "c"), "--title", "a\u2028b\u2029c"]) == 0
+    course = read_course(tmp_path / "c" / "lessons")
+    assert course.errors == [] and course.settings["title"] == "a\u2028b\u2029c"
+    assert main(["init", str(tmp_path / "d"), "--author", "bell\a"]) == 1
+    assert "--author contains the control character U+0007" in capsys.readouterr().err

@@ -1,5 +1,7 @@
-"""lmreport serve: localhost only by default, serves the site, rebuilds on change, keeps the last good build."""
+"""lmreport serve: localhost only by default, serves only a site it built (no listing, no hidden or outside
+file), rebuilds on a change to the lessons, keeps the last good build."""
 
+import http.client
 import json
 import socket
 import threading
@@ -13,8 +15,7 @@ from lmreport import cli
 from lmreport.build import BuildOptions, build
 from lmreport.errors import LmreportError
 from lmreport.serve import BuildState, rebuild, serve, snapshot, start_server, watch
-
-from .conftest import write_lesson
+from tests.conftest import build_options, write_lesson
 
 
 def test_serve_binds_to_localhost_by_default():
@@ -127,3 +128,97 @@ def test_model_stays_loaded_between_rebuilds(tmp_path, tiny_models):
     write_lesson(tmp_path / "lessons", "01-a.md", lesson.format("Alice gave"))
     summary = build(options)
     assert (summary.model_loads, summary.forward_passes, summary.computed, summary.cached) == (0, 1, 1, 1)
+
+
+def get(server, path: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=5)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def test_serve_refuses_a_folder_it_did_not_build(tmp_path, tiny_models, capsys):
+    docs = tmp_path / "docs"
+    (docs / ".ssh").mkdir(parents=True)
+    (docs / ".ssh" / "id_rsa").write_text("SECRET KEY")
+    (docs / "notes.txt").write_text("private notes")
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    options = BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=docs, model=str(tiny_models["gpt2"]),
+                           cache_dir=tmp_path / "cache", progress=False)
+    assert not rebuild(options)
+    assert "nothing to serve yet" in capsys.readouterr().out
+    server = start_server(docs, "127.0.0.1", 0)
+    try:
+        for path in ("/", "/notes.txt", "/.ssh/id_rsa", "/.ssh/"):
+            status, body = get(server, path)
+            assert status == 503 and b"SECRET" not in body and b"private" not in body, path
+    finally:
+        server.shutdown()
+
+
+def test_serve_lists_no_folder_and_serves_no_hidden_or_outside_file(tmp_path, tiny_models, caplog):
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    (tmp_path / "secret.txt").write_text("outside")
+    build(build_options(tmp_path, tiny_models["gpt2"]))
+    site = tmp_path / "site"
+    (site / "assets" / ".hidden").write_text("hidden")
+    server = start_server(site, "127.0.0.1", 0)
+    try:
+        assert get(server, "/")[0] == 200 and get(server, "/01-a.html")[0] == 200
+        assert get(server, "/assets/lmreport.css")[0] == 200
+        for path in ("/data/", "/assets/", "/assets/.hidden", "/.lmreport-site", "/../secret.txt",
+                     "/%2e%2e/secret.txt", "/assets/%2e%2e/%2e%2e/secret.txt", "/01-a.html%00.txt", "/%00",
+                     "/assets%5c..%5c..%5csecret.txt", "/nope.html"):
+            status, body = get(server, path)
+            assert status == 404, path
+            assert b"Index of" not in body and b"outside" not in body and b"hidden" not in body, path
+    finally:
+        server.shutdown()
+    assert "Traceback" not in caplog.text
+
+
+def test_a_build_inside_the_lessons_folder_does_not_trigger_a_rebuild(tmp_path, tiny_models):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# a\n")
+    options = BuildOptions(lessons_dir=lessons, site_dir=lessons / "site", model=str(tiny_models["gpt2"]),
+                           cache_dir=lessons / ".cache", progress=False)
+    before = snapshot(options)
+    build(options)
+    build(options)
+    assert snapshot(options) == before
+    write_lesson(lessons, "01-a.md", "# b\n")
+    assert snapshot(options) != before
+
+
+def test_serve_answers_odd_requests_and_aborted_downloads_quietly(tmp_path, tiny_models, capfd):
+    import socket
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    build(build_options(tmp_path, tiny_models["gpt2"]))
+    server = start_server(tmp_path / "site", "127.0.0.1", 0)
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_port)) as s:
+            s.sendall(b"GET http://[/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(100).startswith(b"HTTP/1.0 404")
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", server.server_port)) as s:
+                s.sendall(b"GET /assets/bokeh.min.js HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.recv(100)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        time.sleep(0.5)
+        assert get(server, "/01-a.html")[0] == 200
+    finally:
+        server.shutdown()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_serve_refuses_folders_a_build_would_refuse(tmp_path, tiny_models):
+    from lmreport.serve import serve
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    (tmp_path / ".lmreport-site").write_text("stray marker")
+    (tmp_path / "secret.env").write_text("API_KEY=secret")
+    options = BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=tmp_path, model=str(tiny_models["gpt2"]),
+                           cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(LmreportError, match="would hold the lessons"):
+        serve(options, port=0)

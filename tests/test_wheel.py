@@ -7,7 +7,7 @@ import subprocess
 import sys
 import sysconfig
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 
 def test_wheel_installs_and_builds_a_course_outside_the_repository(tmp_path, tiny_models):

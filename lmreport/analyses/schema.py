@@ -74,10 +74,13 @@ def checker(schema: type) -> Callable[[dict[str, Any]], None]:
         try:
             _adapter(Skipped if isinstance(data, dict) and "skipped" in data else schema).validate_python(data)
         except ValidationError as e:
-            errors = sorted(e.errors(), key=lambda err: len(err["loc"]))  # a missing key before a wrong number
-            problems = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'the data'}: {err['msg']}"
-                                 for err in errors[:SHOWN])
-            more = f" (and {len(errors) - SHOWN} more)" if len(errors) > SHOWN else ""
+            place = [".".join(map(str, err["loc"])) or "the data" for err in e.errors()]
+            missing = [where for where, err in zip(place, e.errors(), strict=True) if err["type"] == "missing"]
+            wrong = [f"{where}: {err['msg']}" for where, err in zip(place, e.errors(), strict=True)
+                     if err["type"] != "missing"]
+            left_out = max(0, len(missing) - 2 * SHOWN) + max(0, len(wrong) - SHOWN)
+            problems = "; ".join(([f"missing {', '.join(missing[:2 * SHOWN])}"] if missing else []) + wrong[:SHOWN])
+            more = f" (and {left_out} more)" if left_out else ""
             raise ResultShapeError(f"the result does not have the shape of {schema.__name__}: {problems}{more}"
                                    ) from None
 

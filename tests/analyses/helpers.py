@@ -2,6 +2,8 @@
 
 import torch
 
+from lmreport import analyses
+
 NORM = {"gpt2": lambda m: m.transformer.ln_f, "llama": lambda m: m.model.norm, "smollm2": lambda m: m.model.norm}
 
 
@@ -41,3 +43,10 @@ _EXTRA = {
 def options_for(name):
     """Options of a small run of analysis `name` on EVERY_PROMPT."""
     return _EXTRA.get(name, {"prompt": EVERY_PROMPT})
+
+
+def compute(name, loaded, **options):
+    """Analysis `name` computed on loaded's forward pass of its first prompt."""
+    analysis = analyses.get(name)
+    parsed = analysis.parse_options(options)
+    return analysis.compute(loaded.forward(analysis.prompts(parsed)[0]), parsed, loaded)

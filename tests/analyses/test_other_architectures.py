@@ -6,10 +6,9 @@ import torch
 
 from lmreport import analyses, models
 from lmreport.errors import AnalysisError
-
-from ..conftest import _tokenizer
-from .helpers import EVERY_PROMPT as PROMPT
-from .helpers import options_for
+from tests.analyses.helpers import EVERY_PROMPT as PROMPT
+from tests.analyses.helpers import options_for
+from tests.conftest import _tokenizer
 
 SMALL = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "max_position_embeddings": 64}
 # Tiny random models of each family from a config (no download). Families that share a module layout
