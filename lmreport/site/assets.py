@@ -150,7 +150,9 @@ def inline_assets(groups: set[str]) -> str:
     """The same scripts inlined as <script> elements, for notebook output."""
     files = {**vendor_files(), **analysis_scripts()}
     parts = []
-    for name in script_names(groups):
+    names = script_names(groups)
+    # theme.js holds the ready and mount helpers every page script starts through (a second copy does nothing)
+    for name in ["theme.js", *names] if names else []:
         path = files.get(name, STATIC_DIR / name)  # mathjax-config.js is our own
         text = bertviz_script() if name == "bertviz.js" else path.read_text(encoding="utf-8")
         parts.append(f"<script>{text}</script>")

@@ -21,11 +21,12 @@ LAYERS_NOTE = " Layer n is block n, counted from 1 as on every page (0 is the em
 
 
 def _view(view: str, data_id: str, root: str, selects: str) -> str:
+    """A BertViz view: bertviz-glue.js mounts it from its data-lmr-component, with the numbers of data_id's block."""
     return (
         f'<p class="view-help">{_VIEW_HELP[view]}{LAYERS_NOTE}</p>\n'
-        f'<div class="bertviz bertviz-{view}" id="{root}" tabindex="0" role="region" aria-label="{view} view">'
-        f'<span style="user-select:none">{selects}</span><div id="vis"></div></div>\n'
-        f'<script>lmreportBertviz.{view}("{data_id}", "{root}");</script>'
+        f'<div class="bertviz bertviz-{view}" id="{root}" data-lmr-component="{view}" data-lmr-data="{data_id}" '
+        f'tabindex="0" role="region" aria-label="{view} view">'
+        f'<span style="user-select:none">{selects}</span><div id="vis"></div></div>'
     )
 
 
@@ -70,10 +71,10 @@ def _heatmap(data_id: str, root: str) -> str:
     """The heatmap view: menus for the layer and the head (or the layer's mean), drawn by bertviz-glue.js."""
     return (
         f'<p class="view-help">{_VIEW_HELP["heatmap"]}{LAYERS_NOTE}</p>\n'
-        f'<div class="attention-heatmap" id="{root}"><div class="heatmap-menus">'
+        f'<div class="attention-heatmap" id="{root}" data-lmr-component="heatmap" data-lmr-data="{data_id}">'
+        f'<div class="heatmap-menus">'
         f'<label>Layer <select class="heatmap-layer"></select></label> '
         f'<label>Head <select class="heatmap-head"></select></label></div>'
         f'<div class="heatmap-scroll" tabindex="0" role="region" aria-label="heatmap">'
-        f'<div class="heatmap-grid" role="img"></div></div></div>\n'
-        f'<script>lmreportBertviz.heatmap("{data_id}", "{root}");</script>'
+        f'<div class="heatmap-grid" role="img"></div></div></div>'
     )

@@ -42,8 +42,8 @@ def test_attention_fragment_holds_tokens_only_as_escaped_json():
     assert "<img" not in figure.html and "alert(1)</script>" not in figure.html
     data = re.search(r'<script type="application/json" id="fig-1-data">(.*?)</script>', figure.html).group(1)
     assert json.loads(data)["tokens"][1] == display_token(HOSTILE)
-    assert 'lmreportBertviz.head("fig-1-data", "fig-1-head")' in figure.html
-    assert 'lmreportBertviz.model("fig-1-data", "fig-1-model")' in figure.html
+    assert 'id="fig-1-head" data-lmr-component="head" data-lmr-data="fig-1-data"' in figure.html
+    assert 'id="fig-1-model" data-lmr-component="model" data-lmr-data="fig-1-data"' in figure.html
 
 
 def test_bokeh_fragments_keep_hostile_tokens_out_of_markup():

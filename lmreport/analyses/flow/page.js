@@ -1,133 +1,169 @@
-// The flow view: draws the routes in a figure's JSON block as SVG, walks them again when the threshold moves, and
-// explains a clicked node or edge. The walk is the one lmreport/analyses/flow.py's routes() does, so the page and
-// the prose's numbers agree. Tokens come from the JSON block and are set as text, never as markup.
+// The flow view (data-lmr-component="flow"): draws the routes in a figure's JSON block as SVG, walks them again when
+// the threshold moves, and explains a clicked node or edge. The walk is the one lmreport/analyses/flow.py's routes()
+// does, so the page and the prose's numbers agree. Tokens come from the JSON block and are set as text, never as
+// markup.
 (function () {
-  var SVG = "http://www.w3.org/2000/svg";
-  var COL = 66, ROW = 16, LEFT = 44, TOP = 12, BOTTOM = 44;
+  "use strict";
+
+  const SVG = "http://www.w3.org/2000/svg";
+  const COL = 66;
+  const ROW = 16;
+  const LEFT = 44;
+  const TOP = 12;
+  const BOTTOM = 44;
 
   function make(name, attrs, parent) {
-    var node = document.createElementNS(SVG, name);
-    Object.keys(attrs).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (parent) { parent.appendChild(node); }
+    const node = document.createElementNS(SVG, name);
+    Object.keys(attrs).forEach((key) => node.setAttribute(key, attrs[key]));
+    if (parent) {
+      parent.appendChild(node);
+    }
     return node;
   }
-  function pct(share) { return (100 * share).toFixed(share < 0.1 ? 1 : 0) + "%"; }
+
+  function pct(share) {
+    return `${(100 * share).toFixed(share < 0.1 ? 1 : 0)}%`;
+  }
+
   // Node ids: x<pos> the embeddings (layer 0); a<n>_<pos>, m<n>_<pos>, r<n>_<pos> block n's residual stream after
   // attention, its MLP and the stream after the block, blocks counted from 1 as on every page.
-  function below(layer, pos) { return layer === 1 ? "x" + pos : "r" + (layer - 1) + "_" + pos; }
+  function below(layer, pos) {
+    return layer === 1 ? `x${pos}` : `r${layer - 1}_${pos}`;
+  }
+
   function parse(id) {
-    var kind = id.charAt(0);
-    if (kind === "x") { return { kind: kind, layer: 0, pos: Number(id.slice(1)) }; }
-    var parts = id.slice(1).split("_");
-    return { kind: kind, layer: Number(parts[0]), pos: Number(parts[1]) };
+    const kind = id.charAt(0);
+    if (kind === "x") {
+      return { kind, layer: 0, pos: Number(id.slice(1)) };
+    }
+    const parts = id.slice(1).split("_");
+    return { kind, layer: Number(parts[0]), pos: Number(parts[1]) };
   }
 
   // Every node's incoming edges: attention edges from the JSON, then the MLP's and the one past it.
   function incomingEdges(data) {
-    var incoming = {};
-    data.edges.forEach(function (e) {
-      var to = "a" + e[0] + "_" + e[2];
-      (incoming[to] = incoming[to] || []).push({ from: below(e[0], e[1]), to: to, share: e[3], kind: "attention", row: e });
+    const incoming = {};
+    data.edges.forEach((e) => {
+      const to = `a${e[0]}_${e[2]}`;
+      (incoming[to] = incoming[to] || []).push({ from: below(e[0], e[1]), to, share: e[3], kind: "attention", row: e });
     });
-    data.ffn.forEach(function (row, index) {
-      var layer = index + 1;
-      row.forEach(function (share, pos) {
-        var a = "a" + layer + "_" + pos, m = "m" + layer + "_" + pos, r = "r" + layer + "_" + pos;
-        incoming[m] = [{ from: a, to: m, share: share, kind: "mlp", layer: layer, pos: pos }];
-        incoming[r] = [{ from: m, to: r, share: share, kind: "mlp", layer: layer, pos: pos },
-                       { from: a, to: r, share: 1 - share, kind: "past", layer: layer, pos: pos }];
+    data.ffn.forEach((row, index) => {
+      const layer = index + 1;
+      row.forEach((share, pos) => {
+        const a = `a${layer}_${pos}`;
+        const m = `m${layer}_${pos}`;
+        const r = `r${layer}_${pos}`;
+        incoming[m] = [{ from: a, to: m, share, kind: "mlp", layer, pos }];
+        incoming[r] = [{ from: m, to: r, share, kind: "mlp", layer, pos },
+                       { from: a, to: r, share: 1 - share, kind: "past", layer, pos }];
       });
     });
     return incoming;
   }
 
   function walk(incoming, output, threshold) {
-    var seen = {}, edges = [], stack = [output];
-    seen[output] = true;
+    const seen = { [output]: true };
+    const edges = [];
+    const stack = [output];
     while (stack.length) {
-      var node = stack.pop();
-      (incoming[node] || []).forEach(function (edge) {
+      const node = stack.pop();
+      (incoming[node] || []).forEach((edge) => {
         if (edge.share > threshold) {
           edges.push(edge);
-          if (!seen[edge.from]) { seen[edge.from] = true; stack.push(edge.from); }
+          if (!seen[edge.from]) {
+            seen[edge.from] = true;
+            stack.push(edge.from);
+          }
         }
       });
     }
-    return { nodes: Object.keys(seen), edges: edges };
+    return { nodes: Object.keys(seen), edges };
   }
 
   function place(data, id) {
-    var n = parse(id), rows = 2 * data.layers;
-    var row = n.kind === "x" ? 0 : (n.kind === "r" ? 2 * n.layer : 2 * n.layer - 1);
-    var x = LEFT + COL * n.pos + COL / 2, y = TOP + (rows - row) * ROW;
-    if (n.kind === "m") { return { x: x + COL * 0.32, y: y - ROW / 2 }; }
-    return { x: x, y: y };
+    const n = parse(id);
+    const rows = 2 * data.layers;
+    const row = n.kind === "x" ? 0 : (n.kind === "r" ? 2 * n.layer : 2 * n.layer - 1);
+    const x = LEFT + COL * n.pos + COL / 2;
+    const y = TOP + (rows - row) * ROW;
+    if (n.kind === "m") {
+      return { x: x + COL * 0.32, y: y - ROW / 2 };
+    }
+    return { x, y };
   }
 
-  function tokenText(data, pos) { return "token " + pos + " \u201c" + data.tokens[pos] + "\u201d"; }
-
-  function describeNode(data, id) {
-    var n = parse(id), info = data.nodes[id] || {}, lines = [], title;
-    if (n.kind === "x") {
-      title = "The embedding of " + tokenText(data, n.pos) + ": where its routes start.";
-    } else if (n.kind === "a") {
-      title = "Layer " + n.layer + ", " + tokenText(data, n.pos) + ": the residual stream after attention.";
-      lines.push("The incoming residual stream: " + pct(info.residual) + " of this sum.");
-      (info.heads || []).forEach(function (h) {
-        lines.push("Head " + h[0] + ": " + pct(h[1]) + " (over the tokens it read); promotes " +
-          words(data, h[2]) + "; suppresses " + words(data, h[3]) + ".");
-      });
-    } else if (n.kind === "m") {
-      title = "Layer " + n.layer + ", " + tokenText(data, n.pos) + ": the MLP, " +
-        pct(data.ffn[n.layer - 1][n.pos]) + " of the residual stream after the block.";
-      lines.push("This sum split by neuron: the incoming residual stream has " + pct(info.residual) + " of it, and " +
-        "the neurons with the largest shares are:");
-      (info.neurons || []).forEach(function (m) {
-        lines.push("Neuron " + m[0] + " (activation " + m[2] + "): " + pct(m[1]) + "; promotes " + words(data, m[3]) +
-          "; suppresses " + words(data, m[4]) + ".");
-      });
-    } else {
-      var share = data.ffn[n.layer - 1][n.pos];
-      title = "Layer " + n.layer + ", " + tokenText(data, n.pos) + ": the residual stream after the block" +
-        (id === data.output ? " (the output the routes lead to)" : "") + ".";
-      lines.push("From the MLP: " + pct(share) + "; carried past it: " + pct(1 - share) + ".");
-    }
-    return { title: title, lines: lines };
+  function tokenText(data, pos) {
+    return `token ${pos} \u201c${data.tokens[pos]}\u201d`;
   }
 
   function words(data, indices) {
-    return indices.map(function (i) { return "\u201c" + data.vocab[i] + "\u201d"; }).join(", ");
+    return indices.map((i) => `\u201c${data.vocab[i]}\u201d`).join(", ");
+  }
+
+  function describeNode(data, id) {
+    const n = parse(id);
+    const info = data.nodes[id] || {};
+    const lines = [];
+    let title;
+    if (n.kind === "x") {
+      title = `The embedding of ${tokenText(data, n.pos)}: where its routes start.`;
+    } else if (n.kind === "a") {
+      title = `Layer ${n.layer}, ${tokenText(data, n.pos)}: the residual stream after attention.`;
+      lines.push(`The incoming residual stream: ${pct(info.residual)} of this sum.`);
+      (info.heads || []).forEach((h) => {
+        lines.push(`Head ${h[0]}: ${pct(h[1])} (over the tokens it read); promotes ${words(data, h[2])}; ` +
+          `suppresses ${words(data, h[3])}.`);
+      });
+    } else if (n.kind === "m") {
+      title = `Layer ${n.layer}, ${tokenText(data, n.pos)}: the MLP, ${pct(data.ffn[n.layer - 1][n.pos])} of the ` +
+        "residual stream after the block.";
+      lines.push(`This sum split by neuron: the incoming residual stream has ${pct(info.residual)} of it, and the ` +
+        "neurons with the largest shares are:");
+      (info.neurons || []).forEach((m) => {
+        lines.push(`Neuron ${m[0]} (activation ${m[2]}): ${pct(m[1])}; promotes ${words(data, m[3])}; ` +
+          `suppresses ${words(data, m[4])}.`);
+      });
+    } else {
+      const share = data.ffn[n.layer - 1][n.pos];
+      title = `Layer ${n.layer}, ${tokenText(data, n.pos)}: the residual stream after the block` +
+        `${id === data.output ? " (the output the routes lead to)" : ""}.`;
+      lines.push(`From the MLP: ${pct(share)}; carried past it: ${pct(1 - share)}.`);
+    }
+    return { title, lines };
   }
 
   function describeEdge(data, edge) {
-    var lines = [], title;
+    const lines = [];
+    let title;
     if (edge.kind === "attention") {
-      var e = edge.row, layer = e[0], from = e[1], to = e[2];
-      title = "Layer " + layer + ": " + tokenText(data, to) + " reads " + (from === to ? "itself" : tokenText(data, from)) +
-        ", " + pct(e[3]) + " of the residual stream after attention there.";
-      if (e[5] !== null && e[5] !== undefined) { lines.push("Of that, the incoming residual stream: " + pct(e[5]) + "."); }
-      e[4].forEach(function (h) { lines.push("Head " + h[0] + ": " + pct(h[1]) + "."); });
+      const [layer, from, to, share, heads, residual] = edge.row;
+      title = `Layer ${layer}: ${tokenText(data, to)} reads ${from === to ? "itself" : tokenText(data, from)}, ` +
+        `${pct(share)} of the residual stream after attention there.`;
+      if (residual !== null && residual !== undefined) {
+        lines.push(`Of that, the incoming residual stream: ${pct(residual)}.`);
+      }
+      heads.forEach((h) => lines.push(`Head ${h[0]}: ${pct(h[1])}.`));
     } else if (edge.kind === "mlp") {
-      title = "Layer " + edge.layer + ", " + tokenText(data, edge.pos) + ": through the MLP, " + pct(edge.share) +
-        " of the residual stream after the block.";
+      title = `Layer ${edge.layer}, ${tokenText(data, edge.pos)}: through the MLP, ${pct(edge.share)} of the ` +
+        "residual stream after the block.";
     } else {
-      title = "Layer " + edge.layer + ", " + tokenText(data, edge.pos) + ": past the MLP, " + pct(edge.share) +
-        " of the residual stream after the block.";
+      title = `Layer ${edge.layer}, ${tokenText(data, edge.pos)}: past the MLP, ${pct(edge.share)} of the ` +
+        "residual stream after the block.";
     }
-    return { title: title, lines: lines };
+    return { title, lines };
   }
 
-  function show(figure, text) {
-    var box = figure.querySelector(".flow-details");
+  function showDetails(view, text) {
+    const box = view.querySelector(".flow-details");
     box.textContent = "";
-    var p = document.createElement("p");
+    const p = document.createElement("p");
     p.className = "flow-details-title";
     p.textContent = text.title;
     box.appendChild(p);
     if (text.lines.length) {
-      var list = document.createElement("ul");
-      text.lines.forEach(function (line) {
-        var item = document.createElement("li");
+      const list = document.createElement("ul");
+      text.lines.forEach((line) => {
+        const item = document.createElement("li");
         item.textContent = line;
         list.appendChild(item);
       });
@@ -135,95 +171,112 @@
     }
   }
 
-  function clickable(figure, node, label, describe) {
+  function clickable(view, node, label, describe) {
     node.setAttribute("tabindex", "0");
     node.setAttribute("role", "button");
     node.setAttribute("aria-label", label);
     make("title", {}, node).textContent = label;
     function pick() {
-      figure.querySelectorAll(".flow-selected").forEach(function (n) { n.classList.remove("flow-selected"); });
+      view.querySelectorAll(".flow-selected").forEach((other) => other.classList.remove("flow-selected"));
       node.classList.add("flow-selected");
-      show(figure, describe());
+      showDetails(view, describe());
     }
     node.addEventListener("click", pick);
-    node.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); pick(); }
+    node.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        pick();
+      }
     });
   }
 
-  function draw(figure, data, incoming, threshold) {
-    var svg = figure.querySelector(".flow-graph");
-    var columns = data.position + 1, rows = 2 * data.layers;
-    var width = LEFT + COL * columns + 12, height = TOP + rows * ROW + BOTTOM;
+  function edgeClass(edge) {
+    if (edge.kind === "attention") {
+      const [, from, to, , , residual] = edge.row;
+      return from === to && residual > edge.share / 2 ? "flow-res" : "flow-attn";
+    }
+    return edge.kind === "mlp" ? "flow-mlp" : "flow-res";
+  }
+
+  function nodeShape(at, kind, parent) {
+    if (kind === "m") {
+      return make("rect", { x: at.x - 4, y: at.y - 4, width: 8, height: 8,
+                            transform: `rotate(45 ${at.x} ${at.y})` }, parent);
+    }
+    if (kind === "r") {
+      return make("rect", { x: at.x - 4.5, y: at.y - 4.5, width: 9, height: 9 }, parent);
+    }
+    return make("circle", { cx: at.x, cy: at.y, r: kind === "x" ? 6 : 4.5 }, parent);
+  }
+
+  function draw(view, data, incoming, threshold) {
+    const svg = view.querySelector(".flow-graph");
+    const columns = data.position + 1;
+    const rows = 2 * data.layers;
+    const width = LEFT + COL * columns + 12;
+    const height = TOP + rows * ROW + BOTTOM;
     svg.textContent = "";
-    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
     // Scaled down to the figure's width on a narrow screen, but never below a readable size (then it scrolls).
     svg.style.width = "100%";
-    svg.style.maxWidth = width + "px";
-    svg.style.minWidth = Math.round(width * 0.6) + "px";
+    svg.style.maxWidth = `${width}px`;
+    svg.style.minWidth = `${Math.round(width * 0.6)}px`;
     svg.style.height = "auto";
-    var grid = make("g", { "class": "flow-grid" }, svg);
-    for (var layer = 1; layer <= data.layers; layer++) {
-      var y = place(data, "r" + layer + "_0").y;
-      make("text", { x: 4, y: y + 4, "class": "flow-layer" }, grid).textContent = "L" + layer;
-      for (var pos = 0; pos < columns; pos++) {
-        ["a", "r"].forEach(function (kind) {
-          var p = place(data, kind + layer + "_" + pos);
-          make("circle", { cx: p.x, cy: p.y, r: 1.6 }, grid);
+    const grid = make("g", { class: "flow-grid" }, svg);
+    for (let layer = 1; layer <= data.layers; layer++) {
+      const y = place(data, `r${layer}_0`).y;
+      make("text", { x: 4, y: y + 4, class: "flow-layer" }, grid).textContent = `L${layer}`;
+      for (let pos = 0; pos < columns; pos++) {
+        ["a", "r"].forEach((kind) => {
+          const at = place(data, `${kind}${layer}_${pos}`);
+          make("circle", { cx: at.x, cy: at.y, r: 1.6 }, grid);
         });
       }
     }
-    make("text", { x: 4, y: TOP + rows * ROW + 4, "class": "flow-layer" }, grid).textContent = "emb";
-    for (var p = 0; p < columns; p++) {
-      var label = make("text", { x: LEFT + COL * p + COL / 2, y: TOP + rows * ROW + 24, "class": "flow-token" }, grid);
-      label.textContent = data.tokens[p].length > 9 ? data.tokens[p].slice(0, 8) + "\u2026" : data.tokens[p];
-      make("title", {}, label).textContent = tokenText(data, p);
+    make("text", { x: 4, y: TOP + rows * ROW + 4, class: "flow-layer" }, grid).textContent = "emb";
+    for (let pos = 0; pos < columns; pos++) {
+      const token = data.tokens[pos];
+      const at = { x: LEFT + COL * pos + COL / 2, y: TOP + rows * ROW + 24 };
+      const label = make("text", { x: at.x, y: at.y, class: "flow-token" }, grid);
+      label.textContent = token.length > 9 ? `${token.slice(0, 8)}\u2026` : token;
+      make("title", {}, label).textContent = tokenText(data, pos);
     }
-    var routes = walk(incoming, data.output, threshold);
-    var edges = make("g", { "class": "flow-edges" }, svg);
-    routes.edges.forEach(function (edge) {
-      var a = place(data, edge.from), b = place(data, edge.to);
-      var kind = edge.kind === "attention" ? (edge.row[1] === edge.row[2] && edge.row[5] > edge.share / 2 ? "flow-res" : "flow-attn")
-        : (edge.kind === "mlp" ? "flow-mlp" : "flow-res");
-      var line = make("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, "class": "flow-edge " + kind,
-                                "stroke-width": (0.8 + 7 * edge.share).toFixed(2) }, edges);
-      var text = describeEdge(data, edge);
-      clickable(figure, line, text.title, function () { return describeEdge(data, edge); });
+    const routes = walk(incoming, data.output, threshold);
+    const edges = make("g", { class: "flow-edges" }, svg);
+    routes.edges.forEach((edge) => {
+      const a = place(data, edge.from);
+      const b = place(data, edge.to);
+      const line = make("line", { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `flow-edge ${edgeClass(edge)}`,
+                                  "stroke-width": (0.8 + 7 * edge.share).toFixed(2) }, edges);
+      clickable(view, line, describeEdge(data, edge).title, () => describeEdge(data, edge));
     });
-    var nodes = make("g", { "class": "flow-nodes" }, svg);
-    routes.nodes.forEach(function (id) {
-      var at = place(data, id), kind = id.charAt(0), shape;
-      if (kind === "m") {
-        shape = make("rect", { x: at.x - 4, y: at.y - 4, width: 8, height: 8, transform: "rotate(45 " + at.x + " " + at.y + ")" }, nodes);
-      } else if (kind === "r") {
-        shape = make("rect", { x: at.x - 4.5, y: at.y - 4.5, width: 9, height: 9 }, nodes);
-      } else {
-        shape = make("circle", { cx: at.x, cy: at.y, r: kind === "x" ? 6 : 4.5 }, nodes);
-      }
-      shape.setAttribute("class", "flow-node flow-node-" + kind + (id === data.output ? " flow-output" : ""));
+    const nodes = make("g", { class: "flow-nodes" }, svg);
+    routes.nodes.forEach((id) => {
+      const kind = id.charAt(0);
+      const shape = nodeShape(place(data, id), kind, nodes);
+      shape.setAttribute("class", `flow-node flow-node-${kind}${id === data.output ? " flow-output" : ""}`);
       shape.setAttribute("data-node", id);
-      clickable(figure, shape, describeNode(data, id).title, function () { return describeNode(data, id); });
+      clickable(view, shape, describeNode(data, id).title, () => describeNode(data, id));
     });
-    var count = figure.querySelector(".flow-count");
-    count.textContent = routes.nodes.length + " nodes and " + routes.edges.length + " edges on the routes";
+    const count = view.querySelector(".flow-count");
+    count.textContent = `${routes.nodes.length} nodes and ${routes.edges.length} edges on the routes`;
     count.setAttribute("data-nodes", routes.nodes.length);
     count.setAttribute("data-edges", routes.edges.length);
   }
 
-  function start() {
-    document.querySelectorAll(".lmreport-flow").forEach(function (figure) {
-      var block = figure.querySelector('script[type="application/json"][id$="-flow"]');
-      if (!block) { return; }
-      var data = JSON.parse(block.textContent), incoming = incomingEdges(data);
-      var slider = figure.querySelector(".flow-threshold"), shown = figure.querySelector(".flow-threshold-value");
-      function update() {
-        var threshold = Number(slider.value);
-        shown.textContent = threshold.toFixed(3);
-        draw(figure, data, incoming, threshold);
-      }
-      slider.addEventListener("input", update);
-      update();
-    });
-  }
-  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+  window.lmreport.mount("flow", (view, data) => {
+    if (!data) {
+      return;
+    }
+    const incoming = incomingEdges(data);
+    const slider = view.querySelector(".flow-threshold");
+    const shown = view.querySelector(".flow-threshold-value");
+    function update() {
+      const threshold = Number(slider.value);
+      shown.textContent = threshold.toFixed(3);
+      draw(view, data, incoming, threshold);
+    }
+    slider.addEventListener("input", update);
+    update();
+  });
 })();

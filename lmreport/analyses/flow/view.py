@@ -49,7 +49,10 @@ def render(result: Result, figure_id: str) -> Figure:
     ).format(data["floor"])
     noscript = Markup("<noscript><p>The graph is drawn by JavaScript; the figure's numbers are in its JSON file."
                       "</p></noscript>")
-    return Figure(html=str(summary + controls + graph + details + payload + help_text + noscript), assets={"flow"})
+    # assets/flow.js mounts the controls, graph and details from data-lmr-component, with the JSON block's numbers.
+    view = Markup('<div class="flow-view" data-lmr-component="flow" data-lmr-data="{}-flow">{}</div>').format(
+        figure_id, controls + graph + details)
+    return Figure(html=str(summary + view + payload + help_text + noscript), assets={"flow"})
 
 
 def table(data: dict[str, Any]) -> Rows:

@@ -59,7 +59,10 @@ def render(result: Result, figure_id: str) -> Figure:
     help_text = Markup('<p class="view-help">Blue raises the logit, red lowers it (scaled to the largest). Click a '
                        "head to see where it looked from the last token. Layers are blocks counted from 1 (layer 0 "
                        "is the embeddings, layer n the output of block n); heads count from 0.</p>")
-    return Figure(html=str(summary + grid + pattern + payload + help_text), assets={"heads"})
+    # assets/heads.js mounts the grid and the pattern below it from data-lmr-component, with the JSON block's numbers.
+    view = Markup('<div class="heads-view" data-lmr-component="heads" data-lmr-data="{}-heads">{}</div>').format(
+        figure_id, grid + pattern)
+    return Figure(html=str(summary + view + payload + help_text), assets={"heads"})
 
 
 def table(data: dict[str, Any]) -> Rows:

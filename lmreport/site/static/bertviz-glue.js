@@ -1,11 +1,21 @@
-/* lmreport: BertViz views fed from a JSON block on the page; no module loader, no network. */
+// lmreport: BertViz views fed from a JSON block on the page; no module loader, no network. Each view is an element
+// with data-lmr-component="head", "model", "neuron" or "heatmap" and data-lmr-data naming its JSON block (mounted
+// through window.lmreport, theme.js). window.lmreportBertviz keeps unpack() for whoever reads the weights.
 window.lmreportBertviz = (function () {
   "use strict";
+
+  /* global headView, modelView, neuronView -- BertViz's own views: the build (site/assets.py) puts them in place of
+     the placeholder below, each as a function of its params. */
   /*VIEWS*/
-  function range(n) { return Array.from({ length: n }, function (_, i) { return i; }); }
+
+  function range(n) {
+    return Array.from({ length: n }, (_, i) => i);
+  }
+
   // Attention weights sent as bytes (render/attention.py's pack_attention) back to [layer][head][query][key].
   function unpack(packed) {
-    const raw = atob(packed.bytes), layers = packed.shape[0], heads = packed.shape[1], n = packed.shape[2];
+    const raw = atob(packed.bytes);
+    const [layers, heads, n] = packed.shape;
     const out = [];
     let k = 0;
     for (let l = 0; l < layers; l++) {
@@ -13,8 +23,11 @@ window.lmreportBertviz = (function () {
       for (let h = 0; h < heads; h++) {
         const rows = [];
         for (let i = 0; i < n; i++) {
-          const row = new Array(n).fill(0), last = packed.triangle ? i : n - 1;
-          for (let j = 0; j <= last; j++) { row[j] = raw.charCodeAt(k++) / packed.scale; }
+          const row = new Array(n).fill(0);
+          const last = packed.triangle ? i : n - 1;
+          for (let j = 0; j <= last; j++) {
+            row[j] = raw.charCodeAt(k++) / packed.scale;
+          }
           rows.push(row);
         }
         layer.push(rows);
@@ -23,90 +36,116 @@ window.lmreportBertviz = (function () {
     }
     return out;
   }
-  function read(dataId) {
-    const data = JSON.parse(document.getElementById(dataId).textContent);
+
+  function read(data) {
     const attn = data.attention || unpack(data.packed);
     return {
-      data: data,
-      filters: [{ name: null, attn: attn, left_text: data.tokens, right_text: data.tokens }],
-      layers: range(attn.length).map(function (i) { return i + 1; }),  // blocks count from 1, as on every page
+      data,
+      filters: [{ name: null, attn, left_text: data.tokens, right_text: data.tokens }],
+      layers: range(attn.length).map((i) => i + 1),  // blocks count from 1, as on every page
       heads: range(attn[0].length),
     };
   }
+
   // BertViz's menus carry no accessible name: name each by what it chooses.
-  function labelMenus(rootId) {
-    document.querySelectorAll("#" + rootId + " select").forEach(function (select) {
-      if (select.getAttribute("aria-label")) { return; }
-      const id = select.id || "", text = (select.parentNode.textContent || "").toLowerCase();
-      select.setAttribute("aria-label", /head/.test(id) ? "Attention head" : (/layer/.test(id + text) ? "Layer" : "View"));
+  function labelMenus(root) {
+    root.querySelectorAll("select").forEach((select) => {
+      if (select.getAttribute("aria-label")) {
+        return;
+      }
+      const id = select.id || "";
+      const text = (select.parentNode.textContent || "").toLowerCase();
+      const name = /head/.test(id) ? "Attention head" : (/layer/.test(id + text) ? "Layer" : "View");
+      select.setAttribute("aria-label", name);
     });
   }
+
   // BertViz draws at fixed pixel sizes. Give its SVG a viewBox around what it drew, so the stylesheet can scale it:
-  // to the column on a phone (the model view) and to one printed page. Redone when the view grows (the neuron
-  // view opening a token); on a wide screen the view keeps its size and scrolls in its card when wider.
-  function fit(rootId) {
-    const svg = document.querySelector("#" + rootId + " #vis svg");
-    if (!svg || typeof svg.getBBox !== "function") { return; }
-    let timers = [];
+  // to the column on a phone (the model view) and to one printed page. Measured again whenever BertViz draws (a new
+  // layer, a token of the neuron view opened: DOM changes under #vis) and when the view's box changes size (shown
+  // after being hidden, printed); on a wide screen the view keeps its size and scrolls in its card when wider.
+  function fit(root) {
+    const vis = root.querySelector("#vis");
+    let frame = 0;
     function measure() {
-      const box = svg.getBBox(), w = Math.ceil(box.x + box.width) + 2, h = Math.ceil(box.y + box.height) + 2;
-      if (!(w > 2 && h > 2)) { return; }
-      const wanted = { viewBox: "0 0 " + w + " " + h, width: String(w), height: String(h) };
-      Object.keys(wanted).forEach(function (name) {
-        if (svg.getAttribute(name) !== wanted[name]) { svg.setAttribute(name, wanted[name]); }
+      frame = 0;
+      const svg = vis.querySelector("svg");
+      if (!svg || typeof svg.getBBox !== "function") {
+        return;
+      }
+      const box = svg.getBBox();
+      const width = Math.ceil(box.x + box.width) + 2;
+      const height = Math.ceil(box.y + box.height) + 2;
+      if (!(width > 2 && height > 2)) {
+        return;  // not laid out (in a hidden box): measured when it shows
+      }
+      const wanted = { viewBox: `0 0 ${width} ${height}`, width: String(width), height: String(height) };
+      Object.keys(wanted).forEach((name) => {
+        if (svg.getAttribute(name) !== wanted[name]) {
+          svg.setAttribute(name, wanted[name]);
+        }
       });
       svg.classList.add("lmreport-fit");
     }
-    // BertViz moves what it drew with transitions: measured again once they have run (a burst of changes sets
-    // one round of timers, not one per change).
-    function soon() {
-      timers.forEach(clearTimeout);
-      timers = [0, 400, 1200].map(function (delay) { return setTimeout(measure, delay); });
+    // Measured once a frame at most, before it is drawn (and, for a resize, after the ResizeObserver's round: setting
+    // the SVG's size resizes the box, which must not count as a loop).
+    function measureSoon() {
+      if (!frame) {
+        frame = requestAnimationFrame(measure);
+      }
     }
     measure();
-    soon();
-    new MutationObserver(soon).observe(svg, { childList: true, subtree: true });
+    new MutationObserver(measureSoon).observe(vis, { childList: true, subtree: true });
+    new ResizeObserver(measureSoon).observe(root);
   }
+
   // The heatmap view: query tokens down, key tokens across, one head or the mean of a layer's heads.
-  function heatmap(dataId, rootId) {
-    const d = read(dataId), root = document.getElementById(rootId), tokens = d.data.tokens, n = tokens.length;
-    const layerMenu = root.querySelector(".heatmap-layer"), headMenu = root.querySelector(".heatmap-head");
+  function drawHeatmap(root, data) {
+    const d = read(data);
+    const tokens = data.tokens;
+    const n = tokens.length;
+    const layerMenu = root.querySelector(".heatmap-layer");
+    const headMenu = root.querySelector(".heatmap-head");
     const grid = root.querySelector(".heatmap-grid");
-    d.layers.forEach(function (l) { layerMenu.add(new Option(String(l), String(l))); });
+    d.layers.forEach((l) => layerMenu.add(new Option(String(l), String(l))));
     headMenu.add(new Option("mean of the heads", "mean"));
-    d.heads.forEach(function (h) { headMenu.add(new Option(String(h), String(h))); });
-    layerMenu.value = String(d.data.layer || 1);
-    headMenu.value = d.data.head === null || d.data.head === undefined ? "mean" : String(d.data.head);
+    d.heads.forEach((h) => headMenu.add(new Option(String(h), String(h))));
+    layerMenu.value = String(data.layer || 1);
+    headMenu.value = data.head === null || data.head === undefined ? "mean" : String(data.head);
     function weights(layer, head) {
-      const heads = head === "mean" ? d.heads : [Number(head)], attn = d.filters[0].attn[layer - 1];
-      return attn[0].map(function (row, i) {
-        return row.map(function (_, j) {
-          let sum = 0;
-          heads.forEach(function (h) { sum += attn[h][i][j]; });
-          return sum / heads.length;
+      const heads = head === "mean" ? d.heads : [Number(head)];
+      const attn = d.filters[0].attn[layer - 1];
+      return attn[0].map((row, i) => row.map((_, j) => {
+        let sum = 0;
+        heads.forEach((h) => {
+          sum += attn[h][i][j];
         });
-      });
+        return sum / heads.length;
+      }));
     }
-    function cell(text, cls) {
+    function cell(text, className) {
       const div = document.createElement("div");
-      div.className = cls;
+      div.className = className;
       div.textContent = text;
       return div;
     }
     function draw() {
-      const layer = Number(layerMenu.value), head = headMenu.value, w = weights(layer, head);
+      const layer = Number(layerMenu.value);
+      const head = headMenu.value;
+      const w = weights(layer, head);
       grid.textContent = "";
-      grid.style.gridTemplateColumns = "max-content repeat(" + n + ", 1.1rem)";
-      grid.setAttribute("aria-label", "attention of layer " + layer + ", " + (head === "mean" ? "mean of the heads" :
-        "head " + head) + ": " + n + " × " + n + " weights; hover a cell for its value");
+      grid.style.gridTemplateColumns = `max-content repeat(${n}, 1.1rem)`;
+      grid.setAttribute("aria-label", `attention of layer ${layer}, ${head === "mean" ? "mean of the heads" :
+        `head ${head}`}: ${n} × ${n} weights; hover a cell for its value`);
       grid.appendChild(cell("", "heatmap-corner"));
-      tokens.forEach(function (t) { grid.appendChild(cell(t, "heatmap-key")); });
-      tokens.forEach(function (q, i) {
+      tokens.forEach((t) => grid.appendChild(cell(t, "heatmap-key")));
+      tokens.forEach((q, i) => {
         grid.appendChild(cell(q, "heatmap-query"));
-        tokens.forEach(function (k, j) {
-          const c = cell("", "heatmap-cell"), v = w[i][j];
-          c.style.background = "rgba(59,111,182," + Math.min(1, v).toFixed(3) + ")";
-          c.title = q + " \u2192 " + k + ": " + v.toFixed(3);
+        tokens.forEach((k, j) => {
+          const c = cell("", "heatmap-cell");
+          const v = w[i][j];
+          c.style.background = `rgba(59,111,182,${Math.min(1, v).toFixed(3)})`;
+          c.title = `${q} \u2192 ${k}: ${v.toFixed(3)}`;
           grid.appendChild(c);
         });
       });
@@ -115,41 +154,49 @@ window.lmreportBertviz = (function () {
     headMenu.addEventListener("change", draw);
     draw();
   }
-  return {
-    unpack: unpack,
-    heatmap: heatmap,
-    head: function (dataId, rootId) {
-      const d = read(dataId);
-      headView({
-        attention: d.filters, default_filter: "0", root_div_id: rootId,
-        layer: d.data.layer || 1, heads: null, include_layers: d.layers,
-      });
-      labelMenus(rootId);
-      fit(rootId);
-    },
-    model: function (dataId, rootId) {
-      const d = read(dataId);
-      modelView({
-        attention: d.filters, default_filter: "0", display_mode: "light", root_div_id: rootId,
-        include_layers: d.layers, include_heads: d.heads, total_heads: d.heads.length,
-      });
-      labelMenus(rootId);
-      fit(rootId);
-    },
-    neuron: function (dataId, rootId) {
-      const data = JSON.parse(document.getElementById(dataId).textContent);
-      neuronView({
-        attention: { all: { attn: data.attention, queries: data.queries, keys: data.keys,
-                            left_text: data.tokens, right_text: data.tokens } },
-        default_filter: "all", root_div_id: rootId, bidirectional: data.bidirectional, display_mode: "light",
-        layer: Math.max(0, data.layers.indexOf(data.layer)), head: data.head,
-      });
-      // The view numbers its menu 0..n-1; show the blocks' numbers, counted from 1 as on every page.
-      document.querySelectorAll("#" + rootId + " #layer option").forEach(function (option, i) {
-        option.textContent = data.layers[i];
-      });
-      labelMenus(rootId);
-      fit(rootId);
-    },
-  };
+
+  function drawHead(root, data) {
+    const d = read(data);
+    headView({
+      attention: d.filters, default_filter: "0", root_div_id: root.id,
+      layer: data.layer || 1, heads: null, include_layers: d.layers,
+    });
+  }
+
+  function drawModel(root, data) {
+    const d = read(data);
+    modelView({
+      attention: d.filters, default_filter: "0", display_mode: "light", root_div_id: root.id,
+      include_layers: d.layers, include_heads: d.heads, total_heads: d.heads.length,
+    });
+  }
+
+  function drawNeuron(root, data) {
+    neuronView({
+      attention: { all: { attn: data.attention, queries: data.queries, keys: data.keys,
+                          left_text: data.tokens, right_text: data.tokens } },
+      default_filter: "all", root_div_id: root.id, bidirectional: data.bidirectional, display_mode: "light",
+      layer: Math.max(0, data.layers.indexOf(data.layer)), head: data.head,
+    });
+    // The view numbers its menu 0..n-1; show the blocks' numbers, counted from 1 as on every page.
+    root.querySelectorAll("#layer option").forEach((option, i) => {
+      option.textContent = data.layers[i];
+    });
+  }
+
+  // BertViz's three views: drawn, their menus named, their SVG fitted.
+  function mountView(name, draw) {
+    window.lmreport.mount(name, (root, data) => {
+      draw(root, data);
+      labelMenus(root);
+      fit(root);
+    });
+  }
+
+  mountView("head", drawHead);
+  mountView("model", drawModel);
+  mountView("neuron", drawNeuron);
+  window.lmreport.mount("heatmap", drawHeatmap);
+
+  return { unpack };
 })();
