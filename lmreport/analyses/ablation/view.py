@@ -70,8 +70,8 @@ def table(data: dict[str, Any]) -> Rows:
 
 
 GUIDE = (
-        "Each row is a variant of the prompt; the table says how the next-token prediction moved.",
-        "Struck text was removed and marked text put in its place. Rows are sorted by the KL divergence of the "
-        "variant's next-token distribution from the base prompt's (in nats: 0 means unchanged). The small "
-        "number beside a probability is its change from the base prompt.",
-    )
+    "Each row is a variant of the prompt; the table says how the next-token prediction moved.",
+    "Struck text was removed and marked text put in its place. Rows are sorted by the KL divergence of the "
+    "variant's next-token distribution from the base prompt's (in nats: 0 means unchanged). The small "
+    "number beside a probability is its change from the base prompt.",
+)

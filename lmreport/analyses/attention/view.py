@@ -12,19 +12,19 @@ def render(result: Result, figure_id: str) -> Figure:
 
 
 GUIDE = (
-        "Lines join each token (left) to the tokens it attends to (right); thicker means more attention.",
-        "Attention weights are the softmax of each head's query · key scores: every row adds up to 1. The head "
-        "view shows one layer with all its heads in colour (click a colour square to show or hide a head; hover "
-        "a token to see only its lines). The model view shows every layer (rows) × head (columns): click a "
-        "thumbnail to enlarge it. Layers count blocks from 1, as on every page (layer 0 is the embeddings); "
-        "heads count from 0.",
-    )
+    "Lines join each token (left) to the tokens it attends to (right); thicker means more attention.",
+    "Attention weights are the softmax of each head's query · key scores: every row adds up to 1. The head "
+    "view shows one layer with all its heads in colour (click a colour square to show or hide a head; hover "
+    "a token to see only its lines). The model view shows every layer (rows) × head (columns): click a "
+    "thumbnail to enlarge it. Layers count blocks from 1, as on every page (layer 0 is the embeddings); "
+    "heads count from 0.",
+)
 GUIDE_HEATMAP = (
-        "Each row is a token, each column a token it may attend to; the darker the cell, the more attention.",
-        "Each row adds up to 1 (for the mean of the heads too). Above the diagonal a causal model's grid is empty: "
-        "a token cannot look ahead. Choose a layer and one head or the mean of the layer's heads in the menus; "
-        "hover a cell for its weight (sent to the page to ±0.002; the figure's data file has the exact numbers).",
-    )
+    "Each row is a token, each column a token it may attend to; the darker the cell, the more attention.",
+    "Each row adds up to 1 (for the mean of the heads too). Above the diagonal a causal model's grid is empty: "
+    "a token cannot look ahead. Choose a layer and one head or the mean of the layer's heads in the menus; "
+    "hover a cell for its weight (sent to the page to ±0.002; the figure's data file has the exact numbers).",
+)
 
 
 def guide(data: dict) -> tuple[str, str]:

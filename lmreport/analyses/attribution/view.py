@@ -94,8 +94,8 @@ def table(data: dict[str, Any]) -> Rows:
 
 
 GUIDE = (
-        "Each row is one method; a token's colour is its score: blue raised the explained quantity, red lowered it.",
-        "Each row is scaled to its own largest score, so compare colours within a row, not across rows. Hover a "
-        "token for its score and a method's name for what it measures and what it cost. Methods that disagree "
-        "measure different things: a local slope, a path integral, or the effect of removing tokens.",
-    )
+    "Each row is one method; a token's colour is its score: blue raised the explained quantity, red lowered it.",
+    "Each row is scaled to its own largest score, so compare colours within a row, not across rows. Hover a "
+    "token for its score and a method's name for what it measures and what it cost. Methods that disagree "
+    "measure different things: a local slope, a path integral, or the effect of removing tokens.",
+)

@@ -63,7 +63,7 @@ def render(result: Result, figure_id: str) -> Figure:
 
 
 GUIDE = (
-        "Bars compare the candidates' output probabilities across prompts; lines follow them through the layers.",
-        "Each prompt is one group; the log ratio ln(p_a / p_b), when asked for, is above 0 where the first "
-        "candidate is the more likely. Per-layer values come from the logit lens. " + BOKEH_TOOLS,
-    )
+    "Bars compare the candidates' output probabilities across prompts; lines follow them through the layers.",
+    "Each prompt is one group; the log ratio ln(p_a / p_b), when asked for, is above 0 where the first "
+    "candidate is the more likely. Per-layer values come from the logit lens. " + BOKEH_TOOLS,
+)

@@ -46,7 +46,7 @@ def summary(data: dict) -> str:
 
 
 GUIDE = (
-        "One line per candidate token across the layers: its rank (top, log scale) and probability (bottom).",
-        "Read from left (embeddings) to right (the model's output) to see from which layer a candidate leads. "
-        "Ranks and probabilities come from the logit lens. Click a legend entry to hide a line. " + BOKEH_TOOLS,
-    )
+    "One line per candidate token across the layers: its rank (top, log scale) and probability (bottom).",
+    "Read from left (embeddings) to right (the model's output) to see from which layer a candidate leads. "
+    "Ranks and probabilities come from the logit lens. Click a legend entry to hide a line. " + BOKEH_TOOLS,
+)

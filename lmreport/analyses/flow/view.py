@@ -73,8 +73,8 @@ def table(data: dict[str, Any]) -> Rows:
 
 
 GUIDE = (
-        "The graph shows the routes information took to the prediction; the slider keeps only stronger edges.",
-        "Layers go up from the embeddings; each column is a token. An edge's thickness is its share of the "
-        "residual stream it joins (L1 proximity; the shares of one sum add up to 1). Click a node or an edge for "
-        "the heads or neurons behind it and the tokens they promote.",
-    )
+    "The graph shows the routes information took to the prediction; the slider keeps only stronger edges.",
+    "Layers go up from the embeddings; each column is a token. An edge's thickness is its share of the "
+    "residual stream it joins (L1 proximity; the shares of one sum add up to 1). Click a node or an edge for "
+    "the heads or neurons behind it and the tokens they promote.",
+)

@@ -53,7 +53,7 @@ def render(result: Result, figure_id: str) -> Figure:
 
 
 GUIDE = (
-        "Each column is one generated token; rows are the alternatives the model weighed, most likely on top.",
-        "● marks the token that was chosen. Probabilities are those of the distribution the token came from "
-        "(after the temperature when sampling). " + BOKEH_TOOLS,
-    )
+    "Each column is one generated token; rows are the alternatives the model weighed, most likely on top.",
+    "● marks the token that was chosen. Probabilities are those of the distribution the token came from "
+    "(after the temperature when sampling). " + BOKEH_TOOLS,
+)

@@ -73,8 +73,8 @@ def table(data: dict[str, Any]) -> Rows:
 
 
 GUIDE = (
-        "Each cell is one attention head's direct push on the answer's logit: blue up, red down.",
-        "A head's direct contribution is its output read through the final norm (scale held at this pass's "
-        "value) and the unembedding. Heads also act through later layers, which this view does not credit. Click "
-        "a head to see where it looked from the last token.",
-    )
+    "Each cell is one attention head's direct push on the answer's logit: blue up, red down.",
+    "A head's direct contribution is its output read through the final norm (scale held at this pass's "
+    "value) and the unembedding. Heads also act through later layers, which this view does not credit. Click "
+    "a head to see where it looked from the last token.",
+)

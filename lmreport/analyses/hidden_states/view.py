@@ -75,9 +75,9 @@ def pca_plot(data: dict, tokens: list[str]):
 
 
 GUIDE = (
-        "How the residual stream changes from layer to layer: its size, its similarity to the last layer, and "
-        "each token's path in two dimensions.",
-        "Norms are the L2 size of each token's vector; cosine similarity compares each layer's vector with the "
-        "last layer's (1: same direction). The PCA panel projects every token at every layer onto the two "
-        "directions of largest variance; lines join a token's layers. " + BOKEH_TOOLS,
-    )
+    "How the residual stream changes from layer to layer: its size, its similarity to the last layer, and "
+    "each token's path in two dimensions.",
+    "Norms are the L2 size of each token's vector; cosine similarity compares each layer's vector with the "
+    "last layer's (1: same direction). The PCA panel projects every token at every layer onto the two "
+    "directions of largest variance; lines join a token's layers. " + BOKEH_TOOLS,
+)

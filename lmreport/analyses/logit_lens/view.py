@@ -38,8 +38,8 @@ def render(result: Result, figure_id: str) -> Figure:
 
 
 GUIDE = (
-        "Each cell is the token the model would predict if it stopped at that layer; darker means more probable.",
-        "Rows are layers (0: the embeddings, n: the output of block n, the top row the model's real output); "
-        "columns are positions in the prompt. Each cell reads the residual stream through the final norm and the "
-        "unembedding. Hover a cell for its top few tokens and their probabilities. " + BOKEH_TOOLS,
-    )
+    "Each cell is the token the model would predict if it stopped at that layer; darker means more probable.",
+    "Rows are layers (0: the embeddings, n: the output of block n, the top row the model's real output); "
+    "columns are positions in the prompt. Each cell reads the residual stream through the final norm and the "
+    "unembedding. Hover a cell for its top few tokens and their probabilities. " + BOKEH_TOOLS,
+)

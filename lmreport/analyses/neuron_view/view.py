@@ -20,8 +20,8 @@ def render(result: Result, figure_id: str) -> Figure:
 
 
 GUIDE = (
-        "Click ⊕ on a token to see its query, the keys it is compared with, and the attention that follows.",
-        "For the chosen layer and head: the query vector of the clicked token, each earlier token's key vector, "
-        "their elementwise products and sum (the score), and the softmax of the scores, which is the attention. "
-        "Blue is positive, orange negative. Choose the layer and head in the menus above the view.",
-    )
+    "Click ⊕ on a token to see its query, the keys it is compared with, and the attention that follows.",
+    "For the chosen layer and head: the query vector of the clicked token, each earlier token's key vector, "
+    "their elementwise products and sum (the score), and the softmax of the scores, which is the attention. "
+    "Blue is positive, orange negative. Choose the layer and head in the menus above the view.",
+)

@@ -105,9 +105,9 @@ def factors_html(factors: dict, tokens: list[str], n_layers: int) -> str:
 
 
 GUIDE = (
-        "The most active MLP neuron per block and token; then the neurons that most raise or lower the "
-        "predicted token; then groups of neurons that fire together.",
-        "A neuron's value is what the MLP's output projection reads (for gated MLPs, act(gate) × up, which can "
-        "be negative). Contributions are direct effects on the logit, with the final norm's scale held at its "
-        "value in this pass. Factors come from a non-negative factorization of all values. " + BOKEH_TOOLS,
-    )
+    "The most active MLP neuron per block and token; then the neurons that most raise or lower the "
+    "predicted token; then groups of neurons that fire together.",
+    "A neuron's value is what the MLP's output projection reads (for gated MLPs, act(gate) × up, which can "
+    "be negative). Contributions are direct effects on the logit, with the final norm's scale held at its "
+    "value in this pass. Factors come from a non-negative factorization of all values. " + BOKEH_TOOLS,
+)

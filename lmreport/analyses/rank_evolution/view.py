@@ -59,8 +59,8 @@ def rank_grid(*, title: str, columns: list[str], hover_columns: dict[str, list[s
 
 
 GUIDE = (
-        "Each cell is a token's rank at that layer (1 is the top); darker means a better rank.",
-        "Ranks come from the logit lens at each layer (0: embeddings, n: the output of block n): 1 + the number of "
-        "tokens with a larger logit. The first grid follows the token the model finally predicts after each "
-        "position; a second grid, when asked for, follows named tokens. " + BOKEH_TOOLS,
-    )
+    "Each cell is a token's rank at that layer (1 is the top); darker means a better rank.",
+    "Ranks come from the logit lens at each layer (0: embeddings, n: the output of block n): 1 + the number of "
+    "tokens with a larger logit. The first grid follows the token the model finally predicts after each "
+    "position; a second grid, when asked for, follows named tokens. " + BOKEH_TOOLS,
+)

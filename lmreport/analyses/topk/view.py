@@ -59,9 +59,9 @@ def table(data: dict[str, Any]) -> Rows:
 
 
 GUIDE = (
-        "The most likely next tokens, longest bar first; hover a bar for its probability and logit.",
-        "Probabilities are the softmax of the model's final logits after the chosen position, divided by the "
-        "temperature the chart's title states (1, the model's own distribution, when it states none). "
-        "The bars are the top k of the whole vocabulary; the rest of the probability is spread over all other "
-        "tokens. " + BOKEH_TOOLS,
-    )
+    "The most likely next tokens, longest bar first; hover a bar for its probability and logit.",
+    "Probabilities are the softmax of the model's final logits after the chosen position, divided by the "
+    "temperature the chart's title states (1, the model's own distribution, when it states none). "
+    "The bars are the top k of the whole vocabulary; the rest of the probability is spread over all other "
+    "tokens. " + BOKEH_TOOLS,
+)
