@@ -31,7 +31,7 @@ T = TypeVar("T")
 CACHE_FORMAT = 4
 
 
-RENDER_FORMAT = 5  # bump when a renderer changes what it draws (5: checksummed entries)
+RENDER_FORMAT = 6  # bump when a renderer changes what it draws (5: checksummed entries; 6: keyed by content)
 
 
 CHECKSUM_FIELD = "sha256"
@@ -70,10 +70,12 @@ def render_code() -> str:
     return digest.hexdigest()
 
 
-def figure_key(result: str, figure_id: str) -> str:
-    """Key of a rendered figure: its result, its id on the page, and the code and libraries that draw it."""
+def figure_key(result: Result, figure_id: str) -> str:
+    """Key of a rendered figure: what it draws (the result's content, not the key it was stored under: a result
+    crafted in a results folder must never lend its drawing to the result computed later under the same key), its
+    id on the page, and the code and libraries that draw it."""
     versions = library_versions()
-    material = [RENDER_FORMAT, result, figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"],
+    material = [RENDER_FORMAT, checksum(result.to_dict()), figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"],
                 render_code()]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 

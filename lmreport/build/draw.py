@@ -35,11 +35,10 @@ def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary,
 def _figure(job: Job, fid: str, cache: ResultCache, summary: BuildSummary,
             results: exchange.ResultsFolders | None) -> Figure:
     assert job.result is not None
-    key = figure_key(job.key, fid)
-    figure = cache.get_figure(key)
+    figure = cache.get_figure(figure_key(job.result, fid))
     if figure is None:
         figure = _render_or_recompute(job, fid, cache, summary, results)
-        cache.put_figure(key, figure)
+        cache.put_figure(figure_key(job.result, fid), figure)  # the result may have been recomputed
     return figure
 
 

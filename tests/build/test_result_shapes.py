@@ -89,3 +89,18 @@ def test_the_result_key_hashes_the_compute_code(tmp_path, monkeypatch):
     assert before == topk.code_hash  # the same files give the same hash
     copies["lmreport.models.forward"].write_text(copies["lmreport.models.forward"].read_text() + "\n# a change\n")
     assert source_hash.__wrapped__("lmreport.analyses.topk.compute") != before
+
+
+def test_a_crafted_results_folder_lends_its_drawing_to_no_later_build(tmp_path, tiny_models):
+    """Figures are keyed by what they draw: after a --from-results build of a crafted (well-shaped) result, a
+    normal build sharing its cache computes the result and draws it anew, never reusing the crafted drawing."""
+    write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
+    build(build_options(tmp_path, tiny_models["gpt2"], results_only=tmp_path / "results",
+                        cache_dir=tmp_path / "elsewhere"))  # the other machine's cache
+    (entry,) = (tmp_path / "results" / "results").glob("*/*.json")
+    reshape(entry, lambda data: data["predictions"][0].update(token="CRAFTED-TOKEN"))
+    build(build_options(tmp_path, tiny_models["gpt2"], from_results=(tmp_path / "results",)))
+    assert "CRAFTED-TOKEN" in (tmp_path / "site" / "01-a.html").read_text()
+    summary = build(build_options(tmp_path, tiny_models["gpt2"]))
+    assert summary.computed == 1
+    assert "CRAFTED-TOKEN" not in (tmp_path / "site" / "01-a.html").read_text()
