@@ -66,7 +66,7 @@ def _adapter(schema: type) -> TypeAdapter[Any]:
     return TypeAdapter(schema)
 
 
-def checker(schema: type) -> Callable[[dict[str, Any]], None]:
+def checker(schema: type, what: str = "the result") -> Callable[[dict[str, Any]], None]:
     """A function that raises ResultShapeError unless data fits schema (or is a skipped block's note). The data
     is left as it is (validation converts nothing it returns), so what was computed is what is written."""
 
@@ -81,7 +81,7 @@ def checker(schema: type) -> Callable[[dict[str, Any]], None]:
             left_out = max(0, len(missing) - 2 * SHOWN) + max(0, len(wrong) - SHOWN)
             problems = "; ".join(([f"missing {', '.join(missing[:2 * SHOWN])}"] if missing else []) + wrong[:SHOWN])
             more = f" (and {left_out} more)" if left_out else ""
-            raise ResultShapeError(f"the result does not have the shape of {schema.__name__}: {problems}{more}"
+            raise ResultShapeError(f"{what} does not have the shape of {schema.__name__}: {problems}{more}"
                                    ) from None
 
     return check

@@ -75,8 +75,8 @@ def figure_key(result: Result, figure_id: str) -> str:
     crafted in a results folder must never lend its drawing to the result computed later under the same key), its
     id on the page, and the code and libraries that draw it."""
     versions = library_versions()
-    material = [RENDER_FORMAT, checksum(result.to_dict()), figure_id, versions["lmreport"], versions["bokeh"], versions["bertviz"],
-                render_code()]
+    material = [RENDER_FORMAT, checksum(result.to_dict()), figure_id, versions["lmreport"], versions["bokeh"],
+                versions["bertviz"], render_code()]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
@@ -110,12 +110,16 @@ def _figure_entry(entry: dict[str, Any]) -> Figure:
     return Figure(html=html, assets=set(assets))
 
 
-def _read_regular_file(path: Path) -> bytes:
-    """The bytes of a plain file; a link, FIFO or device in the cache's place is an error, not a hang."""
+def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a plain file; a link, FIFO or device in its place is an error, not a hang, and so is a file
+    larger than max_bytes."""
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError("the entry is not a regular file")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("it is not a regular file")
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise ValueError(f"it is {info.st_size:,} bytes long; at most {max_bytes:,}")
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read()
     finally:
@@ -159,7 +163,7 @@ class ResultCache:
         if not os.path.lexists(path):
             return None
         try:
-            entry = json.loads(_read_regular_file(path).decode("utf-8"))
+            entry = json.loads(read_regular_file(path).decode("utf-8"))
             if not isinstance(entry, dict):
                 raise TypeError(f"the entry must be an object, not {json_type(entry)}")
             if entry.get("key") != key:

@@ -13,15 +13,44 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, with_config
+from typing_extensions import NotRequired, TypedDict
 
 from lmreport import models
-from lmreport.build.cache import ResultCache
+from lmreport.analyses.schema import STRICT, ResultShapeError, checker
+from lmreport.build.cache import ResultCache, read_regular_file
 from lmreport.errors import LmreportError, short
 from lmreport.result import Result
+from lmreport.source.model_list import MAX_MODELS
 from lmreport.versions import library_versions
 
 MANIFEST = "models.json"
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_SOURCES = 4 * MAX_MODELS  # the matrix's models, and those blocks name for themselves
+
+
+class ManifestSource(TypedDict):
+    name: str
+    kind: Literal["gguf", "dir", "hub"]
+    revision: str
+    path: NotRequired[str]
+    gguf_file: NotRequired[str]
+
+
+@with_config(STRICT)
+class Manifest(TypedDict):
+    """models.json: which models a results folder holds results for, as the build that wrote it found them."""
+
+    format: int
+    matrix: Annotated[list[str], Field(max_length=MAX_MODELS)]  # as many models as course.yml may list
+    sources: Annotated[dict[str, ManifestSource], Field(max_length=MAX_SOURCES)]
+    dtype: Literal["float32", "bfloat16", "float16"]
+    versions: NotRequired[dict[str, str]]
+
+
+check_manifest = checker(Manifest, "it")
 
 
 FORMAT = 1
@@ -81,20 +110,18 @@ def _manifest(folder: Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise LmreportError(f"results folder '{folder}' does not exist")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular_file(path, MAX_MANIFEST_BYTES).decode("utf-8"))
     except FileNotFoundError:
         raise LmreportError(f"'{folder}' holds no {MANIFEST}: it was not written by "
                             "'lmreport build --results-only'") from None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # a link, a FIFO, too large, not JSON, not UTF-8
         raise LmreportError(f"cannot read {path}: {e}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise LmreportError(f"{path} is not a results manifest of format {FORMAT}")
-    ok = (isinstance(data.get("matrix"), list) and all(isinstance(s, str) for s in data["matrix"])
-          and isinstance(data.get("sources"), dict) and isinstance(data.get("dtype"), str)
-          and all(isinstance(f, dict) and all(isinstance(f.get(k), str) for k in ("name", "kind", "revision"))
-                  for f in data["sources"].values()))
-    if not ok:
-        raise LmreportError(f"{path} is malformed: it needs 'matrix', 'sources' and 'dtype'")
+    try:
+        check_manifest(data)
+    except ResultShapeError as e:
+        raise LmreportError(f"{path} is malformed: {e}") from None
     versions = library_versions()
     made = data.get("versions", {})
     if isinstance(made, dict) and any(made.get(k) != versions[k] for k in ("torch", "transformers")):

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import time
 
 import pytest
 
@@ -104,3 +107,56 @@ def test_a_crafted_results_folder_lends_its_drawing_to_no_later_build(tmp_path, 
     summary = build(build_options(tmp_path, tiny_models["gpt2"]))
     assert summary.computed == 1
     assert "CRAFTED-TOKEN" not in (tmp_path / "site" / "01-a.html").read_text()
+
+
+@pytest.fixture
+def results_folder(tmp_path, tiny_models):
+    write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
+    build(build_options(tmp_path, tiny_models["gpt2"], results_only=tmp_path / "results",
+                        cache_dir=tmp_path / "elsewhere"))
+    return tmp_path / "results"
+
+
+def from_results(tmp_path, tiny_models, folder):
+    return build(build_options(tmp_path, tiny_models["gpt2"], from_results=(folder,)))
+
+
+def test_a_manifest_of_the_wrong_shape_is_an_error_naming_what_is_wrong(tmp_path, tiny_models, results_folder):
+    manifest = results_folder / "models.json"
+    good = json.loads(manifest.read_text())
+    (spec,) = good["sources"]
+    for change, expected in [
+        (lambda m: m["sources"][spec].update(path=123), rf"sources\.{re.escape(spec)}\.path: Input should be a "
+                                                         "valid string"),
+        (lambda m: m["sources"][spec].pop("revision"), "missing .*revision"),
+        (lambda m: m.update(dtype="float8"), "dtype: Input should be 'float32', 'bfloat16' or 'float16'"),
+        # as many models as course.yml may list (16), not a thousand
+        (lambda m: m.update(matrix=[f"model-{i}" for i in range(1000)]), "matrix: List should have at most 16"),
+    ]:
+        bad = json.loads(json.dumps(good))
+        change(bad)
+        manifest.write_text(json.dumps(bad))
+        with pytest.raises(LmreportError, match=rf"models\.json is malformed: it does not have the shape of "
+                                                rf"Manifest: .*{expected}"):
+            from_results(tmp_path, tiny_models, results_folder)
+    manifest.write_text(json.dumps(good))
+    assert from_results(tmp_path, tiny_models, results_folder).cached == 1
+
+
+def test_a_manifest_that_is_no_regular_file_or_too_large_is_refused_without_reading(tmp_path, tiny_models,
+                                                                                     results_folder):
+    manifest = results_folder / "models.json"
+    manifest.unlink()
+    manifest.symlink_to("/dev/zero")
+    with pytest.raises(LmreportError, match="cannot read .*models.json"):
+        from_results(tmp_path, tiny_models, results_folder)
+    manifest.unlink()
+    os.mkfifo(manifest)
+    started = time.perf_counter()
+    with pytest.raises(LmreportError, match="cannot read .*models.json: it is not a regular file"):
+        from_results(tmp_path, tiny_models, results_folder)
+    assert time.perf_counter() - started < 30
+    manifest.unlink()
+    manifest.write_text(" " * (2 << 20) + "{}")
+    with pytest.raises(LmreportError, match="cannot read .*models.json: it is 2,097,154 bytes long; at most"):
+        from_results(tmp_path, tiny_models, results_folder)
