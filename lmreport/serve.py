@@ -57,6 +57,16 @@ class BuildState:
         return json.dumps({"generation": self.generation, "errors": self.errors}).encode()
 
 
+def _without_folders(text: str, lessons_dir: Path) -> str:
+    """A build's message as open pages may see it: the lessons folder's absolute path (and the working folder's,
+    and the home folder's) left out, so the page learns the lesson's name, not where it lives."""
+    lessons = os.path.abspath(lessons_dir)
+    for folder, shown in ((lessons, os.path.basename(lessons)), (os.getcwd(), "."), (os.path.expanduser("~"), "~")):
+        if len(folder) > 1:
+            text = text.replace(folder.rstrip("/") + "/", shown + "/")
+    return text
+
+
 def rebuild(options: BuildOptions, state: BuildState | None = None) -> bool:
     """Build once; on failure print the errors and keep serving the last good site (open pages show the
     errors over it)."""
@@ -71,7 +81,7 @@ def rebuild(options: BuildOptions, state: BuildState | None = None) -> bool:
             e = LmreportError(f"the build failed unexpectedly ({type(e).__name__}: {e}); --debug shows where")
         last = "still serving the last good build" if is_site(options.site_dir) else "nothing to serve yet"
         print(f"{e}\n({last})", flush=True)
-        state.errors = str(e).splitlines()
+        state.errors = [_without_folders(line, options.lessons_dir) for line in str(e).splitlines()]
         return False
     finally:
         state.generation += 1
@@ -152,6 +162,9 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         self._send(body=False)
 
     def _send(self, body: bool) -> None:
+        if not self._host_is_ours():
+            self._error(421, "This server answers only the names it listens on (localhost, 127.0.0.1).")
+            return
         if self.state is not None and self._live(body):
             return
         root = os.path.realpath(self.site_dir)
@@ -198,6 +211,20 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self.wfile.write(data)
+
+    def _host_is_ours(self) -> bool:
+        """Whether the request names this server (localhost or the address it listens on): a page of another site
+        that points its own name at this address (DNS rebinding) must not read the pages or the build's status."""
+        host = self.headers.get("Host")
+        if host is None:  # HTTP/1.0 without a name: no browser sends that
+            return True
+        try:
+            named = urllib.parse.urlsplit("//" + host.strip())
+            name, port = named.hostname, named.port
+        except ValueError:
+            return False
+        address, listening = self.server.server_address[:2]
+        return name in {"localhost", "127.0.0.1", "::1", str(address).lower()} and port in (None, listening)
 
     def _request_path(self) -> str | None:
         """The path part of the request line; None when it cannot be read ('http://[/x' and the like)."""

@@ -198,11 +198,11 @@ def test_serve_answers_odd_requests_and_aborted_downloads_quietly(tmp_path, tiny
     server = start_server(tmp_path / "site", "127.0.0.1", 0)
     try:
         with socket.create_connection(("127.0.0.1", server.server_port)) as s:
-            s.sendall(b"GET http://[/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.sendall(b"GET http://[/x HTTP/1.1\r\nHost: localhost\r\n\r\n")
             assert s.recv(100).startswith(b"HTTP/1.0 404")
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", server.server_port)) as s:
-                s.sendall(b"GET /assets/bokeh.min.js HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.sendall(b"GET /assets/bokeh.min.js HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 s.recv(100)
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         time.sleep(0.5)
@@ -222,3 +222,36 @@ def test_serve_refuses_folders_a_build_would_refuse(tmp_path, tiny_models):
                            cache_dir=tmp_path / "cache", progress=False)
     with pytest.raises(LmreportError, match="would hold the lessons"):
         serve(options, port=0)
+
+
+def test_serve_answers_only_its_own_names_and_shows_no_absolute_folder(tmp_path, tiny_models):
+    """A page elsewhere that points its own name at 127.0.0.1 (DNS rebinding) gets 421; the status open pages
+    read names the lesson, not the folders it lives in."""
+    import http.client
+
+    write_lesson(tmp_path / "lessons", "01-a.md", "```lmreport\nanalysis: nope\n```\n")
+    options = BuildOptions(lessons_dir=tmp_path / "lessons", site_dir=tmp_path / "site", model=str(tiny_models["gpt2"]),
+                           cache_dir=tmp_path / "cache", progress=False)
+    state = BuildState()
+    server = start_server(options.site_dir, "127.0.0.1", 0, state)
+    port = server.server_port
+
+    def get(path: str, host: str) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", path, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    try:
+        assert not rebuild(options, state)
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example", f"localhost:{port + 1}",
+                     "[::1", ""):
+            assert get("/__lmreport__/status", host)[0] == 421, host
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", "localhost", f"LOCALHOST:{port}"):
+            code, body = get("/__lmreport__/status", host)
+            assert code == 200, host
+        errors = json.loads(body)["errors"]
+        assert errors and errors[0].startswith("lessons/01-a.md:2: unknown analysis 'nope'")
+        assert str(tmp_path) not in body.decode()
+    finally:
+        server.shutdown()
