@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -193,11 +194,15 @@ class ResultCache:
         except (TypeError, ValueError, RecursionError) as e:  # wrong shape, not JSON, or text not valid Unicode
             log.warning("could not write cache entry %s: %s", path, e)
             return
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)
-        except OSError as e:
+        except OSError as e:  # a full disk: no half-written file is left behind
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             log.warning("could not write cache entry %s: %s", path, e)

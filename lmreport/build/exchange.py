@@ -9,8 +9,10 @@ job renders them all.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -141,8 +143,26 @@ def check_folder(folder: Path) -> None:
 
 def write(folder: Path, matrix: list[str], results: dict[str, tuple[models.ModelSource, str, Result]],
           dtype: str) -> int:
-    """Every result (key -> (model, its spec, result)) into folder/results, and the manifest; returns how many."""
+    """Every result (key -> (model, its spec, result)) into folder/results, and the manifest; returns how many.
+    A write that fails (a full disk) is a clear error and leaves the folder as usable as it was: empty again if
+    this was its first write, its previous manifest and results otherwise."""
     check_folder(folder)
+    first = not (folder / MANIFEST).exists()
+    tmp = folder / f".{MANIFEST}.tmp-{os.getpid()}"
+    try:
+        return _write(folder, matrix, results, dtype, tmp)
+    except (OSError, LmreportError) as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        if first:
+            shutil.rmtree(folder / "results", ignore_errors=True)
+        kept = "it is left empty" if first else "its previous results are kept"
+        raise LmreportError(f"could not write the results into '{folder}' ({getattr(e, 'strerror', None) or e}); "
+                            f"{kept}") from None
+
+
+def _write(folder: Path, matrix: list[str], results: dict[str, tuple[models.ModelSource, str, Result]],
+           dtype: str, tmp: Path) -> int:
     cache = ResultCache(folder / "results")
     sources: dict[str, dict[str, str]] = {}
     for key, (source, spec, result) in results.items():
@@ -151,11 +171,10 @@ def write(folder: Path, matrix: list[str], results: dict[str, tuple[models.Model
         sources[spec] = {**fields, **({"gguf_file": source.gguf_file} if source.gguf_file else {})}
     written = sum(1 for key in results if cache.get(key) is not None)
     if written != len(results):
-        raise LmreportError(f"could not write every result into '{folder}' ({written} of {len(results)})")
+        raise LmreportError(f"{written} of {len(results)} results written")
     versions = library_versions()
     manifest = {"format": FORMAT, "matrix": matrix, "sources": sources, "dtype": dtype,
                 "versions": {k: versions[k] for k in ("lmreport", "torch", "transformers")}}
-    tmp = folder / f".{MANIFEST}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     os.replace(tmp, folder / MANIFEST)
     return written

@@ -3,6 +3,7 @@ hashes; the refusal of remote code."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -212,6 +213,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -219,4 +221,7 @@ def _write_json_atomic(path: Path, data: Any) -> None:
             json.dump(data, f)
         os.replace(tmp, path)
     except OSError as e:
+        if tmp is not None:  # a full disk leaves no half-written file behind
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         log.warning("could not write %s: %s", path, e)
