@@ -77,7 +77,8 @@ def resolve(reference: Reference, blocks: dict[str, Block]) -> Resolved:
     for call in reference.calls:
         reason = blocks[call.block].skipped
         if reason is not None and call.name not in MODEL:  # the model's sizes: known even where it was skipped
-            return Resolved(reference, text="n/a", detail=f"block '{call.block}' was skipped: {reason}")
+            return Resolved(reference, text="n/a", detail=f"block '{call.block}' was skipped: {reason}",
+                            not_applicable=True)
     try:
         values = [_evaluate(call, blocks) if isinstance(call, Call) else call
                   for call in (reference.left, reference.right)]

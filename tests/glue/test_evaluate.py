@@ -147,9 +147,12 @@ def test_next_token_blocks_on_an_encoder_are_skipped_with_a_note(tmp_path, tiny_
     write_lesson(tmp_path / "lessons", "01-a.md", text)
     summary = build(build_options(tmp_path, tiny_models["bert"]))
     assert summary.skipped == 1
+    skipped = ("topk does not apply to bert: topk needs a model that predicts the next token; bert is an encoder "
+               "(BertModel)")
+    # the block's warning at its line, then one at each reference to it (n/a on this model)
     assert [w.split("01-a.md:")[1] for w in summary.warnings] == [
-        "8: topk does not apply to bert: topk needs a model that predicts the next token; bert is an encoder "
-        "(BertModel)"]
+        f"8: {skipped}", f"14: `=next.top` is n/a for this model: block 'next' was skipped: {skipped}",
+        f"14: `?next.top == \" x\"` is n/a for this model: block 'next' was skipped: {skipped}"]
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert page.count('class="lmreport-figure') == 2 and "Not drawn: topk does not apply to bert" in page
     assert page.count(">n/a</span>") == 2 and "lmreport-claim-failed" not in page
