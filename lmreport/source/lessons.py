@@ -109,7 +109,17 @@ def scan_lessons(lessons_dir: Path, nonce: str = "slot") -> ScanResult:
 def read_text_file(path: Path, inside: Path, max_bytes: int, errors: list[LessonError]) -> str | None:
     """A UTF-8 file of the course folder, or None with the reason in errors: a link out of the folder, a file
     too large to be a lesson, bytes that are not UTF-8 (at their line)."""
-    if Path(inside).resolve() not in path.resolve().parents:
+    try:
+        outside = Path(inside).resolve() not in path.resolve().parents
+    except RuntimeError:  # Python 3.11's resolve() on a loop of links (later versions raise OSError: ELOOP)
+        outside = None
+    except OSError as e:
+        errors.append(LessonError(path, 1, f"cannot be read: {e.strerror or e}"))
+        return None
+    if outside is None:
+        errors.append(LessonError(path, 1, "is a loop of links (a link that leads back to itself); not read"))
+        return None
+    if outside:
         errors.append(LessonError(path, 1, "links to a file outside the lessons folder; not read"))
         return None
     try:

@@ -117,6 +117,8 @@ def _resolve(token: Token, attr: str, url: str, lesson: Lesson, by_file: dict[st
             return f"'{shown}' is {file.stat().st_size:,} bytes; at most {MAX_FILE_BYTES:,} are copied into the site"
     except OSError as e:
         return f"'{shown}' cannot be read: {e.strerror}"
+    except RuntimeError:  # resolve() on a loop of links
+        return f"'{shown}' is a loop of links (a link that leads back to itself)"
     out.files[relative] = file
     token.meta["site"] = urllib.parse.quote(relative) + after  # 'a#b.png' is written 'a%23b.png' again
     return None

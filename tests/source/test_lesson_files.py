@@ -55,3 +55,18 @@ def test_files_that_are_not_lessons_are_named_not_skipped(tmp_path, tiny_models)
     (lessons / "course.yaml").write_text("title: x\n")
     with pytest.raises(BuildFailed, match=r"course.yaml:1: not read: the course file is named course.yml"):
         build(build_options(tmp_path, tiny_models["gpt2"]))
+
+
+def test_a_loop_of_links_among_lessons_is_an_error_at_each_file(tmp_path, tiny_models):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-ok.md", "# A\n")
+    (lessons / "a.md").symlink_to("b.md")
+    (lessons / "b.md").symlink_to("a.md")
+    (lessons / "self.md").symlink_to("self.md")
+    with pytest.raises(BuildFailed) as failed:
+        build(build_options(tmp_path, tiny_models["gpt2"]))
+    lines = str(failed.value).splitlines()
+    for name in ("a.md", "b.md", "self.md"):
+        assert any(line.endswith(f"{name}:1: is a loop of links (a link that leads back to itself); not read")
+                   for line in lines), name
+    assert not (tmp_path / "site").exists()
