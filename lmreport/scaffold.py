@@ -12,7 +12,8 @@ from importlib import metadata
 from pathlib import Path
 
 from lmreport import __version__
-from lmreport.errors import LmreportError, control_character
+from lmreport.errors import LmreportError
+from lmreport.source.course import course_value_problem
 
 # The packages lmreport uses only as carriers of files, installed without their dependencies (see
 # requirements-carriers.txt, which must list the same ones: a test checks).
@@ -170,8 +171,9 @@ def init(folder: Path, title: str = "My lmreport course", author: str = "") -> l
     """Write a new course into folder (which must be empty or new); return the files written."""
     folder = Path(folder)
     for name, value in (("title", title), ("author", author)):
-        if control_character(value):
-            raise LmreportError(f"--{name} contains the control character U+{ord(control_character(value)):04X}")
+        problem = course_value_problem(name, value)  # the rules the build applies to course.yml
+        if problem:
+            raise LmreportError(f"--{name} {problem}")
     try:
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise LmreportError(f"'{folder}' exists and is not an empty folder: lmreport init writes a new course "

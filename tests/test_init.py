@@ -83,3 +83,18 @@ def test_init_errors_and_line_separators(tmp_path, capsys):
     assert course.errors == [] and course.settings["title"] == "a\u2028b\u2029c"
     assert main(["init", str(tmp_path / "d"), "--author", "bell\a"]) == 1
     assert "--author contains the control character U+0007" in capsys.readouterr().err
+
+
+def test_init_holds_its_settings_to_the_limits_the_build_applies(tmp_path, capsys):
+    """A title the build would refuse in course.yml is refused by init, before any file is written; the longest
+    it takes makes a course.yml the build reads."""
+    from lmreport.source.course import MAX_VALUE_CHARS, read_course
+
+    assert main(["init", str(tmp_path / "a"), "--title", "x" * 100_000]) == 1
+    assert f"--title is 100,000 characters long; at most {MAX_VALUE_CHARS:,}" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists()
+    assert main(["init", str(tmp_path / "b"), "--title", "é" * MAX_VALUE_CHARS, "--author", "a" * MAX_VALUE_CHARS]) == 0
+    course = read_course(tmp_path / "b" / "lessons")
+    assert course.errors == [] and course.settings["title"] == "é" * MAX_VALUE_CHARS
+    (tmp_path / "b" / "lessons" / "course.yml").write_text('title: "' + "x" * (MAX_VALUE_CHARS + 1) + '"\n')
+    assert "at most 4,096" in str(read_course(tmp_path / "b" / "lessons").errors[0])

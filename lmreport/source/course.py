@@ -41,12 +41,16 @@ COURSE_KEYS = {
 }
 
 
+MAX_VALUE_CHARS = 4_096  # a title, a line of description, an author, a path: far less than course.yml holds
 TEXT_KEYS = ("title", "description", "author", "base_url", "model", "output", "extra")
 
 
 def course_value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a course setting, whether course.yml, the command line or `lmreport init` gives it."""
     if not isinstance(value, str):
         return "must be text"
+    if len(value) > MAX_VALUE_CHARS:
+        return f"is {len(value):,} characters long; at most {MAX_VALUE_CHARS:,}"
     if control_character(value):
         return f"contains the control character U+{ord(control_character(value)):04X}"
     if key == "base_url" and not re.fullmatch(r"https?://[^\s/?#\"'<>\\^`{|}]+(/[^\s?#\"'<>\\^`{|}]*)?", value):
