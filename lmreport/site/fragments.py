@@ -115,3 +115,13 @@ def guide_html(analysis: str, data: dict[str, Any]) -> Markup:
     line, more = analyses.get(analysis).guide_for(data)
     return Markup('<details class="how-to-read"><summary>How to read this: {}</summary><p>{}</p></details>').format(
         line, more)
+
+
+def with_values(text: str, resolved: list[Resolved]) -> str:
+    """A heading's plain text (for <title>, the lesson list, "On this page") with each number of the prose in it
+    as the page shows it: `# The answer is =tk.top` reads "The answer is ␣Paris", not its source."""
+    for item in resolved:
+        if item.reference.kind == "value":
+            shown = display_token(item.text) if item.token else item.text
+            text = text.replace("=" + item.reference.source, shown)
+    return text

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from lmreport.site import search
 from lmreport.site.assets import script_names, write_assets
 from lmreport.site.compare import write_comparisons
-from lmreport.site.fragments import figure_html, lesson_html, place_markers, place_references
+from lmreport.site.fragments import figure_html, lesson_html, place_markers, place_references, with_values
 from lmreport.site.info import ModelSite, PlacedFigure, SiteInfo
 from lmreport.site.tables import csv_text
 from lmreport.source import markdown
@@ -33,13 +33,16 @@ def environment() -> Environment:
 def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -> int:
     env = environment()
     write_assets(root, math=any(markdown.has_math(lesson.tokens) for lesson in lessons))
-    nav = [{"slug": lesson.slug, "title": lesson.title, "description": lesson.description} for lesson in lessons]
     course = {key: info.course.get(key, "") for key in ("title", "description", "author", "base_url")}
     matrix = len(info.sites) > 1
     compared = {(c.lesson.slug, c.index): c.page for c in info.comparisons}
     pages = 0
     searched: list[tuple[str, str, str]] = []  # the first model's lessons: (file, title, body) for the index
+    navs = {}  # per model: a title that holds a number of the prose shows that model's number
     for site in info.sites:
+        nav = navs[site.folder] = [
+            {"slug": lesson.slug, "title": with_values(lesson.title, site.references.get(lesson.slug, [])),
+             "description": lesson.description} for lesson in lessons]
         folder = root / site.folder if site.folder else root
         base = "../" if site.folder else ""
         (folder / "data").mkdir(parents=True)
@@ -64,18 +67,19 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
             body, groups = _lesson_body(folder, env, lesson, figures, nonce, links, base)
             if markdown.has_math(lesson.tokens):
                 groups.add("math")
-            toc = markdown.table_of_contents(lesson.tokens)
+            toc = [{**entry, "text": with_values(entry["text"], site.references.get(lesson.slug, []))}
+                   for entry in markdown.table_of_contents(lesson.tokens)]
             if len(toc) >= 2:  # after the page's title, or at its top
                 nav_html = env.get_template("toc.html").render(toc=toc)
                 at = body.find("</h1>\n") + len("</h1>\n") if body.startswith("<h1") else 0
                 body = body[:at] + nav_html + body[at:]
             body = place_references(body, lesson, site.references.get(lesson.slug, []), nonce)
             if site is info.sites[0]:
-                searched.append((f"{lesson.slug}.html", lesson.title, body))
+                searched.append((f"{lesson.slug}.html", nav[i]["title"], body))
             models = _unique([f.result.model for f in figures]) or [site.model]
             page = env.get_template("lesson.html").render(
                 **common,
-                page_title=lesson.title,
+                page_title=nav[i]["title"],
                 current=nav[i],
                 previous=nav[i - 1] if i > 0 else None,
                 next=nav[i + 1] if i + 1 < len(nav) else None,
@@ -91,6 +95,7 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
     # GitHub Pages serves 404.html for any missing address, at any depth: links from the published address when
     # the course gives it, else from the site's top.
     top = course["base_url"] or ""
+    nav = navs[info.sites[0].folder]
     missing = env.get_template("404.html").render(
         course=course, versions=info.versions, build_date=info.build_date, lessons=nav, base=top, nav_base=top,
         compare_url=None, page_title="Page not found", current=None, scripts=[], models=[info.sites[0].model],
