@@ -114,7 +114,12 @@ def _copy_files(staging: Path, site_dir: Path, info: SiteInfo) -> None:
     if info.extra is not None:
         for source in sorted(info.extra.rglob("*")):
             relative = source.relative_to(info.extra)
-            if any(part.startswith(".") and part != ".well-known" for part in relative.parts) or source.is_dir():
+            if any(part.startswith(".") and part != ".well-known" for part in relative.parts):
+                continue
+            if source.is_symlink():  # one rule for links to files and to folders: the site holds only plain files
+                raise LmreportError(f"'{source}' in the extra folder is a link; only plain files and folders are "
+                                    "copied")
+            if source.is_dir():
                 continue
             target = staging / relative
             if target.exists() or relative.parts[0] in ("assets", "data", "compare"):

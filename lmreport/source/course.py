@@ -97,6 +97,9 @@ def read_course(lessons_dir: Path) -> Course:
             entries, model_errors = parse_models(value, path, line)
             course.errors += model_errors
             course.settings[key] = [ModelEntry(model_relative_to(e.spec, path), e.label, e.folder) for e in entries]
+            if entries and entries[0].folder:
+                course.warnings.append(LessonError(path, line, f"'folder: {entries[0].folder}' of the first model is "
+                                                               "not used: the first model's pages are the site's root"))
         elif problem := course_value_problem(key, value):
             course.errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} {problem}"))
         elif key == "model":

@@ -73,3 +73,23 @@ def test_a_linked_file_cannot_replace_a_model_folder_page(tmp_path, tiny_models)
     (lessons / "llama" / "01-a.html").write_text("<h1>REPLACED</h1>")
     with pytest.raises(LmreportError, match="would replace the site's own 'llama/01-a.html'"):
         build(opts(tmp_path, models=(str(tiny_models["gpt2"]), str(tiny_models["llama"]))))
+
+
+def test_a_link_in_the_extra_folder_is_an_error_whether_it_leads_to_a_file_or_a_folder(tmp_path):
+    lessons = tmp_path / "lessons"
+    write_lesson(lessons, "01-a.md", "# A\n")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text("not for the site")
+    (lessons / "extra").mkdir()
+    (lessons / "extra" / "docs").symlink_to(tmp_path / "outside", target_is_directory=True)
+    with pytest.raises(LmreportError, match=r"extra/docs' in the extra folder is a link; only plain files"):
+        build(opts(tmp_path))
+    (lessons / "extra" / "docs").unlink()
+    (lessons / "extra" / "secret.txt").symlink_to(tmp_path / "outside" / "secret.txt")
+    with pytest.raises(LmreportError, match=r"extra/secret.txt' in the extra folder is a link"):
+        build(opts(tmp_path))
+    (lessons / "extra" / "secret.txt").unlink()
+    (lessons / "extra" / "sub").mkdir()
+    (lessons / "extra" / "sub" / "a.txt").write_text("a")
+    build(opts(tmp_path))
+    assert (tmp_path / "site" / "sub" / "a.txt").read_text() == "a"

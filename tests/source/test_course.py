@@ -103,3 +103,16 @@ def test_bad_base_urls_are_refused(tmp_path, url):
     write_lesson(tmp_path / "lessons", "01-a.md", "# A\n")
     with pytest.raises(LmreportError, match="--base-url: must be the address"):
         build(opts(tmp_path, course={"base_url": url}))
+
+
+def test_a_folder_for_the_first_model_is_a_warning_not_ignored_silently(tmp_path):
+    from lmreport.source.course import read_course
+
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "course.yml").write_text("title: T\nmodels:\n  - model: smollm2\n    folder: first\n  - minilm\n")
+    course = read_course(lessons)
+    assert course.errors == []
+    assert [str(w) for w in course.warnings] == [
+        f"{lessons / 'course.yml'}:2: 'folder: first' of the first model is not used: the first model's pages are "
+        "the site's root"]
