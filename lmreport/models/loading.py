@@ -85,15 +85,41 @@ def load(source: ModelSource, runtime: Runtime = DEFAULT_RUNTIME) -> LoadedModel
 
 
 def converted_folder(source: ModelSource) -> Path:
-    """Dequantize a GGUF once into cache_home()/models/<hash>, then reuse it."""
+    """Dequantize a GGUF once into cache_home()/models/<hash>, then reuse it. A folder left incomplete (its
+    config.json lost) is converted again and replaced; a cache home that cannot be written is a clear error, found
+    before the slow conversion starts."""
     target = cache_home() / "models" / source.revision[:24]
     if (target / "config.json").is_file():
         return target
+    advice = "set LMREPORT_CACHE_HOME to a folder lmreport may write (converted models and file hashes are kept there)"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+    except OSError as e:
+        raise LmreportError(f"cannot convert {source.gguf_file} into '{target.parent}': {e.strerror or e}; {advice}"
+                            ) from None
+    try:
+        started = time.perf_counter()
+        _convert(source, staging)
+        log.info("converted in %.1fs into %s", time.perf_counter() - started, target)
+        if target.exists() and not (target / "config.json").is_file():
+            shutil.rmtree(target)  # an incomplete conversion: replaced whole
+        os.replace(staging, target)
+    except OSError as e:
+        if not (target / "config.json").is_file():  # else another build converted it meanwhile
+            raise LmreportError(f"cannot write the converted model into '{target}': {e.strerror or e}; {advice}"
+                                ) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _convert(source: ModelSource, folder: Path) -> None:
+    """The GGUF file's weights, dequantized to float32, and its tokenizer, saved into folder."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("converting %s (once; later builds load the converted weights)", source.gguf_file)
-    started = time.perf_counter()
     try:
         model = AutoModelForCausalLM.from_pretrained(
             source.path, gguf_file=source.gguf_file, dtype=torch.float32, trust_remote_code=False
@@ -105,16 +131,5 @@ def converted_folder(source: ModelSource) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
-    try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        os.replace(staging, target)
-    except OSError:
-        if not (target / "config.json").is_file():
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    log.info("converted in %.1fs into %s", time.perf_counter() - started, target)
-    return target
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
