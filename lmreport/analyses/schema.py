@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Strict, TypeAdapter, ValidationError, with_conf
 from typing_extensions import TypedDict
 
 # Every nested shape inherits this: no key the schema does not name, no "1" for 1, no true for 1.
-STRICT = ConfigDict(strict=True, extra="forbid")
+STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
 def row(*types: Any) -> Any:

@@ -174,6 +174,10 @@ class LoadedModel:
             out = self.model(torch.tensor([ids], device=self.device), output_hidden_states="hidden_states" in needs,
                              output_attentions="attentions" in needs)
         self.forward_count += 1
+        if self.is_causal and not torch.isfinite(out.logits).all():
+            raise AnalysisError(f"{self.source.name} gives logits that are not finite numbers (NaN or infinity) for "
+                                "this prompt: its weights may be damaged (a converted model is checked against what "
+                                "its conversion wrote; a folder of your own is not)", "prompt")
         hidden = None
         if "hidden_states" in needs:
             rows = [h[0].float().cpu() for h in out.hidden_states]

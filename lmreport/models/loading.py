@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -14,7 +15,7 @@ from lmreport.errors import LmreportError
 from lmreport.models import architecture
 from lmreport.models.forward import LoadedModel
 from lmreport.models.runtime import DTYPES, Runtime
-from lmreport.models.sources import ModelSource, cache_home, refuse_remote_code
+from lmreport.models.sources import ModelSource, cache_home, file_hash, refuse_remote_code
 
 if TYPE_CHECKING:
     pass
@@ -90,7 +91,10 @@ def converted_folder(source: ModelSource) -> Path:
     before the slow conversion starts."""
     target = cache_home() / "models" / source.revision[:24]
     if (target / "config.json").is_file():
-        return target
+        if _intact(target):
+            return target
+        log.warning("the converted model in %s is not what its conversion wrote (a file changed since); converting "
+                    "again", target)
     advice = "set LMREPORT_CACHE_HOME to a folder lmreport may write (converted models and file hashes are kept there)"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,9 +105,10 @@ def converted_folder(source: ModelSource) -> Path:
     try:
         started = time.perf_counter()
         _convert(source, staging)
+        _record(staging)
         log.info("converted in %.1fs into %s", time.perf_counter() - started, target)
-        if target.exists() and not (target / "config.json").is_file():
-            shutil.rmtree(target)  # an incomplete conversion: replaced whole
+        if target.exists():
+            shutil.rmtree(target)  # an incomplete or damaged conversion: replaced whole
         os.replace(staging, target)
     except OSError as e:
         if not (target / "config.json").is_file():  # else another build converted it meanwhile
@@ -112,6 +117,36 @@ def converted_folder(source: ModelSource) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+CONVERSION_RECORD = "lmreport-conversion.json"  # the sha256 of every file the conversion wrote
+
+
+def _record(folder: Path) -> None:
+    files = {p.name: file_hash(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    (folder / CONVERSION_RECORD).write_text(json.dumps(files, indent=1), encoding="utf-8")
+
+
+def _intact(folder: Path) -> bool:
+    """Whether every file the conversion recorded is there with its hash (hashes are remembered by size and time,
+    so this reads the weights again only after they changed). A folder converted before records existed is
+    recorded now."""
+    try:
+        recorded = json.loads((folder / CONVERSION_RECORD).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        try:
+            _record(folder)
+        except OSError:  # a read-only cache: checked from the next conversion on
+            pass
+        return True
+    except (OSError, ValueError):
+        return False
+    try:
+        return isinstance(recorded, dict) and bool(recorded) and all(
+            isinstance(name, str) and "/" not in name and file_hash(folder / name) == digest
+            for name, digest in recorded.items())
+    except OSError:  # a recorded file is gone
+        return False
 
 
 def _convert(source: ModelSource, folder: Path) -> None:

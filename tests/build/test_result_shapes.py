@@ -57,6 +57,11 @@ def test_a_cached_result_of_the_wrong_shape_is_recomputed(tmp_path, tiny_models,
     with caplog.at_level(logging.WARNING, logger="lmreport"):
         assert build(build_options(tmp_path, tiny_models["gpt2"])).computed == 1
     assert "predictions.0.prob: Input should be a valid number" in caplog.text
+    reshape(entry, lambda data: data["predictions"][0].update(prob=float("nan")))  # not a number JSON can hold
+    with caplog.at_level(logging.WARNING, logger="lmreport"):
+        assert build(build_options(tmp_path, tiny_models["gpt2"])).computed == 1
+    assert "predictions.0.prob: Input should be a finite number" in caplog.text
+    assert "NaN" not in (tmp_path / "site" / "data" / "01-a-1-topk.json").read_text()
 
 
 def test_a_results_folder_entry_of_the_wrong_shape_is_an_error(tmp_path, tiny_models):
