@@ -66,9 +66,11 @@ def _adapter(schema: type) -> TypeAdapter[Any]:
     return TypeAdapter(schema)
 
 
-def checker(schema: type, what: str = "the result") -> Callable[[dict[str, Any]], None]:
-    """A function that raises ResultShapeError unless data fits schema (or is a skipped block's note). The data
-    is left as it is (validation converts nothing it returns), so what was computed is what is written."""
+def checker(schema: type, what: str = "the result",
+            consistent: Callable[[dict[str, Any]], list[str]] | None = None) -> Callable[[dict[str, Any]], None]:
+    """A function that raises ResultShapeError unless data fits schema (or is a skipped block's note), and, given
+    `consistent` (data -> problems), unless its parts agree with each other (sizes, ranges of indices): well-typed
+    numbers from outside can still be wrong. The data is left as it is, so what was computed is what is written."""
 
     def check(data: dict[str, Any]) -> None:
         try:
@@ -83,5 +85,15 @@ def checker(schema: type, what: str = "the result") -> Callable[[dict[str, Any]]
             more = f" (and {left_out} more)" if left_out else ""
             raise ResultShapeError(f"{what} does not have the shape of {schema.__name__}: {problems}{more}"
                                    ) from None
+        if consistent is not None and "skipped" not in data:
+            problems = consistent(data)
+            if problems:
+                raise ResultShapeError(f"{what} is not consistent ({schema.__name__}): {'; '.join(problems[:SHOWN])}")
 
     return check
+
+
+def within(name: str, values: Any, low: int, high: int) -> list[str]:
+    """A problem for each value outside low..high (inclusive), named; for consistency checks."""
+    bad = [v for v in values if not low <= v <= high]
+    return [f"{name} {bad[0]} is outside {low}..{high}"] if bad else []

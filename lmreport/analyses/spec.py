@@ -52,6 +52,7 @@ class Analysis:
     # build keeps only what the analyses of a prompt read (attention weights grow with the prompt's square).
     needs: frozenset[str] = frozenset(("hidden_states", "attentions", "mlp"))
     comparable: bool = True  # whether a model matrix draws it side by side on a comparison page
+    consistent: Callable[[dict[str, Any]], list[str]] | None = None  # data -> how its parts disagree (schema.py)
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,7 +74,7 @@ class Analysis:
     @cached_property
     def check(self) -> Callable[[dict[str, Any]], None]:
         """Raise ResultShapeError unless data has this analysis's shape (or is a skipped block's note)."""
-        return checker(self.schema)
+        return checker(self.schema, consistent=self.consistent)
 
     @cached_property
     def code_hash(self) -> str:

@@ -165,3 +165,25 @@ def test_a_manifest_that_is_no_regular_file_or_too_large_is_refused_without_read
     manifest.write_text(" " * (2 << 20) + "{}")
     with pytest.raises(LmreportError, match="cannot read .*models.json: it is 2,097,154 bytes long; at most"):
         from_results(tmp_path, tiny_models, results_folder)
+
+
+@pytest.mark.parametrize("analysis, change, expected", [
+    ("neurons", lambda d: d.update(n_layers=10**9), r"n_layers 1000000000 and d_ff \d+ are not the model's"),
+    ("neurons", lambda d: d["top_neurons"][0][0].__setitem__(0, 10**9), "a top neuron 1000000000 is outside"),
+    ("flow", lambda d: d["edges"][0].__setitem__(0, 999), "an edge's layer 999 is outside 1..3"),
+    ("flow", lambda d: d["nodes"].update({"a999_0": {"residual": 0.5, "heads": []}}),
+     "the node 'a999_0' is not a node of this graph"),
+    ("flow", lambda d: d["edges"][0][4].append([99, 0.5]), "an edge's head 99 is outside"),
+])
+def test_well_typed_numbers_that_disagree_with_the_model_are_refused(tmp_path, tiny_models, analysis, change,
+                                                                     expected):
+    """A results folder's numbers of the right types but sizes or indices the model and prompt do not have (a
+    billion layers, a node of layer 999) are an error naming what disagrees, before anything draws them."""
+    lesson = f"# A\n\n```lmreport\nanalysis: {analysis}\nprompt: \"The keys to the\"\n```\n"
+    write_lesson(tmp_path / "lessons", "01-a.md", lesson)
+    build(build_options(tmp_path, tiny_models["gpt2"], results_only=tmp_path / "results",
+                        cache_dir=tmp_path / "elsewhere"))
+    (entry,) = (tmp_path / "results" / "results").glob("*/*.json")
+    reshape(entry, change)
+    with pytest.raises(LmreportError, match=rf"cannot be used \(the result is not consistent .*{expected}"):
+        from_results(tmp_path, tiny_models, tmp_path / "results")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lmreport.analyses.flow import compute, values, view
 from lmreport.analyses.flow.compute import MAX_TOKENS
-from lmreport.analyses.flow.schema import FlowResult
+from lmreport.analyses.flow.schema import FlowResult, consistent
 from lmreport.analyses.options import PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -27,6 +27,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=FlowResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     table=view.table,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.neurons import compute, values, view
-from lmreport.analyses.neurons.schema import NeuronsResult
+from lmreport.analyses.neurons.schema import NeuronsResult, consistent
 from lmreport.analyses.options import MAX_TOKEN_CHARS, PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -27,6 +27,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=NeuronsResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=frozenset({"hidden_states", "mlp"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import with_config
 from typing_extensions import TypedDict
 
-from lmreport.analyses.schema import STRICT, Computed
+from lmreport.analyses.schema import STRICT, Computed, within
 
 
 class Contributor(TypedDict):
@@ -45,3 +45,22 @@ class NeuronsResult(Computed):
     contributions: Contributions | None  # None for an encoder
     factors: Factors
     neuron_value: str
+
+
+def consistent(data: dict) -> list[str]:
+    """The sizes agree with the model's and with each other; every neuron named is one the model has."""
+    layers, d_ff, n = data["model_shape"]["layers"], data["model_shape"]["d_ff"], len(data["tokens"])
+    problems = [] if (data["n_layers"], data["d_ff"]) == (layers, d_ff) else [
+        f"n_layers {data['n_layers']} and d_ff {data['d_ff']} are not the model's ({layers}, {d_ff})"]
+    if len(data["top_neurons"]) != layers or any(len(row) != n for row in data["top_neurons"]):
+        problems.append("top_neurons is not one row per layer and position")
+    problems += within("a top neuron", [i for layer in data["top_neurons"] for pos in layer for i in pos], 0, d_ff - 1)
+    factors = data["factors"]
+    if any(len(row) != n for row in factors["token_weights"]) or any(len(r) != layers for r in factors["layer_share"]):
+        problems.append("factors are not one weight per position and one share per layer")
+    if data["contributions"] is not None:
+        contributors = data["contributions"]["neurons"]
+        problems += within("a contributor's layer", [c["layer"] for c in contributors], 1, layers)
+        problems += within("a contributor's neuron", [c["neuron"] for c in contributors], 0, d_ff - 1)
+        problems += within("the position", [data["contributions"]["position"]], 0, n - 1)
+    return problems
