@@ -32,6 +32,11 @@ def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary,
     return figures
 
 
+# What a view raises on numbers it cannot draw (a result of the right shape whose parts disagree): a warning and a
+# recompute for a cached result, an error at the block for one from a results folder.
+UNDRAWABLE = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
+
+
 def _figure(job: Job, fid: str, cache: ResultCache, summary: BuildSummary,
             results: exchange.ResultsFolders | None) -> Figure:
     assert job.result is not None
@@ -49,7 +54,7 @@ def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildS
     assert job.result is not None
     try:
         return analyses.render(job.result, fid)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as e:
+    except UNDRAWABLE as e:
         if not job.from_cache:
             raise
         problem = f"the cached result cannot be drawn ({type(e).__name__}: {e})"
