@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import difflib
 import hashlib
+import importlib.machinery
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -155,7 +156,7 @@ def _imported_sources(start: str) -> dict[str, Path]:
     todo = [start]
     while todo:
         name = todo.pop()
-        spec = importlib.util.find_spec(name) if name not in found and _is_module(name) else None
+        spec = None if name in found else _spec(name)
         if spec is None or spec.origin is None:
             continue
         found[name] = Path(spec.origin)
@@ -164,13 +165,14 @@ def _imported_sources(start: str) -> dict[str, Path]:
                 todo += [a.name for a in node.names if a.name.startswith("lmreport")]
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lmreport"):
                 todo.append(node.module or "")
-                # `from lmreport.x import y` may name a module y as well as a name of x
-                todo += [f"{node.module}.{a.name}" for a in node.names if _is_module(f"{node.module}.{a.name}")]
+                # `from lmreport.x import y` may name a module y as well as a name of x: _spec tells
+                todo += [f"{node.module}.{a.name}" for a in node.names]
     return found
 
 
-def _is_module(name: str) -> bool:
+def _spec(name: str) -> importlib.machinery.ModuleSpec | None:
+    """The module's spec, or None for a name that is no module (a function of a module, say)."""
     try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):  # the parent is a module, not a package
-        return False
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # its parent is a module, not a package
+        return None

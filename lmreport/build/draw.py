@@ -40,10 +40,12 @@ UNDRAWABLE = (KeyError, IndexError, TypeError, ValueError, AttributeError, Arith
 def _figure(job: Job, fid: str, cache: ResultCache, summary: BuildSummary,
             results: exchange.ResultsFolders | None) -> Figure:
     assert job.result is not None
-    figure = cache.get_figure(figure_key(job.result, fid))
+    key = figure_key(job.result, fid)
+    figure = cache.get_figure(key)
     if figure is None:
+        drawn = job.result
         figure = _render_or_recompute(job, fid, cache, summary, results)
-        cache.put_figure(figure_key(job.result, fid), figure)  # the result may have been recomputed
+        cache.put_figure(key if job.result is drawn else figure_key(job.result, fid), figure)  # it was recomputed
     return figure
 
 
