@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from lmreport import analyses, models
-from lmreport.errors import AnalysisError, LmreportError
+from lmreport.errors import AnalysisError, LmreportError, LmreportWarning
 from lmreport.result import Result
 
 RECENT_PROMPTS = 4  # forward passes kept between calls, per session (a long prompt's attention weighs much)
@@ -41,6 +42,8 @@ def analyze(analysis: str, prompt: str | None = None, model: str | None = None, 
         raise LmreportError(f"{analysis}: {e}") from None
     finally:
         _keep_recent(loaded, spec.prompts(parsed))
+    for warning in spec.warnings_for(data):  # what a build warns of at the block (numbers that are not stable)
+        warnings.warn(warning, LmreportWarning, stacklevel=2)
     return NotebookResult(spec.name, parsed, {"name": source.name, **source.identity}, data)
 
 

@@ -50,6 +50,10 @@ class LmreportError(Exception):
         return printable(super().__str__(), keep_newlines=True)
 
 
+class LmreportWarning(UserWarning):
+    """A result computed but not stable (integrated gradients that did not settle, say): analyze() warns."""
+
+
 class LessonError(LmreportError):
     """A problem in one lesson file, located by path and 1-based line."""
 

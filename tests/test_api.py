@@ -63,6 +63,15 @@ SCRIPT = "</script><script>alert(1)</script>"
 
 @pytest.mark.browser
 @pytest.mark.skipif(not browser.available(), reason="needs Debian's chromium and chromium-driver")
+def test_analyze_warns_of_scores_that_did_not_settle(tiny_models):
+    # 16 points cannot cut the path once: integrated gradients cannot settle, and the notebook is told so
+    with pytest.warns(lmreport.LmreportWarning, match="integrated gradients did not settle"):
+        result = lmreport.analyze("attribution", prompt="The key is on the", model=str(tiny_models["gpt2"]),
+                                  methods=["integrated_gradients"], steps=8, max_steps=16)
+    assert result.data["methods"][0]["top"] is None
+    assert "top: n/a (not settled)" in result._repr_html_()
+
+
 def test_notebook_view_works_offline_on_its_own(tmp_path, tiny_models):
     """A result's _repr_html_ (what a notebook shows) draws with no file or network access."""
     import lmreport

@@ -83,3 +83,6 @@ def test_attribution_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
     methods = ["saliency", "gradient_x_input", "integrated_gradients", "occlusion", "shapley", "lime", "kernel_shap"]
     assert [row["method"] for row in result["rows"]] == methods
     assert all(row["lmreport_s"] > 0 and row["captum_default_s"] > 0 for row in result["rows"])
+    ig = result["rows"][2]  # integrated gradients, also at equal accuracy against a dense reference
+    assert ig["lmreport_error"] >= 0 and ig["captum_default_error"] >= 0
+    assert ig["captum_equal_points"] is None or ig["captum_equal_error"] <= ig["lmreport_error"]

@@ -54,6 +54,8 @@ class Analysis:
     needs: frozenset[str] = frozenset(("hidden_states", "attentions", "mlp"))
     comparable: bool = True  # whether a model matrix draws it side by side on a comparison page
     consistent: Callable[[dict[str, Any]], list[str]] | None = None  # data -> how its parts disagree (schema.py)
+    # data -> what the build warns about at the block (an error with --strict): numbers drawn but not stable
+    warnings: Callable[[dict[str, Any]], list[str]] | None = None
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +89,10 @@ class Analysis:
     def folder(self) -> Path:
         """The analysis's own folder (compute, values, view, schema, page script)."""
         return Path(importlib.util.find_spec(self.compute.__module__).origin).parent  # type: ignore[union-attr]
+
+    def warnings_for(self, data: dict[str, Any]) -> list[str]:
+        """What a result's reader must be warned of (none for a skipped block's note)."""
+        return [] if self.warnings is None or "skipped" in data else self.warnings(data)
 
     def guide_for(self, data: dict[str, Any]) -> Guide:
         """The figure's guide: one line, and the explanation a click opens (it may depend on the views drawn)."""

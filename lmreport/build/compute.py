@@ -39,6 +39,10 @@ def compute_all(
             summary.cached += 1
         else:
             pending[job.key] = [job]
+    if results is not None:
+        errors = _one_shape_per_model(jobs, results)
+        if errors:
+            return errors
     if results is not None and pending:
         return [same[0].directive.error(f"{same[0].analysis.name}: no result for this block on "
                                         f"{same[0].source.name} in {results.where()} (--from-results loads no "
@@ -67,6 +71,31 @@ def compute_all(
                 models.unload(job.source, job.runtime)  # before the next model is loaded
             bar.update(1)
     return errors
+
+
+def _one_shape_per_model(jobs: list[Job], results: exchange.ResultsFolders) -> list[LessonError]:
+    """Results read from folders carry the sizes of the model they were computed on (which prose cites, and each
+    result's own checks compare with): every result of one model must state the same sizes. Those that differ
+    from the sizes most of them state are errors at their blocks."""
+    shapes: dict[str, Counter[str]] = defaultdict(Counter)
+    for job in jobs:
+        if job.result is not None:
+            shapes[job.source.key][_shape_text(job.result.data["model_shape"])] += 1
+    errors = []
+    for job in jobs:
+        if job.result is None or len(shapes[job.source.key]) < 2:
+            continue
+        usual = shapes[job.source.key].most_common(1)[0][0]
+        if _shape_text(job.result.data["model_shape"]) != usual:
+            errors.append(job.directive.error(
+                f"{job.analysis.name}: the result in {results.where()} cannot be used: it states the sizes of "
+                f"{job.source.name} as {_shape_text(job.result.data['model_shape'])}, other results of the same "
+                f"model as {usual}; compute the folder again with --results-only"))
+    return errors
+
+
+def _shape_text(shape: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(shape.items()))
 
 
 def compute_one(job: Job, cache: ResultCache, summary: BuildSummary, needs: set[str] | None = None

@@ -92,12 +92,13 @@ def matrix_entries(options: BuildOptions, course: dict[str, Any],
 
 def model_warnings(build: ModelBuild, lessons: list[Lesson], summary: BuildSummary, strict: bool
                    ) -> list[LessonError]:
-    """Skipped blocks and claims that do not hold: warnings (errors with --strict) on the first model, whose
-    pages the prose is written for; on the other models of a matrix they are what the comparison shows, so
+    """Skipped blocks, unstable results and claims that do not hold: warnings (errors with --strict) on the first
+    model, whose pages the prose is written for; on the other models of a matrix they are what the comparison shows, so
     they are counted, listed in the comparison tables, and never stop the build."""
     prefix = "" if build.root else f"on {build.label}: "
     problems = skipped_blocks(build.jobs, prefix)
     build.skipped = len(problems)
+    problems += unstable_results(build.jobs, prefix)
     build.resolved, errors, warnings = resolve_references(lessons, build.blocks, build.jobs, prefix)
     build.claims = sum(1 for items in build.resolved.values() for item in items
                        if item.reference.kind == "claim")
@@ -119,6 +120,12 @@ def skipped_blocks(jobs: list[Job], prefix: str = "") -> list[LessonError]:
     """Blocks whose analysis does not apply to their model, each as a problem at its line."""
     return [job.directive.error(prefix + str(job.result.data["skipped"]))
             for job in jobs if job.result is not None and "skipped" in job.result.data]
+
+
+def unstable_results(jobs: list[Job], prefix: str = "") -> list[LessonError]:
+    """What analyses warn of in their results (numbers drawn but not stable), each at its block's line."""
+    return [job.directive.error(prefix + warning) for job in jobs if job.result is not None
+            for warning in job.analysis.warnings_for(job.result.data)]
 
 
 def _warning(problem: LessonError, summary: BuildSummary, strict: bool) -> list[LessonError]:

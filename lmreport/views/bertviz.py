@@ -30,31 +30,8 @@ def _view(view: str, data_id: str, root: str, selects: str) -> str:
     )
 
 
-QUANT = 255  # attention weights go to the page as bytes: round(w · 255), ±0.002
-
-
-def pack_attention(attention: Any) -> dict[str, Any]:
-    """[layer][head][query][key] weights as one base64 string of bytes, round(w · 255): only the lower triangle
-    (keys up to the query) when the model is causal, as every row's later keys are then 0. The page decodes it
-    (bertviz-glue.js); the figure's JSON file keeps the exact numbers. A 128-token prompt on a 30-layer,
-    9-head model: 2.2 million weights, 3 MB as base64 instead of 31 MB as JSON text."""
-    import base64
-
-    import numpy as np
-
-    weights = np.asarray(attention, dtype=np.float64)
-    layers, heads, n, _ = weights.shape
-    causal = not np.triu(weights, 1).any()
-    quantised = np.clip(np.rint(weights * QUANT), 0, QUANT).astype(np.uint8)
-    if causal:
-        rows, cols = np.tril_indices(n)
-        quantised = quantised[..., rows, cols]
-    return {"shape": [layers, heads, n], "triangle": bool(causal), "scale": QUANT,
-            "bytes": base64.b64encode(quantised.tobytes()).decode("ascii")}
-
-
 def views_html(data: dict[str, Any], figure_id: str) -> str:
-    payload = {"tokens": display_tokens(data["tokens"]), "packed": pack_attention(data["attention"]),
+    payload = {"tokens": display_tokens(data["tokens"]), "packed": data["packed"],
                "layer": data["layer"], "head": data.get("head")}
     data_id = f"{figure_id}-data"
     parts = [f'<script type="application/json" id="{data_id}">{script_json(payload)}</script>']

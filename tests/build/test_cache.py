@@ -109,7 +109,7 @@ def test_round_trip(tmp_path):
     cache = ResultCache(tmp_path)
     shape = {"layers": 2, "heads": 2, "kv_heads": 2, "d_model": 8, "d_head": 4, "d_ff": 16, "vocab": 50}
     data = {"tokens": ["a"], "input_ids": [7], "position": 0, "temperature": 1.0, "entropy": 0.5,
-            "predictions": [{"rank": 1, "id": 3, "token": " b", "prob": 1.5, "logit": 2}], "model_shape": shape}
+            "predictions": [{"rank": 1, "id": 3, "token": " b", "prob": 0.5, "logit": 2}], "model_shape": shape}
     result = Result("topk", {"prompt": "p"}, {"name": "m", "kind": "dir", "revision": "r"}, data)
     cache.put("ab" * 32, result)
     assert cache.get("ab" * 32) == result
@@ -302,17 +302,30 @@ def test_hostile_entry_is_a_warning_not_a_traceback(tmp_path, tiny_models, caplo
     assert_one_recompute(tmp_path, tiny_models, caplog, uncached_data)
 
 
-def test_sealed_entry_that_cannot_be_drawn_is_recomputed(tmp_path, tiny_models, caplog, uncached_data):
-    """The right envelope, a correct checksum and the shape topk declares, but numbers the renderer cannot draw
-    (no predictions at all): the drawing fails, and the build warns and recomputes that one result instead of
-    failing."""
+def test_sealed_entry_that_cannot_be_drawn_is_recomputed(tmp_path, tiny_models, caplog, uncached_data, monkeypatch):
+    """The right envelope, a correct checksum, the shape topk declares and numbers that agree with each other, but
+    a result the renderer cannot draw: the drawing fails, and the build warns and recomputes that one result
+    instead of failing. (topk's consistency check lets no numbers through that its view cannot draw, so here the
+    view fails on a token marked for it.)"""
+    import dataclasses
     import shutil
 
+    from lmreport import analyses
+
+    topk = analyses.get("topk")
+
+    def render(result, figure_id):
+        if result.data["predictions"][0]["token"] == "<undrawable>":
+            raise KeyError("undrawable")
+        return topk.render(result, figure_id)
+
+    monkeypatch.setitem(analyses.REGISTRY, "topk", dataclasses.replace(topk, render=render))
     write_lesson(tmp_path / "lessons", "01-a.md", LESSON)
     build(build_options(tmp_path, tiny_models["gpt2"]))
     entry_path = result_entry(tmp_path / "cache", "topk")
     entry = json.loads(entry_path.read_text())
-    entry_path.write_text(json.dumps(reseal(_set(entry, ("result", "data", "predictions"), []))))
+    entry["result"]["data"]["predictions"][0]["token"] = "<undrawable>"
+    entry_path.write_text(json.dumps(reseal(entry)))
     shutil.rmtree(tmp_path / "cache" / "figures")
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="lmreport"):

@@ -187,3 +187,21 @@ def test_well_typed_numbers_that_disagree_with_the_model_are_refused(tmp_path, t
     reshape(entry, change)
     with pytest.raises(LmreportError, match=rf"cannot be used \(the result is not consistent .*{expected}"):
         from_results(tmp_path, tiny_models, tmp_path / "results")
+
+
+def test_results_of_one_model_that_state_different_sizes_are_refused(tmp_path, tiny_models):
+    """A result whose own parts agree, but whose model sizes (which prose cites: `=id.layers`) are not those the
+    other results of the same model state, is an error at its block."""
+    lesson = ("# A\n\n```lmreport\nanalysis: topk\nprompt: \"The keys to the\"\n```\n\n"
+              "```lmreport\nanalysis: hidden_states\nprompt: \"The keys to the\"\n```\n\n"
+              "```lmreport\nanalysis: topk\nprompt: \"The key to the\"\n```\n")
+    write_lesson(tmp_path / "lessons", "01-a.md", lesson)
+    build(build_options(tmp_path, tiny_models["gpt2"], results_only=tmp_path / "results",
+                        cache_dir=tmp_path / "elsewhere"))
+    from_results(tmp_path, tiny_models, tmp_path / "results")  # as written: usable
+    entries = sorted((tmp_path / "results" / "results").glob("*/*.json"))
+    topk = [e for e in entries if json.loads(e.read_text())["result"]["analysis"] == "topk"]
+    reshape(topk[0], lambda d: d["model_shape"].update(layers=99))
+    with pytest.raises(LmreportError, match=r"01-a\.md:\d+: topk: the result .* states the sizes of .*layers 99.*"
+                                            r"other results of the same model as .*layers 3"):
+        from_results(tmp_path, tiny_models, tmp_path / "results")

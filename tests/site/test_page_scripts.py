@@ -36,10 +36,12 @@ def test_one_ready_helper_and_no_timers_waiting_for_layout():
 
 
 def test_bertviz_views_are_mounted_from_their_attributes():
+    from lmreport.analyses.attention.packing import pack_attention
+
     n = 3
     attention = [[[[1.0 / (q + 1) if k <= q else 0.0 for k in range(n)] for q in range(n)] for _ in range(2)]]
-    html = views_html({"tokens": ["a", "b", "c"], "attention": attention, "layer": 1,
-                       "views": ["head", "model", "heatmap"]}, "fig-1")
+    html = views_html({"tokens": ["a", "b", "c"], "attention": attention, "packed": pack_attention(attention),
+                       "layer": 1, "views": ["head", "model", "heatmap"]}, "fig-1")
     html += _view("neuron", "fig-2-data", "fig-2-neuron", "")
     assert re.findall(r"<script\b[^>]*>", html) == ['<script type="application/json" id="fig-1-data">']
     found = re.findall(r'id="([^"]+)" data-lmr-component="(\w+)" data-lmr-data="([^"]+)"', html)

@@ -26,13 +26,15 @@ def test_display_token_makes_spaces_and_controls_visible():
 
 
 def attention_result(tokens):
+    from lmreport.analyses.attention.packing import pack_attention
+
     n = len(tokens)
     attn = [[[[1.0 / (q + 1) if k <= q else 0.0 for k in range(n)] for q in range(n)] for _ in range(2)]]
     return Result(
         "attention",
         {"prompt": "p"},
         {"name": "m"},
-        {"tokens": tokens, "attention": attn, "views": ["head", "model"], "layer": 0},
+        {"tokens": tokens, "attention": attn, "packed": pack_attention(attn), "views": ["head", "model"], "layer": 0},
     )
 
 
@@ -132,7 +134,7 @@ def unpack(packed):
 def test_attention_goes_to_the_page_as_bytes_within_half_a_step():
     import random
 
-    from lmreport.views.bertviz import pack_attention
+    from lmreport.analyses.attention.packing import pack_attention
 
     random.seed(0)
     n = 7

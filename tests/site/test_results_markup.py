@@ -13,8 +13,9 @@ from lmreport.result import Result
 
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>\"'&"
 # Texts a view looks up rather than shows (which views, which method, which node): changing them changes what
-# is drawn, not how text is escaped.
-LOOKUPS = {"views", "focus", "rule", "name", "output"}
+# is drawn, not how text is escaped; "bytes" are the packed attention weights, checked against the numbers;
+# "layers" names the rows of a layer axis, which a consistency check holds to embeddings, layer 1, layer 2...
+LOOKUPS = {"views", "focus", "rule", "name", "output", "bytes", "layers"}
 OPTIONS = {
     "attention": {"views": ["head", "model", "heatmap"]},
     "neuron_view": {},
@@ -54,6 +55,10 @@ def test_markup_in_every_text_of_a_result_is_drawn_as_text(name, tiny_models):
         options["prompt"] = "The keys to the cabinet are on the table"
     real = lmreport.analyze(name, model=str(tiny_models["gpt2"]), **options)
     data = with_markup(real.data)
+    if name == "ablation":  # a variant's text stays the prompt with its change made, as its consistency check asks
+        for row in data["rows"][1:]:
+            start, end, new = row["change"]
+            row["text"] = data["prompt"][:start] + new + data["prompt"][end:]
     analyses.get(name).check(data)  # still the declared shape: only the texts changed
     assert data != real.data
     html = analyses.render(Result(name, real.options, real.model, data), "fig-1").html

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lmreport.analyses.ablation import compute, values, view
 from lmreport.analyses.ablation.compute import MAX_VARIANTS, RULES
-from lmreport.analyses.ablation.schema import AblationResult
+from lmreport.analyses.ablation.schema import AblationResult, consistent
 from lmreport.analyses.options import MAX_TOKEN_CHARS, PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -31,6 +31,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=AblationResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     table=view.table,

@@ -46,11 +46,13 @@ def make_variants(model: LoadedModel, forward: ForwardPass, options: dict[str, A
         ids = forward.input_ids
         if len(ids) < 2:
             raise AnalysisError("the prompt is one token: nothing to drop", "prompt")
-        offsets = _token_offsets(forward.tokens)
+        spans = _token_spans(model, prompt, ids)
         for i in range(len(ids)):
             kept = ids[:i] + ids[i + 1:]
-            out.append({"text": "".join(forward.tokens[:i] + forward.tokens[i + 1:]), "ids": kept,
-                        "change": [offsets[i], offsets[i + 1], ""], "token_change": True})
+            # the text the kept tokens spell (a character split over two tokens, one dropped, shows as �), and
+            # the characters of the prompt the dropped token was part of
+            out.append({"text": model.tokenizer.decode(kept, skip_special_tokens=True), "ids": kept,
+                        "change": [*spans[i], ""], "token_change": True})
     elif rule == "prefix":
         if not options["with"]:
             raise AnalysisError("rule 'prefix' needs 'with': the texts to put before the prompt", "with")
@@ -105,11 +107,27 @@ def _words(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"\s*\S+", text)]
 
 
-def _token_offsets(tokens: list[str]) -> list[int]:
-    offsets = [0]
-    for token in tokens:
-        offsets.append(offsets[-1] + len(token))
-    return offsets
+def _token_spans(model: LoadedModel, prompt: str, ids: list[int]) -> list[tuple[int, int]]:
+    """The characters of the prompt each token stands for (start, end): from a fast tokenizer's offsets, else by
+    decoding ever longer prefixes. A special token added to the prompt (a beginning-of-text marker) stands for
+    none; the tokens of one character split into bytes each stand for that character."""
+    tokenizer = model.tokenizer
+    if getattr(tokenizer, "is_fast", False):
+        encoded = tokenizer(prompt, return_offsets_mapping=True)
+        if list(encoded["input_ids"]) == list(ids):
+            return [(max(0, min(a, len(prompt))), max(0, min(b, len(prompt)))) for a, b in encoded["offset_mapping"]]
+    ends = [0]
+    for i in range(1, len(ids) + 1):
+        text = tokenizer.decode(ids[:i], skip_special_tokens=True)
+        # a prefix that ends inside a character decodes it as one replacement character
+        ends.append(min(len(prompt), max(ends[-1], len(text.rstrip("\ufffd")))))
+    spans = []
+    for i in range(len(ids)):
+        start, end = ends[i], ends[i + 1]
+        if start == end and ends[-1] > end:  # part of a character that the next tokens finish
+            end = next(e for e in ends[i + 1:] if e > start)
+        spans.append((start, end))
+    return spans
 
 
 def next_token_log_probs(model: LoadedModel, sequences: list[list[int]]) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lmreport.analyses.attention import compute, values, view
 from lmreport.analyses.attention.compute import VIEWS
-from lmreport.analyses.attention.schema import AttentionResult
+from lmreport.analyses.attention.schema import AttentionResult, consistent
 from lmreport.analyses.options import PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -26,6 +26,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=AttentionResult,
+    consistent=consistent,
     render=view.render,
     guide=view.guide,
     needs=frozenset({"attentions"}),

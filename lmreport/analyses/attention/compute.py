@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lmreport.analyses.attention import values
+from lmreport.analyses.attention.packing import pack_attention
 from lmreport.analyses.common import resolve_index, resolve_layer
 from lmreport.errors import AnalysisError
 from lmreport.models.forward import ForwardPass, LoadedModel
@@ -12,7 +13,7 @@ from lmreport.models.forward import ForwardPass, LoadedModel
 VIEWS = ("head", "model", "heatmap")
 
 
-DECIMALS = 4  # enough for a picture; the JSON file keeps the same rounded values
+DECIMALS = 4  # the weights as the JSON file and prose read them; the page's bytes are packed from the exact ones
 
 
 def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -> dict[str, Any]:
@@ -26,14 +27,15 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
             raise AnalysisError(values.no_place(options["focus"]), "focus")
         _, index, head = values.strongest_head(data, options["focus"])
         data.update(layer=index + 1, head=head, focus=options["focus"])
-    data["kv_heads"] = getattr(model.config, "num_key_value_heads", data["n_heads"])
+    data["kv_heads"] = int(getattr(model.config, "num_key_value_heads", None) or data["n_heads"])
     return data
 
 
 def attention_data(forward: ForwardPass, views: list[str], layer: int) -> dict[str, Any]:
-    """Attention of every layer and head, rounded for drawing, with what the views need. `layer` is a 0-based
-    block index; the data names it as the pages do (block n makes hidden-state row n, so blocks count from 1):
-    "attention"[i] is block i + 1."""
+    """Attention of every layer and head, rounded to DECIMALS, with what the views need: the bytes the page draws
+    are packed from the exact weights (rounding the rounded ones again would put 0.5% of them a step off). `layer`
+    is a 0-based block index; the data names it as the pages do (block n makes hidden-state row n, so blocks count
+    from 1): "attention"[i] is block i + 1."""
     attn = forward.attentions  # [layer, head, query, key]
     scale = 10.0**DECIMALS
     return {
@@ -45,4 +47,5 @@ def attention_data(forward: ForwardPass, views: list[str], layer: int) -> dict[s
         "layer": layer + 1,
         "layers": list(range(1, attn.shape[0] + 1)),
         "attention": ((attn.double() * scale).round() / scale).tolist(),
+        "packed": pack_attention(attn.double().cpu().numpy()),
     }

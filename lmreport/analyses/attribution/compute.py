@@ -7,11 +7,17 @@ methods are Captum's, applied to the prompt's input embeddings:
 - saliency: the size (L2 norm) of the gradient for each token's embedding; unsigned;
 - gradient_x_input: gradient · embedding, summed over the embedding;
 - integrated_gradients: the gradient integrated along the straight path from a baseline to the prompt, times
-  the difference; the scores add up to f(prompt) - f(baseline);
+  the difference; the scores add up to f(prompt) - f(baseline). The path is cut into pieces where the scores
+  have not settled (paths.py) until their estimated error, and how far they are from adding up, are both within
+  the tolerance; a method that does not settle names no top token and the build warns at its block;
 - occlusion: f(prompt) - f(prompt with that token replaced), one token at a time;
 - shapley: Shapley values by sampling token orders;
 - lime: the weights of a linear model fitted to f over random subsets of tokens;
 - kernel_shap: Shapley values estimated by a linear model fitted with the Shapley kernel's weights.
+
+The three sampled methods run twice, seeded 0 and 1; their scores are the two runs' mean and their estimated
+error half the runs' difference, summed over the tokens. A method whose highest tokens score within its
+estimated error of each other names no top token ("tied").
 
 The baseline, and what an "absent" token becomes, is the embedding of a neutral token (the tokenizer's padding
 token, else its end-of-text token), at every position: all-zero embeddings are far from anything the model saw
@@ -29,6 +35,7 @@ import logging
 import sys
 from typing import Any
 
+from lmreport.analyses.attribution.paths import integrated_gradients
 from lmreport.analyses.common import target_and_contrast
 from lmreport.errors import AnalysisError
 from lmreport.models.forward import ForwardPass, LoadedModel
@@ -37,7 +44,8 @@ METHODS = {
     "saliency": ("Saliency", "size of the gradient of f for each token's embedding (L2 norm; unsigned)"),
     "gradient_x_input": ("Gradient × input", "gradient of f · the token's embedding (signed)"),
     "integrated_gradients": ("Integrated gradients", "gradients along the path from the baseline (every token "
-                             "neutral) to the prompt (signed; they add up to f(prompt) − f(baseline))"),
+                             "neutral) to the prompt, integrated until they settle (signed; they add up to "
+                             "f(prompt) − f(baseline))"),
     "occlusion": ("Occlusion", "f(prompt) − f(prompt with this token replaced by the neutral token) (signed)"),
     "shapley": ("Shapley values (sampled)", "the token's average marginal effect on f over random orders of "
                 "putting the prompt's tokens in place of neutral ones (signed)"),
@@ -54,6 +62,9 @@ GRADIENT = ("saliency", "gradient_x_input", "integrated_gradients")
 FROM_BASELINE = frozenset({"integrated_gradients", "shapley", "lime", "kernel_shap"})  # start from all tokens absent
 
 
+SEEDS = (0, 1)  # the sampled methods run once per seed; their scores are the mean, half the difference the error
+
+
 BATCH = 16  # perturbed inputs, or integrated-gradient steps, per forward pass
 
 
@@ -68,14 +79,19 @@ def planned_passes(name: str, n: int, options: dict[str, Any]) -> dict[str, int]
     passes, and the inputs they hold (fewer run when inputs repeat; a test counts them)."""
     if name in ("saliency", "gradient_x_input"):
         return {"forward": 1, "backward": 1, "inputs": 1}
-    if name == "integrated_gradients":  # the steps, then the prompt and the baseline for the convergence delta
-        batches = -(-options["steps"] // BATCH)
-        return {"forward": batches + 2, "backward": batches, "inputs": options["steps"] + 2}
+    if name == "integrated_gradients":  # the baseline for the gap, the whole path, then pieces cut in two
+        points = options["steps"]
+        cuts = max(0, (options["max_steps"] - points) // (2 * points))
+        batches = -(-points // BATCH) + cuts * -(-2 * points // BATCH)
+        return {"forward": batches + 1, "backward": batches, "inputs": points + cuts * 2 * points + 1}
     if name == "occlusion":  # the prompt, then each token replaced
         return {"forward": 1 + -(-n // BATCH), "backward": 0, "inputs": 1 + n}
+    runs = len(SEEDS)
     if name == "shapley":  # the prompt, then per sampled order one batch putting the tokens back one by one
-        return {"forward": 1 + options["samples"] * -(-n // BATCH), "backward": 0, "inputs": 1 + options["samples"] * n}
-    return {"forward": -(-options["samples"] // BATCH), "backward": 0, "inputs": options["samples"]}  # LIME, KernelSHAP
+        return {"forward": runs * (1 + options["samples"] * -(-n // BATCH)), "backward": 0,
+                "inputs": runs * (1 + options["samples"] * n)}
+    return {"forward": runs * -(-options["samples"] // BATCH), "backward": 0,  # LIME, KernelSHAP
+            "inputs": runs * options["samples"]}
 
 
 class Attributed:
@@ -89,7 +105,7 @@ class Attributed:
         self.logits = last_logits(model)
         self.target, self.contrast = target, contrast
         self.seen: dict[bytes, float] = {}
-        self.passes = self.inputs = 0
+        self.passes = self.inputs = self.backward = 0
 
     def quantity(self, logits: Any) -> Any:
         import torch
@@ -106,6 +122,7 @@ class Attributed:
 
         if x.requires_grad and torch.is_grad_enabled():
             self.passes += 1
+            self.backward += 1
             self.inputs += x.shape[0]
             return self.quantity(self.logits(x))
         keys = [_digest(row) for row in x]
@@ -164,11 +181,10 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
              ", ".join(f"{name} {p['forward']}+{p['backward']}" for name, p in plans.items()))
     rows = []
     for name in options["methods"]:
-        passes, inputs = f.passes, f.inputs
+        passes, inputs, backward = f.passes, f.inputs, f.backward
         row = _method(name, f, embeds, baseline, options)
-        backward = f.passes - passes if name in GRADIENT else 0
-        rows.append({**row, "passes": {"forward": f.passes - passes, "backward": backward, "inputs": f.inputs - inputs,
-                                       "planned": plans[name]}})
+        rows.append({**row, "passes": {"forward": f.passes - passes, "backward": f.backward - backward,
+                                       "inputs": f.inputs - inputs, "planned": plans[name]}})
     with torch.no_grad():
         f_prompt = float(f(embeds)[0])
         # f(baseline) is what the scores of these methods add up to a difference from; the others never read it.
@@ -186,8 +202,22 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "f_prompt": f_prompt,
         "f_baseline": f_baseline,
         "baseline_token": {"id": neutral, "token": model.token_texts([neutral])[0]},
-        "methods": [{**row, "top": tokens[max(range(n), key=lambda i: row["scores"][i])]} for row in rows],
+        "methods": [{**row, **_top(row, tokens)} for row in rows],
     }
+
+
+def _top(row: dict[str, Any], tokens: list[str]) -> dict[str, Any]:
+    """The prompt token a method scores highest; none when its scores did not settle, or when other tokens score
+    within the scores' estimated error of it ("tied": those tokens, the highest first)."""
+    scores = row["scores"]
+    best = max(range(len(tokens)), key=scores.__getitem__)
+    if not row.get("converged", True):
+        return {"top": None}
+    error = row.get("error_estimate") or 0.0
+    tied = sorted((i for i in range(len(tokens)) if scores[best] - scores[i] <= error), key=lambda i: -scores[i])
+    if len(tied) > 1:
+        return {"top": None, "tied": [tokens[i] for i in tied]}
+    return {"top": tokens[best]}
 
 
 def _neutral_token(model: LoadedModel) -> int:
@@ -205,7 +235,6 @@ def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, An
     from captum.attr import (
         FeatureAblation,
         InputXGradient,
-        IntegratedGradients,
         KernelShap,
         Lime,
         Saliency,
@@ -223,27 +252,38 @@ def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, An
         elif name == "gradient_x_input":
             scores = InputXGradient(f).attribute(embeds)[0].sum(-1)
         elif name == "integrated_gradients":
-            attributions, delta = IntegratedGradients(f).attribute(
-                embeds, baselines=baseline, n_steps=options["steps"], internal_batch_size=BATCH,
-                return_convergence_delta=True)
-            scores = attributions[0].sum(-1)
-            row["convergence_delta"] = float(delta[0])
+            with torch.no_grad():
+                gap = float(f(embeds)[0] - f(baseline)[0])
+            allowed = options["tolerance"] * max(abs(gap), 1.0)
+            path = integrated_gradients(f, embeds.detach(), baseline, options["steps"], options["max_steps"],
+                                        allowed, BATCH)
+            scores = path.scores
+            delta = float(scores.sum()) - gap
+            row.update({"points": path.points, "pieces": path.pieces, "allowed": allowed, "convergence_delta": delta,
+                        "error_estimate": path.error if path.error != float("inf") else None,
+                        "converged": path.settled and abs(delta) <= allowed})
         else:
             samples = options["samples"]
             common = {"baselines": baseline, "feature_mask": mask, "perturbations_per_eval": BATCH,
                       "show_progress": sys.stderr.isatty()}  # Captum's own bar, on a terminal only
+            runs = []
             # Shapley values, LIME and KernelSHAP draw random orders and subsets: seeded, so a build gives the
-            # same page every time (without touching the random state of anything else).
-            with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                torch.manual_seed(0)
-                if name == "occlusion":
-                    out = FeatureAblation(f).attribute(embeds, **common)
-                elif name == "shapley":
-                    out = ShapleyValueSampling(f).attribute(embeds, n_samples=samples, **common)
-                elif name == "lime":
-                    out = Lime(f).attribute(embeds, n_samples=samples, **common)
-                else:
-                    out = KernelShap(f).attribute(embeds, n_samples=samples, **common)
-            scores = out[0, :, 0]
+            # same page every time (without touching the random state of anything else). The sampled ones run
+            # twice, with seeds 0 and 1: the scores are the mean, and half the runs' difference their error.
+            for seed in (0,) if name == "occlusion" else SEEDS:
+                with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed)
+                    if name == "occlusion":
+                        out = FeatureAblation(f).attribute(embeds, **common)
+                    elif name == "shapley":
+                        out = ShapleyValueSampling(f).attribute(embeds, n_samples=samples, **common)
+                    elif name == "lime":
+                        out = Lime(f).attribute(embeds, n_samples=samples, **common)
+                    else:
+                        out = KernelShap(f).attribute(embeds, n_samples=samples, **common)
+                runs.append(out[0, :, 0].double())
+            scores = sum(runs) / len(runs)
+            if len(runs) > 1:
+                row["error_estimate"] = float((runs[0] - runs[1]).abs().sum() / 2)
     row["scores"] = [float(s) for s in scores.detach().cpu()]
     return row

@@ -7,6 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from lmreport.analyses.attribution.values import unsettled
 from lmreport.analyses.spec import Rows
 from lmreport.result import Result
 from lmreport.views.figure import Figure, display_token, signed_style
@@ -37,28 +38,43 @@ def render(result: Result, figure_id: str) -> Figure:
             cost += f" over {passes['inputs']} inputs"
         if "planned" in passes and passes["planned"]["inputs"] > passes["inputs"]:
             cost += f" (the method asked for {passes['planned']['inputs']}; the others had been run already)"
-        extra = f"; convergence delta {row['convergence_delta']:.2g}" if "convergence_delta" in row else ""
+        settled = row.get("converged", True)
+        if "points" in row:
+            extra = f"; {_settling(row)}"
+        elif "error_estimate" in row:
+            extra = (f"; the mean of two runs seeded 0 and 1, whose half-difference summed over the tokens is "
+                     f"{row['error_estimate']:.3g}")
+        else:
+            extra = ""
         cells = Markup("").join(
-            Markup('<span class="attr-token" style="{}" title="{}">{}</span>').format(
-                signed_style(score, scale), f"{display_token(tok)}: {score:+.4f}", display_token(tok))
+            Markup('<span class="attr-token{}" style="{}" title="{}">{}</span>').format(
+                "" if settled else " attr-unsettled", signed_style(score, scale),
+                f"{display_token(tok)}: {score:+.4f}" + ("" if settled else " (not settled)"), display_token(tok))
             for tok, score in zip(tokens, row["scores"], strict=True))
-        if row["name"] != "saliency":
+        if row["name"] != "saliency" and row["top"] is not None:
             tops.add(row["top"])
+        if row["top"] is not None:
+            top = Markup("top: <code>{}</code>").format(display_token(row["top"]))
+        elif "tied" in row:
+            top = Markup("top: n/a ({} tied within the error)").format(
+                Markup(", ").join(Markup("<code>{}</code>").format(display_token(t)) for t in row["tied"]))
+        else:
+            top = Markup("top: n/a (not settled)")
         parts.append(Markup(
-            '<div class="attribution-row"><div class="attr-method" title="{}">{}<small>top: <code>{}</code> · {}'
+            '<div class="attribution-row"><div class="attr-method" title="{}">{}<small>{} · {}'
             "</small></div><div class=\"attr-tokens\">{}</div></div>").format(
-                f"{row['measures']}. Cost: {cost}{extra}.", row["label"], display_token(row["top"]),
+                f"{row['measures']}. Cost: {cost}{extra}.", row["label"], top,
                 _passes(passes["forward"] + passes["backward"]), cells))
     parts.append(Markup("</div>"))
     for row in data["methods"]:
-        if "convergence_delta" not in row:
+        if "points" not in row:
             continue
-        gap = data["f_prompt"] - data["f_baseline"]  # integrated gradients start from the baseline
-        if abs(row["convergence_delta"]) > 0.05 * max(abs(gap), 1e-6):
-            parts.append(Markup('<p class="figure-note">Integrated gradients did not converge at {} steps: its scores '
-                                "add up to {:.3f}, not to f(prompt) − f(baseline) = {:.3f}; the model's output "
-                                "changes abruptly along the path. Read its row with care, or raise "
-                                "<code>steps</code>.</p>").format(result.options["steps"], sum(row["scores"]), gap))
+        if row["converged"]:
+            parts.append(Markup('<p class="figure-note">Integrated gradients settled: {}.</p>').format(_settling(row)))
+        else:
+            parts.append(Markup('<p class="figure-note attr-warning">Integrated gradients did not settle: {}. Its '
+                                "scores, shown faded, swing with the number of points and are not a result: "
+                                "raise <code>max_steps</code>.</p>").format(_settling(row)))
     if len(tops) > 1:
         shown = {row["name"] for row in data["methods"]}
         kinds = [kind for methods, kind in KINDS if shown & methods]
@@ -80,16 +96,34 @@ KINDS = (
 )
 
 
+def _settling(row: dict[str, Any]) -> str:
+    """How integrated gradients' scores settled, in numbers: the points, the pieces, the two errors."""
+    error = row["error_estimate"]
+    estimated = "not estimated (no piece was cut)" if error is None else f"{error:.3g}"
+    pieces = "the whole path" if row["pieces"] == 1 else f"{row['pieces']} pieces of the path"
+    return (f"{row['points']} gradient points on {pieces}; estimated error of the scores "
+            f"(summed over the tokens) {estimated}; their sum minus f(prompt) − f(baseline) "
+            f"{row['convergence_delta']:+.3g}; "
+            f"{row['allowed']:.3g} allowed for each")
+
+
+def warnings(data: dict[str, Any]) -> list[str]:
+    """What the build warns about at the block (an error with --strict): scores that did not settle."""
+    return [f"attribution: integrated gradients did not settle, so its scores are drawn faded and it names no top "
+            f"token: {unsettled(row)}" for row in data["methods"] if not row.get("converged", True)]
+
+
 def _passes(n: int) -> str:
     """How many passes a method ran, in words: none when every input it needed had been run for another."""
     return "no new pass (its inputs were run already)" if n == 0 else f"{n} pass" if n == 1 else f"{n} passes"
 
 
 def table(data: dict[str, Any]) -> Rows:
-    rows: Rows = [["method", "position", "token", "score", "quantity"]]
+    rows: Rows = [["method", "position", "token", "score", "quantity", "settled"]]
     for method in data["methods"]:
+        settled = "yes" if method.get("converged", True) else "no"
         for i, (token, score) in enumerate(zip(data["tokens"], method["scores"], strict=True)):
-            rows.append([method["name"], i, token, score, data["quantity"]])
+            rows.append([method["name"], i, token, score, data["quantity"], settled])
     return rows
 
 

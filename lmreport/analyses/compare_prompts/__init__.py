@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.compare_prompts import compute, values, view
-from lmreport.analyses.compare_prompts.schema import ComparePromptsResult
+from lmreport.analyses.compare_prompts.schema import ComparePromptsResult, consistent
 from lmreport.analyses.options import MAX_PROMPT_CHARS, MAX_TOKEN_CHARS, Option
 from lmreport.analyses.spec import Analysis
 
@@ -25,6 +25,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=ComparePromptsResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=compute.NEEDS,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.compare_tokens import compute, values, view
-from lmreport.analyses.compare_tokens.schema import CompareTokensResult
+from lmreport.analyses.compare_tokens.schema import CompareTokensResult, consistent
 from lmreport.analyses.options import MAX_TOKEN_CHARS, PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -22,6 +22,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=CompareTokensResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=frozenset({"hidden_states"}),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.generate import compute, values, view
-from lmreport.analyses.generate.schema import GenerateResult
+from lmreport.analyses.generate.schema import GenerateResult, consistent
 from lmreport.analyses.options import PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -29,6 +29,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=GenerateResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=frozenset(),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.heads import compute, values, view
-from lmreport.analyses.heads.schema import HeadsResult
+from lmreport.analyses.heads.schema import HeadsResult, consistent
 from lmreport.analyses.options import MAX_TOKEN_CHARS, PROMPT, TARGET, Option
 from lmreport.analyses.spec import Analysis
 
@@ -21,6 +21,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=HeadsResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     table=view.table,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.hidden_states import compute, values, view
-from lmreport.analyses.hidden_states.schema import HiddenStatesResult
+from lmreport.analyses.hidden_states.schema import HiddenStatesResult, consistent
 from lmreport.analyses.options import PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -21,6 +21,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=HiddenStatesResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=frozenset({"hidden_states"}),

@@ -41,7 +41,10 @@ def hidden_first_ratio(data: dict[str, Any], layer: int = -1) -> float:
     row = data["norms"][checked_index(layer, len(data["norms"]), "layer")]
     if len(row) < 2:
         raise NotApplicableHere("the prompt is one token: there is no other to compare with")
-    return float(row[0] / (sum(row[1:]) / (len(row) - 1)))
+    others = sum(row[1:]) / (len(row) - 1)
+    if others <= 0:
+        raise NotApplicableHere("the other tokens' vectors all have length 0 at this layer: no ratio")
+    return float(row[0] / others)
 
 
 def _first_ratios(data: dict[str, Any]) -> list[float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.logit_lens import compute, values, view
-from lmreport.analyses.logit_lens.schema import LogitLensResult
+from lmreport.analyses.logit_lens.schema import LogitLensResult, consistent
 from lmreport.analyses.options import PROMPT, Option
 from lmreport.analyses.spec import Analysis
 
@@ -20,6 +20,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=LogitLensResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=frozenset({"hidden_states"}),

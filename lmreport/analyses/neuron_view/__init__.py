@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lmreport.analyses.neuron_view import compute, view
-from lmreport.analyses.neuron_view.schema import NeuronViewResult
+from lmreport.analyses.neuron_view.schema import NeuronViewResult, consistent
 from lmreport.analyses.options import PROMPT, Option
 from lmreport.analyses.spec import Analysis
 from lmreport.glue.sizes import MODEL
@@ -26,6 +26,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=NeuronViewResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=frozenset({"hidden_states", "attentions"}),

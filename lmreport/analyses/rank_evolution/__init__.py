@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lmreport.analyses.options import MAX_TOKEN_CHARS, PROMPT, Option
 from lmreport.analyses.rank_evolution import compute, values, view
-from lmreport.analyses.rank_evolution.schema import RankEvolutionResult
+from lmreport.analyses.rank_evolution.schema import RankEvolutionResult, consistent
 from lmreport.analyses.spec import Analysis
 
 ANALYSIS = Analysis(
@@ -22,6 +22,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=RankEvolutionResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     needs=frozenset({"hidden_states"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lmreport.analyses.options import PROMPT, Option
 from lmreport.analyses.spec import Analysis
 from lmreport.analyses.topk import compute, values, view
-from lmreport.analyses.topk.schema import TopkResult
+from lmreport.analyses.topk.schema import TopkResult, consistent
 
 ANALYSIS = Analysis(
     name="topk",
@@ -22,6 +22,7 @@ ANALYSIS = Analysis(
     ),
     compute=compute.compute,
     schema=TopkResult,
+    consistent=consistent,
     render=view.render,
     guide=view.GUIDE,
     table=view.table,

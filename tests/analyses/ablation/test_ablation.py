@@ -73,6 +73,26 @@ def test_drop_token_replace_and_given_variants(gpt2):
         run(gpt2, rule="variants")
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_dropped_token_marks_the_characters_it_stood_for(gpt2, monkeypatch, fast):
+    """A character split over two tokens (é is two bytes) is marked whole when either is dropped, and the text is
+    what the kept tokens spell; the spans come from the tokenizer's offsets, or by decoding prefixes."""
+    prompt = "The café is open"
+    if not fast:
+        monkeypatch.setattr(type(gpt2.tokenizer), "is_fast", property(lambda self: False))
+    data = run(gpt2, prompt=prompt, rule="drop_token")
+    ids = gpt2.encode(prompt)
+    pieces = gpt2.token_texts(ids)
+    assert "\\xc3" in pieces  # the tokenizer does split é
+    for i, row in enumerate(data["rows"][1:]):
+        start, end, new = row["change"]
+        kept = ids[:i] + ids[i + 1:]
+        assert row["text"] == gpt2.tokenizer.decode(kept) and new == ""
+        expected = "é" if pieces[i].startswith("\\x") else pieces[i]
+        assert prompt[start:end] == expected, (i, pieces[i])
+    analyses.get("ablation").check({**data, "model_shape": gpt2.shape()})
+
+
 def test_ablation_page_marks_changes_and_escapes(tmp_path, tiny_models):
     from lmreport.build import BuildOptions, build
     from tests.conftest import write_lesson
