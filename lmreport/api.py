@@ -63,7 +63,35 @@ _SENT: set[str] = set()
 
 
 class NotebookResult(Result):
-    """A result from analyze(): in a notebook, the same view as on the site, its scripts inlined (offline)."""
+    """A result from analyze(): in a notebook, the same view as on the site, its scripts inlined (offline).
+    value(name, *args) reads what lesson prose cites as `=id.name(args)`; values() lists those names."""
+
+    def values(self) -> dict[str, str]:
+        """The values this result offers, each with what it is (as `=id.value` in a lesson)."""
+        import inspect
+
+        functions = analyses.get(self.analysis).values
+        return {name: f"{name}{_arguments(fn)}: {(inspect.getdoc(fn) or '').strip()}"
+                for name, fn in sorted(functions.items())}
+
+    def value(self, name: str, *args: Any) -> Any:
+        """A value as lesson prose reads it: result.value("top"), result.value("prob", " Paris", -1). A value
+        this result does not have (n/a in a lesson) or cannot be read raises LmreportError saying why."""
+        from lmreport.glue.types import NotApplicableHere, ReferenceProblem
+
+        functions = analyses.get(self.analysis).values
+        if name not in functions:
+            raise LmreportError(f"{self.analysis} has no value {name!r} (it has: {', '.join(sorted(functions))})")
+        if "skipped" in self.data:
+            raise LmreportError(f"n/a: {self.data['skipped']}")
+        try:
+            return functions[name](self.data, *args)
+        except NotApplicableHere as e:
+            raise LmreportError(f"{name} is n/a here: {e}") from None
+        except ReferenceProblem as e:
+            raise LmreportError(f"{name}: {e}") from None
+        except TypeError as e:
+            raise LmreportError(f"{name}{_arguments(functions[name])}: {e}") from None
 
     def _repr_html_(self) -> str:
         return standalone_html(self)
@@ -86,3 +114,12 @@ def notebook_reset() -> None:
     """Make the next results shown in a notebook inline their scripts again (BokehJS, BertViz): call it after
     clearing the outputs of the cells that loaded them."""
     _SENT.clear()
+
+
+def _arguments(fn: Any) -> str:
+    """A value's arguments as a lesson writes them: (token, layer=-1), or nothing."""
+    import inspect
+
+    parameters = list(inspect.signature(fn).parameters.values())[1:]  # the first is the result's data
+    written = [p.name + ("" if p.default is p.empty else f"={p.default!r}") for p in parameters]
+    return f"({', '.join(written)})" if written else ""

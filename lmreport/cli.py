@@ -42,11 +42,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     i = sub.add_parser("init", help="start a new course in a folder",
-                       description="Write a new course: lessons/course.yml, a first lesson, .gitignore and a GitHub "
-                       "Actions workflow that builds the site and publishes it on GitHub Pages.")
+                       description="Write a new course: lessons/course.yml, a first lesson, .gitignore, the pinned "
+                       "requirements of this environment and a GitHub Actions workflow that installs them, builds "
+                       "the site and publishes it on GitHub Pages.")
     i.add_argument("folder", type=Path, help="the new course's folder (new, or empty)")
     i.add_argument("--title", default="My lmreport course", help="the course's title")
     i.add_argument("--author", default="", help="who writes it")
+    i.add_argument("--install", default=None, metavar="SPEC",
+                   help="where the course's CI installs lmreport from, as a requirement line (default: "
+                   "lmreport==this version; before lmreport is on PyPI: 'lmreport @ git+https://HOST/OWNER/"
+                   "lmreport@TAG' or a wheel's path)")
     a = sub.add_parser("analyses", help="list the analyses and their options")
     a.add_argument("name", nargs="?", help="show one analysis in full")
     return p
@@ -135,11 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "init":
             from lmreport.scaffold import init
 
-            for path in init(args.folder, args.title, args.author):
+            for path in init(args.folder, args.title, args.author, args.install):
                 print(f"wrote {printable(path.as_posix())}")
             folder = printable(str(args.folder))
-            print(f"next: cd {folder} && lmreport build && open site/index.html; push to GitHub and set "
-                  "Settings > Pages > Source to 'GitHub Actions' to publish")
+            index = (Path(args.folder).resolve() / "site" / "index.html").as_uri()
+            print(f"next: cd {folder} && lmreport build, then open {printable(index)} in a browser (or run "
+                  "lmreport serve); push to GitHub and set Settings > Pages > Source to 'GitHub Actions' to publish")
         elif args.command == "analyses":
             print(describe_analyses(args.name))
         return 0

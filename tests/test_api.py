@@ -90,3 +90,20 @@ def test_notebook_view_works_offline_on_its_own(tmp_path, tiny_models):
         assert browser.console_errors(driver) == []
         assert driver.execute_script("return Bokeh.documents.length") == 1
         assert driver.execute_script("return document.querySelectorAll('.bertviz #vis svg').length") == 2
+
+
+def test_a_result_reads_the_values_prose_cites(tiny_models, gpt2):
+    result = lmreport.analyze("topk", prompt="The keys to the", model=str(tiny_models["gpt2"]), k=3)
+    top = result.data["predictions"][0]
+    assert result.value("top") == top["token"] and result.value("top_prob") == top["prob"]
+    assert result.value("prob", top["token"]) == top["prob"]
+    assert result.value("layers") == result.data["model_shape"]["layers"]
+    listed = result.values()
+    assert "top" in listed and listed["prob"].startswith("prob(token")
+    with pytest.raises(LmreportError, match="has no value 'tpo'"):
+        result.value("tpo")
+    with pytest.raises(LmreportError, match="prob"):
+        result.value("prob")  # its token is missing
+    lens = lmreport.analyze("hidden_states", prompt="The keys to the", model=str(tiny_models["gpt2"]))
+    with pytest.raises(LmreportError, match="n/a here|out of range"):
+        lens.value("first_ratio", 99)

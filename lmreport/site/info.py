@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lmreport.glue.types import Resolved
+from lmreport.glue.types import ClaimCount, Resolved
 from lmreport.result import Result
 from lmreport.source.lessons import Lesson
 from lmreport.views.figure import Figure
@@ -54,6 +54,11 @@ class ModelSite:
     model: dict[str, str]
     figures: dict[str, list[PlacedFigure]] = field(default_factory=dict)
     references: dict[str, list[Resolved]] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> ClaimCount:
+        """How many of the course's claims hold, fail or are n/a on this model."""
+        return ClaimCount.of(item for items in self.references.values() for item in items)
 
 
 @dataclass

@@ -47,7 +47,10 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
         base = "../" if site.folder else ""
         (folder / "data").mkdir(parents=True)
         common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
-                  "base": base, "nav_base": "", "compare_url": f"{base}compare/index.html" if matrix else None}
+                  "base": base, "nav_base": "", "compare_url": f"{base}compare/index.html" if matrix else None,
+                  # the pages of a model the prose was not written for say so, and how much of it holds here
+                  "written_for": None if site is info.sites[0] else {
+                      "label": info.sites[0].label, "here": site.label, "counts": site.counts.text()}}
 
         def switch(page: str, site: ModelSite = site, base: str = base) -> list[dict[str, Any]]:
             """The same page on each model of the matrix."""
@@ -73,7 +76,8 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
                 nav_html = env.get_template("toc.html").render(toc=toc)
                 at = body.find("</h1>\n") + len("</h1>\n") if body.startswith("<h1") else 0
                 body = body[:at] + nav_html + body[at:]
-            body = place_references(body, lesson, site.references.get(lesson.slug, []), nonce)
+            body = place_references(body, lesson, site.references.get(lesson.slug, []), nonce,
+                                    checked_here=site is info.sites[0])
             if site is info.sites[0]:
                 searched.append((f"{lesson.slug}.html", nav[i]["title"], body))
             models = _unique([f.result.model for f in figures]) or [site.model]

@@ -84,6 +84,10 @@ def scan_lessons(lessons_dir: Path, nonce: str = "slot") -> ScanResult:
     result = ScanResult([], [], [])
     if not lessons_dir.is_dir():
         what = "is a file, not a folder of lessons" if lessons_dir.exists() else "no such folder"
+        here = lessons_dir.absolute().parent
+        if not lessons_dir.exists() and any(here.glob("*.md")):
+            what += (f" ({here} holds lessons itself; to build them, run `lmreport build` from {here.parent}, "
+                     f"or `lmreport build {here} -o SITE_DIR`)")
         result.errors.append(LessonError(lessons_dir, 0, what))
         return result
     # Hidden files (editor backups, lock files) are not lessons.

@@ -3,6 +3,7 @@ and claims per model."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -25,7 +26,7 @@ def test_matrix_builds_every_model_with_switcher_comparisons_and_claims_per_mode
     summary = build(opts(tmp_path, models=(gpt2, llama)))
     site = tmp_path / "site"
     assert summary.models == ["gpt2", "llama"] and summary.model_loads == 2 and summary.comparisons == 1
-    assert summary.claims_failed == 0 and summary.others == ["llama: 0 of 1 claims hold"]
+    assert summary.claims_failed == 0 and summary.others == ["llama: 0 of 1 claims hold, 1 fail"]
     # Each model was freed once its last block was done.
     assert not models.is_loaded(models.resolve(gpt2)) and not models.is_loaded(models.resolve(llama))
     for folder, kind in (("", "gpt2"), ("llama/", "llama")):
@@ -106,5 +107,90 @@ def test_cli_model_given_twice_is_a_matrix(tmp_path, tiny_models, tops, capsys):
                  str(tmp_path / "cache"), "--model", str(tiny_models["gpt2"]), "--model", str(tiny_models["llama"])])
     assert code == 0
     out = capsys.readouterr().out
-    assert "for 2 models (gpt2, llama) with 1 comparison pages" in out and "llama: 0 of 1 claims hold" in out
+    assert "for 2 models (gpt2, llama) with 1 comparison pages" in out and "llama: 0 of 1 claims hold, 1 fail" in out
     assert (tmp_path / "site" / "llama" / "01-next.html").is_file()
+
+
+def test_one_claim_count_everywhere_and_other_models_say_whom_the_prose_was_written_for(tmp_path, tiny_models,
+                                                                                       tops, capsys):
+    """Holds / fails / n/a are counted once and shown the same in the terminal, on the comparison index and at
+    the top of every page of a model the prose was not written for; there, a number no claim checks is marked."""
+    gpt2, bert = str(tiny_models["gpt2"]), str(tiny_models["bert"])
+    write_lesson(tmp_path / "lessons", "01-next.md", f"""# Next token
+
+```lmreport
+analysis: topk
+id: c
+prompt: "{PROMPT}"
+k: 3
+```
+
+The top token is `=c.top` at `=c.top_prob:.6f`. `?c.top == {json.dumps(tops["gpt2"][0])}`
+
+Its entropy is `=c.entropy:.3f` nats.
+
+```lmreport
+analysis: hidden_states
+id: h
+prompt: "{PROMPT}"
+```
+
+At block 3 the first token is `=h.first_ratio(3):.2f` times as long as the others `?h.first_ratio(3) > 0`.
+""")
+    assert main(["build", str(tmp_path / "lessons"), "-o", str(tmp_path / "site"), "--cache-dir",
+                 str(tmp_path / "cache"), "--model", gpt2, "--model", bert]) == 0
+    out = capsys.readouterr()
+    site = tmp_path / "site"
+    # BERT predicts no next token (topk is skipped: its claim is n/a) and has 2 blocks (block 3 is n/a)
+    expected = "bert: 0 of 2 claims hold, 2 n/a"
+    assert expected in out.out + out.err
+    assert cells((site / "compare/index.html").read_text(), "Claims") == ["2 of 2 claims hold", expected[6:]]
+    page = (site / "bert/01-next.html").read_text()
+    notice = html.unescape(re.sub(r"<[^>]+>", "", re.search(r'<p class="written-for">(.*?)</p>', page, re.S)[1]))
+    assert "written for\ngpt2" in notice and f"On bert: {expected[6:]}" in notice
+    assert 'class="written-for"' not in (site / "01-next.html").read_text()
+    # the entropy's sentence has no claim: marked on bert, not on the model the prose was written for
+    assert page.count('<sup class="lmreport-unchecked"') == 1
+    assert 'class="lmreport-unchecked"' not in (site / "01-next.html").read_text().split("</header>")[-1]
+
+
+def test_a_note_under_a_figure_is_a_warning_at_its_block(tmp_path, tiny_models):
+    """A candidate without its leading space (when the spaced one is a token too) gets a note on the page, and the
+    same note in the terminal at the block's line; --strict makes it an error."""
+    gpt2 = str(tiny_models["gpt2"])
+    bare = next(t for t in ("the", "a", "is", "e", "t") if len(models.load(models.resolve(gpt2)).tokenizer(
+        t, add_special_tokens=False)["input_ids"]) == 1 and len(models.load(models.resolve(gpt2)).tokenizer(
+            " " + t, add_special_tokens=False)["input_ids"]) == 1)
+    write_lesson(tmp_path / "lessons", "01-r.md", f"""# Ranks
+
+```lmreport
+analysis: rank_evolution
+prompt: "{PROMPT}"
+tokens: ["{bare}"]
+```
+""")
+    summary = build(opts(tmp_path, model=gpt2))
+    (warning,) = [w for w in summary.warnings if "has no leading space" in w]
+    assert "01-r.md:3:" in warning and f"'{bare}' has no leading space" in warning
+    assert "has no leading space" in (tmp_path / "site" / "01-r.html").read_text()
+    with pytest.raises(BuildFailed, match="has no leading space"):
+        build(opts(tmp_path, model=gpt2, strict=True))
+
+
+def test_a_typo_in_a_block_is_one_error_not_one_per_reference_to_it(tmp_path, tiny_models):
+    write_lesson(tmp_path / "lessons", "01-t.md", f"""# Typo
+
+```lmreport
+analysis: topk
+id: cold
+prompt: "{PROMPT}"
+temprature: 0.5
+```
+
+It says `=cold.top` at `=cold.top_prob:.2f` `?cold.top == " the"`.
+""")
+    with pytest.raises(BuildFailed) as failed:
+        build(opts(tmp_path, model=str(tiny_models["gpt2"]), strict=True))
+    message = str(failed.value)
+    assert "temprature" in message and "did you mean 'temperature'" in message
+    assert "no block with id" not in message

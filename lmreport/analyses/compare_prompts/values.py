@@ -6,7 +6,7 @@ from typing import Any
 
 from lmreport.analyses.citing import checked_index, find_candidate
 from lmreport.glue.sizes import MODEL
-from lmreport.glue.types import ReferenceProblem
+from lmreport.glue.types import NotApplicableHere, ReferenceProblem, TokenText
 
 
 def _prompt_row(data: dict[str, Any], prompt: int) -> dict[str, Any]:
@@ -57,17 +57,44 @@ def prompts_min_ratio(data: dict[str, Any], layer: int = -1) -> float:
 
 
 def prompts_most(data: dict[str, Any], layer: int = -1) -> str:
-    """the prompt with the largest ln(p_a / p_b), at a layer"""
+    """the prompt with the largest ln(p_a / p_b), at a layer (it may still prefer b: see prefers)"""
     ratios = _ratios(data, layer)
     return str(data["prompts"][max(range(len(ratios)), key=lambda i: ratios[i])]["prompt"])
 
 
 def prompts_least(data: dict[str, Any], layer: int = -1) -> str:
-    """the prompt with the smallest ln(p_a / p_b), at a layer"""
+    """the prompt with the smallest ln(p_a / p_b), at a layer (it may still prefer a: see prefers)"""
     ratios = _ratios(data, layer)
     return str(data["prompts"][min(range(len(ratios)), key=lambda i: ratios[i])]["prompt"])
 
 
+def prompts_prefers(data: dict[str, Any], prompt: int, layer: int = -1) -> str:
+    """the candidate of the block's ratio that is more likely after a prompt, at a layer (a if ln(p_a / p_b) > 0,
+    b if < 0; n/a when they are equal)"""
+    ratio = prompts_ratio(data, prompt, layer)
+    if ratio == 0:
+        raise NotApplicableHere("the two candidates are equally likely")
+    a, b = data["ratio"]
+    return TokenText(a if ratio > 0 else b)
+
+
+def prompts_preferring(data: dict[str, Any], token: str, layer: int = -1) -> int:
+    """how many of the block's prompts make a candidate of its ratio the more likely of the two, at a layer"""
+    if data["ratio"] is None:
+        raise ReferenceProblem("the block has no ratio option")
+    if token not in data["ratio"]:
+        raise ReferenceProblem(f"{token!r} is not one of the block's ratio ({', '.join(map(repr, data['ratio']))})")
+    return sum(1 for i in range(len(data["prompts"])) if _prefers_or_none(data, i, layer) == token)
+
+
+def _prefers_or_none(data: dict[str, Any], prompt: int, layer: int) -> str | None:
+    try:
+        return prompts_prefers(data, prompt, layer)
+    except NotApplicableHere:
+        return None
+
+
 VALUES = {**MODEL, "prob": prompts_prob, "rank": prompts_rank, "ratio": prompts_ratio,
                    "mass": prompts_mass, "max_ratio": prompts_max_ratio, "min_ratio": prompts_min_ratio,
-                   "most": prompts_most, "least": prompts_least}
+                   "most": prompts_most, "least": prompts_least, "largest_ratio": prompts_most,
+                   "smallest_ratio": prompts_least, "prefers": prompts_prefers, "preferring": prompts_preferring}

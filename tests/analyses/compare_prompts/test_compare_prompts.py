@@ -28,6 +28,11 @@ def test_compare_prompts_log_ratio_and_output(llama):
     assert compare_prompts_values.prompts_least(data) == min(ratios, key=ratios.get)
     mass = float(final[prompts[1]][[the_id, is_id]].exp().sum())
     assert compare_prompts_values.prompts_mass(data, 1) == pytest.approx(mass, rel=1e-4)
+    # which candidate each prompt prefers, whatever its rank among the ratios ("most" may still prefer " is")
+    for i, p in enumerate(prompts):
+        assert compare_prompts_values.prompts_prefers(data, i) == (" the" if ratios[p] > 0 else " is")
+    assert compare_prompts_values.prompts_preferring(data, " the") == sum(1 for r in ratios.values() if r > 0)
+    assert compare_prompts_values.prompts_preferring(data, " is") == sum(1 for r in ratios.values() if r < 0)
 
 
 def test_compare_prompts_ratio_must_name_candidates(gpt2):

@@ -85,3 +85,26 @@ def test_heads_errors_and_page(gpt2, tmp_path, tiny_models):
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert "<b>" not in page and page.count('class="head-cell"') == 3 * 4
     assert '<script src="assets/heads.js"></script>' in page and (tmp_path / "site/assets/heads.js").is_file()
+
+
+def test_signed_top_heads_name_the_largest_push_for_and_against(gpt2):
+    from lmreport.analyses.heads import values
+
+    data = run(gpt2)
+    cells = [(layer, head, v) for layer, row in enumerate(data["contributions"], 1) for head, v in enumerate(row)]
+    best = max(cells, key=lambda c: c[2])
+    worst = min(cells, key=lambda c: c[2])
+    biggest = max(cells, key=lambda c: abs(c[2]))
+    assert values.heads_top(data) == f"layer {biggest[0]}, head {biggest[1]}"
+    if best[2] > 0:
+        assert values.heads_top_for(data) == f"layer {best[0]}, head {best[1]}"
+        assert values.heads_top_for_value(data) == pytest.approx(best[2])
+    if worst[2] < 0:
+        assert values.heads_top_against(data) == f"layer {worst[0]}, head {worst[1]}"
+        assert values.heads_top_against_value(data) == pytest.approx(worst[2])
+    assert best[2] > 0 or worst[2] < 0
+    only_positive = {**data, "contributions": [[abs(v) for v in row] for row in data["contributions"]]}
+    from lmreport.glue.types import NotApplicableHere
+
+    with pytest.raises(NotApplicableHere, match="against"):
+        values.heads_top_against(only_positive)
