@@ -119,6 +119,9 @@ class _Reader:
             return _literal(kind, value)
         if kind != "name":
             raise ReferenceProblem(f"expected a value, found '{value}'")
+        if self._peek() != ("punct", "."):
+            raise ReferenceProblem(f"'{value}' is neither a value of a block (id.value) nor a text: write a token or "
+                                   f"a text in quotes, with its leading space if it has one, e.g. \" {value}\"")
         self._expect(".")
         kind, name = self._next()
         if kind != "name":

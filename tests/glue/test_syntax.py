@@ -25,6 +25,8 @@ def test_the_grammar_reads_values_claims_and_formats():
     ("=a.b:{0}", "is not a format"),
     ("=a.b:999999999d", "is not a format"),
     ("?a.b", "ends too early"),
+    ("?warm.top == Paris", "'Paris' is neither a value of a block (id.value) nor a text: write a token or a text in "
+                           "quotes, with its leading space if it has one, e.g. \" Paris\""),
     ("?a.b = 3", "a claim needs a comparison"),
     ('?a.b == 1 and "x"', "unexpected 'and'"),
     ('=a.b("x" "y")', "expected ',' or ')'"),

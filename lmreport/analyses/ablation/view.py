@@ -44,18 +44,21 @@ def render(result: Result, figure_id: str) -> Figure:
             cells.append(Markup("<td>{:.1%}{} · {}</td>").format(target["prob"], shift, target["rank"]))
         top = ", ".join(f"{display_token(t['token'])} {t['prob']:.0%}" for t in row["top"])
         kind = "base prompt" if i == 0 else ""
-        body.append(Markup('<tr{}><th scope="row" class="ablation-variant">{}{}</th>{}<td>{}</td><td>{}</td></tr>'
-                           ).format(Markup(' class="ablation-base"') if i == 0 else "",
+        body.append(Markup('<tr{}><td class="ablation-number">{}</td><th scope="row" class="ablation-variant">{}{}'
+                           '</th>{}<td>{}</td><td>{}</td></tr>'
+                           ).format(Markup(' class="ablation-base"') if i == 0 else "", row["index"],
                                     _variant_html(data["prompt"], row),
                                     Markup(' <small>({})</small>').format(kind) if kind else "",
                                     Markup("").join(cells), f"{row['kl']:.3f}", top))
-    table = Markup('<div class="table-scroll"><table class="ablation"><thead><tr><th scope="col">prompt</th>{}'
+    table = Markup('<div class="table-scroll"><table class="ablation"><thead><tr><th scope="col" title="the '
+                   'variant\'s number, as prose cites it: top(1), prob(token, 1)">#</th><th scope="col">prompt</th>{}'
                    '<th scope="col" title="KL divergence of the next-token distribution from the base prompt\'s, '
                    'in nats">KL from base</th><th scope="col">top next tokens</th></tr></thead><tbody>{}</tbody>'
                    '</table></div>').format(head, Markup("\n").join(body))
     help_text = Markup('<p class="view-help">Each row is one variant of the base prompt (struck: removed; marked: '
                        "put in its place), sorted by how far its next-token distribution moved from the base "
-                       "prompt's (KL divergence, nats). Probabilities are the softmax of the final logits after "
+                       "prompt's (KL divergence, nats); # is the variant's number (0: the base prompt), as prose "
+                       "cites it. Probabilities are the softmax of the final logits after "
                        "the last token, temperature 1; the small number is the change from the base; {}.</p>"
                        ).format(RANK_RULE)
     return Figure(html=str(table + help_text), assets=set())

@@ -125,3 +125,15 @@ def test_prefix_and_shuffle_rules(llama):
     with pytest.raises(AnalysisError, match="nothing to shuffle"):
         parsed = spec.parse_options({"prompt": "the the", "tokens": [" the"], "rule": "shuffle"})
         spec.compute(llama.forward("the the"), parsed, llama)
+
+
+def test_the_table_shows_each_variants_number_as_prose_cites_it(gpt2):
+    import re
+
+    from lmreport.result import Result
+
+    data = run(gpt2, rule="drop_word")
+    html = analyses.render(Result("ablation", {"prompt": PROMPT}, {"name": "m"}, data), "fig-1").html
+    rows = re.findall(r'<td class="ablation-number">(\d+)</td><th scope="row" class="ablation-variant">', html)
+    assert [int(n) for n in rows] == data["order"]  # each row numbered as top(n), prob(token, n) read it
+    assert 'title="the variant\'s number, as prose cites it' in html
