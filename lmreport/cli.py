@@ -26,6 +26,9 @@ def parser() -> argparse.ArgumentParser:
         "build", help="build the site once", description="Run every lesson's analyses and write the site."
     )
     _build_arguments(b)
+    b.add_argument("--lint-claims", action="store_true",
+                   help="list the numbers of the prose that no claim checks (their sentences may not hold on "
+                   "another model), each with a claim that would check it")
     exchange = b.add_mutually_exclusive_group()
     exchange.add_argument("--results-only", metavar="DIR", type=Path,
                           help="compute every result and write them into DIR (with DIR/models.json), not the site: "
@@ -110,6 +113,7 @@ def build_options(args: argparse.Namespace) -> BuildOptions:
         model=args.model[0] if args.model and len(args.model) == 1 else None,
         models=tuple(args.model) if args.model and len(args.model) > 1 else (),
         strict=args.strict,
+        lint_claims=getattr(args, "lint_claims", False),
         use_cache=not args.no_cache,
         cache_dir=args.cache_dir,
         progress=args.progress,

@@ -18,6 +18,8 @@ from lmreport.build.draw import comparable_blocks, render_all, render_comparison
 from lmreport.build.matrix import matrix_entries, model_builds, model_warnings, plan_builds
 from lmreport.build.types import BuildOptions, BuildSummary
 from lmreport.errors import BuildFailed, LessonError, LmreportError
+from lmreport.glue.evaluate import suggested_claim, unchecked_values
+from lmreport.glue.types import Resolved
 from lmreport.site.info import ModelSite, SiteInfo
 from lmreport.site.writer import MARKER, check_replaceable, recover, write_site
 from lmreport.source import links
@@ -30,7 +32,7 @@ from lmreport.source.course import (
     normalise_course_value,
     read_course,
 )
-from lmreport.source.lessons import scan_lessons
+from lmreport.source.lessons import Lesson, scan_lessons
 from lmreport.versions import library_versions
 
 log = logging.getLogger("lmreport")
@@ -103,6 +105,8 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
         b.figures = render_all(b.jobs, cache, summary, results)  # may recompute what it cannot draw
         errors += model_warnings(b, scan.lessons, summary, options.strict)
     _stop_on(errors)
+    if options.lint_claims:
+        _lint_claims(scan.lessons, builds[0].resolved, summary)
     comparisons = comparable_blocks(builds)
     summary.comparisons = len(comparisons)
     info = SiteInfo(
@@ -119,6 +123,22 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
         raise BuildFailed([e]) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _lint_claims(lessons: list[Lesson], resolved: dict[str, list[Resolved]], summary: BuildSummary) -> None:
+    """--lint-claims: each number of the prose that no claim checks (no claim on its line or the next names its
+    block), at its line, with a claim that would check it on every model. Advice: never an error."""
+    found = 0
+    for lesson in lessons:
+        items = resolved.get(lesson.slug, [])
+        for i in unchecked_values(items):
+            item = items[i]
+            found += 1
+            log.warning("%s:%d: `=%s` (%s here) is checked by no claim: on another model its sentence may not hold; "
+                        "check it with e.g. %s", item.reference.path, item.reference.line, item.reference.source,
+                        item.text, suggested_claim(item))
+    log.warning("lint-claims: %d number%s of the prose checked by no claim", found, "" if found == 1 else "s")
+    summary.unchecked = found
 
 
 def _scan_problems(errors: list[LessonError], warnings: list[LessonError], course_errors: list[LessonError],

@@ -13,6 +13,7 @@ class BuildOptions:
     model: str | None = None  # one model for the whole site (course.yml's 'model' or 'models' otherwise)
     models: tuple[str, ...] = ()  # a model matrix: the first at the site's root, each other in its folder
     strict: bool = False
+    lint_claims: bool = False  # list the prose's numbers that no claim checks, each with a claim to check it
     use_cache: bool = True
     cache_dir: Path = Path(".lmreport-cache")
     progress: bool | None = None  # None: only on a terminal
@@ -34,6 +35,7 @@ class BuildSummary:
     skipped: int = 0  # blocks whose analysis does not apply to their model
     references: int = 0  # numbers and claims in the prose, taken from this build
     claims_failed: int = 0
+    unchecked: int | None = None  # with --lint-claims: numbers of the prose that no claim checks
     seconds: float = 0.0
     site_dir: Path = Path("site")
     warnings: list[str] = field(default_factory=list)

@@ -137,3 +137,40 @@ def _evaluate(call: Call, blocks: dict[str, Block]) -> Any:
         if isinstance(e, ReferenceProblem):
             raise
         raise ReferenceProblem(f"{call} cannot be read from the result ({type(e).__name__}: {e})") from None
+
+
+def unchecked_values(resolved: list[Resolved]) -> list[int]:
+    """The numbers of the prose that no claim checks: no claim on the same line of the lesson, or the next, reads
+    the same value of the same block with the same arguments. (`lmreport build --lint-claims` lists them.)"""
+    claims = [(item.reference.line, set(item.reference.calls)) for item in resolved if item.reference.kind == "claim"]
+    out = []
+    for i, item in enumerate(resolved):
+        if item.reference.kind != "value":
+            continue
+        calls = set(item.reference.calls)
+        if not any(line in (item.reference.line, item.reference.line + 1) and calls & checked
+                   for line, checked in claims):
+            out.append(i)
+    return out
+
+
+def suggested_claim(item: Resolved) -> str:
+    """A claim that would check a number of the prose on every model (for --lint-claims): the value itself for
+    text and whole numbers, a bound at two significant figures for other numbers."""
+    import math
+
+    source = item.reference.source
+    if item.reference.spec and source.endswith(":" + item.reference.spec):  # a claim takes no format
+        source = source[: -len(item.reference.spec) - 1].rstrip()
+    value = item.value
+    if isinstance(value, str):
+        return f"`?{source} == {json.dumps(str(value), ensure_ascii=False)}`"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return f"`?{source} == {int(value)}`"
+    if not isinstance(value, float) or not math.isfinite(value) or value == 0:
+        return f"`?{source} ...`"
+    digits = 1 - int(math.floor(math.log10(abs(value))))
+    scale = 10 ** digits
+    if value > 0:
+        return f"`?{source} > {math.floor(value * scale) / scale:g}`"
+    return f"`?{source} < {math.ceil(value * scale) / scale:g}`"

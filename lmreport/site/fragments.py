@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from lmreport import analyses
 from lmreport.errors import LessonError
+from lmreport.glue.evaluate import unchecked_values
 from lmreport.glue.types import Resolved
 from lmreport.result import Result
 from lmreport.site.info import PlacedFigure, SiteInfo
@@ -53,7 +54,7 @@ def place_references(html: str, lesson: Lesson, resolved: list[Resolved], nonce:
     """Each number and claim of the prose where its marker stands. On a model the prose was not written for
     (checked_here False), a number that no claim checks is marked so: the sentence around it was written about
     another model's numbers."""
-    unchecked = set() if checked_here else {i for i in unchecked_values(resolved)}
+    unchecked = set() if checked_here else set(unchecked_values(resolved))
     fragments = {i: reference_html(item) + (UNCHECKED if i in unchecked else "") for i, item in enumerate(resolved)}
     lines = {i: item.reference.line for i, item in enumerate(resolved)}
     return place_markers(html, markdown.reference_pattern(nonce), fragments, lesson, lines, "reference")
@@ -61,22 +62,6 @@ def place_references(html: str, lesson: Lesson, resolved: list[Resolved], nonce:
 
 UNCHECKED = Markup('<sup class="lmreport-unchecked" title="The sentence around this number was written for '
                    'another model and no claim checks it on this one">not checked for this model</sup>')
-
-
-def unchecked_values(resolved: list[Resolved]) -> list[int]:
-    """The numbers of the prose that no claim checks: no claim on the same line of the lesson, or the next,
-    names the same block. (`lmreport build --lint-claims` lists them.)"""
-    claims = [(item.reference.line, {call.block for call in item.reference.calls})
-              for item in resolved if item.reference.kind == "claim"]
-    out = []
-    for i, item in enumerate(resolved):
-        if item.reference.kind != "value":
-            continue
-        blocks = {call.block for call in item.reference.calls}
-        if not any(line in (item.reference.line, item.reference.line + 1) and blocks & named
-                   for line, named in claims):
-            out.append(i)
-    return out
 
 
 def place_markers(html: str, pattern: str, fragments: dict[int, str], lesson: Lesson, lines: dict[int, int],

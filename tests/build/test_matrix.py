@@ -149,8 +149,9 @@ At block 3 the first token is `=h.first_ratio(3):.2f` times as long as the other
     notice = html.unescape(re.sub(r"<[^>]+>", "", re.search(r'<p class="written-for">(.*?)</p>', page, re.S)[1]))
     assert "written for\ngpt2" in notice and f"On bert: {expected[6:]}" in notice
     assert 'class="written-for"' not in (site / "01-next.html").read_text()
-    # the entropy's sentence has no claim: marked on bert, not on the model the prose was written for
-    assert page.count('<sup class="lmreport-unchecked"') == 1
+    # the top token's probability and the entropy are read by no claim (the claim reads c.top): marked on bert,
+    # not on the model the prose was written for
+    assert page.count('<sup class="lmreport-unchecked"') == 2
     assert 'class="lmreport-unchecked"' not in (site / "01-next.html").read_text().split("</header>")[-1]
 
 
@@ -194,3 +195,31 @@ It says `=cold.top` at `=cold.top_prob:.2f` `?cold.top == " the"`.
     message = str(failed.value)
     assert "temprature" in message and "did you mean 'temperature'" in message
     assert "no block with id" not in message
+
+
+def test_lint_claims_lists_the_numbers_no_claim_checks_with_a_claim_that_would(tmp_path, tiny_models, tops, caplog):
+    gpt2 = str(tiny_models["gpt2"])
+    write_lesson(tmp_path / "lessons", "01-next.md", f"""# Next token
+
+```lmreport
+analysis: topk
+id: c
+prompt: "{PROMPT}"
+k: 3
+```
+
+The top token is `=c.top` `?c.top == {json.dumps(tops["gpt2"][0])}`.
+
+Its entropy is `=c.entropy:.3f` nats, and it has rank `=c.rank({json.dumps(tops["gpt2"][0])})`.
+""")
+    assert main(["build", str(tmp_path / "lessons"), "-o", str(tmp_path / "site"), "--cache-dir",
+                 str(tmp_path / "cache"), "--model", gpt2, "--lint-claims"]) == 0
+    err = caplog.text
+    lines = [line for line in err.splitlines() if "is checked by no claim" in line]
+    assert len(lines) == 2 and all("01-next.md:12:" in line for line in lines), err
+    data = json.loads((tmp_path / "site" / "data" / "01-next-1-topk.json").read_text())["data"]
+    entropy = data["entropy"]
+    suggested = re.search(r"`\?c\.entropy > ([\d.e-]+)`", lines[0])
+    assert suggested and float(suggested[1]) <= entropy < float(suggested[1]) * 1.2  # true, and close
+    assert f"`?c.rank({json.dumps(tops['gpt2'][0])}) == 1`" in lines[1]
+    assert "lint-claims: 2 numbers of the prose checked by no claim" in err
