@@ -123,3 +123,12 @@ def test_pathological_markdown_is_bounded(body):
         assert [(e.line, e.message.split(";")[0]) for e in errors][:1] == [(errors[0].line, "lists or quotes nested "
                                                                             "40 levels deep")]
         assert 3 <= errors[0].line <= 3 + 60
+
+
+def test_an_admonition_body_indented_too_little_is_a_warning_at_its_line():
+    text = '---\ntitle: A\n---\n\n# A\n\n!!! note "Mind this"\n  indented two spaces\n\nafter\n'
+    lesson, errors, warnings = parse(text)
+    assert errors == [] and [(w.line, "indented 2 spaces" in w.message) for w in warnings] == [(8, True)]
+    assert "body of the admonition above must be indented 4" in warnings[0].message
+    fine = '# A\n\n!!! note "Mind this"\n    indented four\n\n!!! tip "Only a title"\n\nafter\n'
+    assert parse(fine)[2] == []
