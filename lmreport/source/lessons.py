@@ -16,6 +16,7 @@ from lmreport.glue.syntax import is_reference
 from lmreport.glue.syntax import parse as parse_reference
 from lmreport.glue.types import Reference, ReferenceProblem
 from lmreport.source import markdown, yamltext
+from lmreport.source.admonitions import admonition_problems
 
 FRONT_MATTER_KEYS = {"title": str, "order": (int, float), "model": str, "description": str}
 
@@ -197,7 +198,7 @@ def parse_lesson(
     for line, message in markdown.link_problems(tokens) + markdown.tex_problems(text):
         errors.append(LessonError(path, line + 1, message))
     body_lines = [""] * body_start + lines[body_start:]  # as the tokens count them
-    for line, message in markdown.admonition_problems(tokens, body_lines):
+    for line, message in admonition_problems(tokens, body_lines):
         warnings.append(LessonError(path, line + 1, message))
     directives = _directives(path, tokens, lines, errors)
     references = _references(path, tokens, errors)
