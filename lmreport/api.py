@@ -70,28 +70,27 @@ class NotebookResult(Result):
         """The values this result offers, each with what it is (as `=id.value` in a lesson)."""
         import inspect
 
+        from lmreport.glue.evaluate import parameters
+
         functions = analyses.get(self.analysis).values
-        return {name: f"{name}{_arguments(fn)}: {(inspect.getdoc(fn) or '').strip()}"
+        written = {name: f"{name}({parameters(fn)})" if parameters(fn) else name for name, fn in functions.items()}
+        return {name: f"{written[name]}: {(inspect.getdoc(fn) or '').strip()}"
                 for name, fn in sorted(functions.items())}
 
     def value(self, name: str, *args: Any) -> Any:
         """A value as lesson prose reads it: result.value("top"), result.value("prob", " Paris", -1). A value
         this result does not have (n/a in a lesson) or cannot be read raises LmreportError saying why."""
+        from lmreport.glue.evaluate import read_value
         from lmreport.glue.types import NotApplicableHere, ReferenceProblem
 
-        functions = analyses.get(self.analysis).values
-        if name not in functions:
-            raise LmreportError(f"{self.analysis} has no value {name!r} (it has: {', '.join(sorted(functions))})")
         if "skipped" in self.data:
             raise LmreportError(f"n/a: {self.data['skipped']}")
         try:
-            return functions[name](self.data, *args)
+            return read_value(self.analysis, analyses.get(self.analysis).values, self.data, name, args)
         except NotApplicableHere as e:
             raise LmreportError(f"{name} is n/a here: {e}") from None
         except ReferenceProblem as e:
             raise LmreportError(f"{name}: {e}") from None
-        except TypeError as e:
-            raise LmreportError(f"{name}{_arguments(functions[name])}: {e}") from None
 
     def _repr_html_(self) -> str:
         return standalone_html(self)
@@ -115,11 +114,3 @@ def notebook_reset() -> None:
     clearing the outputs of the cells that loaded them."""
     _SENT.clear()
 
-
-def _arguments(fn: Any) -> str:
-    """A value's arguments as a lesson writes them: (token, layer=-1), or nothing."""
-    import inspect
-
-    parameters = list(inspect.signature(fn).parameters.values())[1:]  # the first is the result's data
-    written = [p.name + ("" if p.default is p.empty else f"={p.default!r}") for p in parameters]
-    return f"({', '.join(written)})" if written else ""

@@ -33,8 +33,6 @@ class ModelBuild:
     figures: dict[str, list[PlacedFigure]] = field(default_factory=dict)
     resolved: dict[str, list[Resolved]] = field(default_factory=dict)
     skipped: int = 0
-    claims: int = 0
-    claims_failed: int = 0
     counts: ClaimCount = field(default_factory=ClaimCount)  # holds / fails / n/a, as every page shows them
 
     @property
@@ -102,9 +100,8 @@ def model_warnings(build: ModelBuild, lessons: list[Lesson], summary: BuildSumma
     problems += unstable_results(build.jobs, prefix)
     build.resolved, errors, warnings = resolve_references(lessons, build.blocks, build.jobs, prefix)
     build.counts = ClaimCount.of(item for items in build.resolved.values() for item in items)
-    build.claims, build.claims_failed = build.counts.total, build.counts.fails
     if build.root:
-        summary.skipped, summary.claims_failed = build.skipped, build.claims_failed
+        summary.skipped, summary.claims_failed = build.skipped, build.counts.fails
         summary.references = sum(len(items) for items in build.resolved.values())
         for problem in problems + warnings:
             errors += _warning(problem, summary, strict)

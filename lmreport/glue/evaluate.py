@@ -139,6 +139,13 @@ def _evaluate(call: Call, blocks: dict[str, Block]) -> Any:
         raise ReferenceProblem(f"{call} cannot be read from the result ({type(e).__name__}: {e})") from None
 
 
+def read_value(analysis: str, values: dict[str, Any], data: dict[str, Any], name: str, args: tuple[Any, ...]
+               ) -> Any:
+    """One value of one result, read as prose reads `=id.name(args)` (the same checks of the arguments and the
+    same errors): for the Python API."""
+    return _evaluate(Call("result", name, tuple(args)), {"result": Block(analysis, values, 0, data)})
+
+
 def unchecked_values(resolved: list[Resolved]) -> list[int]:
     """The numbers of the prose that no claim checks: no claim on the same line of the lesson, or the next, reads
     the same value of the same block with the same arguments. (`lmreport build --lint-claims` lists them.)"""

@@ -197,8 +197,7 @@ def parse_lesson(
         return None
     for line, message in markdown.link_problems(tokens) + markdown.tex_problems(text):
         errors.append(LessonError(path, line + 1, message))
-    body_lines = [""] * body_start + lines[body_start:]  # as the tokens count them
-    for line, message in admonition_problems(tokens, body_lines):
+    for line, message in admonition_problems(tokens, lines):  # token lines are file lines
         warnings.append(LessonError(path, line + 1, message))
     directives = _directives(path, tokens, lines, errors)
     references = _references(path, tokens, errors)

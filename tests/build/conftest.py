@@ -35,8 +35,8 @@ def tops(tiny_models) -> dict[str, tuple[str, float]]:
     return found
 
 
-def matrix_lesson(root: Path, claim_token: str) -> None:
-    write_lesson(root / "lessons", "01-next.md", f"""# Next token
+# A lesson's first lines: a title and a top-k block with id c on PROMPT.
+TOPK_LESSON = f"""# Next token
 
 ```lmreport
 analysis: topk
@@ -44,7 +44,11 @@ id: c
 prompt: "{PROMPT}"
 k: 3
 ```
+"""
 
+
+def matrix_lesson(root: Path, claim_token: str) -> None:
+    write_lesson(root / "lessons", "01-next.md", TOPK_LESSON + f"""
 The top token is `=c.top` at `=c.top_prob:.6f`. `?c.top == {json.dumps(claim_token)}`
 
 ```lmreport

@@ -14,7 +14,7 @@ from lmreport import models
 from lmreport.build import build
 from lmreport.cli import main
 from lmreport.errors import BuildFailed, LmreportError
-from tests.build.conftest import PROMPT, cells, matrix_lesson
+from tests.build.conftest import PROMPT, TOPK_LESSON, cells, matrix_lesson
 from tests.conftest import opts, write_lesson
 
 
@@ -116,15 +116,7 @@ def test_one_claim_count_everywhere_and_other_models_say_whom_the_prose_was_writ
     """Holds / fails / n/a are counted once and shown the same in the terminal, on the comparison index and at
     the top of every page of a model the prose was not written for; there, a number no claim checks is marked."""
     gpt2, bert = str(tiny_models["gpt2"]), str(tiny_models["bert"])
-    write_lesson(tmp_path / "lessons", "01-next.md", f"""# Next token
-
-```lmreport
-analysis: topk
-id: c
-prompt: "{PROMPT}"
-k: 3
-```
-
+    write_lesson(tmp_path / "lessons", "01-next.md", TOPK_LESSON + f"""
 The top token is `=c.top` at `=c.top_prob:.6f`. `?c.top == {json.dumps(tops["gpt2"][0])}`
 
 Its entropy is `=c.entropy:.3f` nats.
@@ -199,15 +191,7 @@ It says `=cold.top` at `=cold.top_prob:.2f` `?cold.top == " the"`.
 
 def test_lint_claims_lists_the_numbers_no_claim_checks_with_a_claim_that_would(tmp_path, tiny_models, tops, caplog):
     gpt2 = str(tiny_models["gpt2"])
-    write_lesson(tmp_path / "lessons", "01-next.md", f"""# Next token
-
-```lmreport
-analysis: topk
-id: c
-prompt: "{PROMPT}"
-k: 3
-```
-
+    write_lesson(tmp_path / "lessons", "01-next.md", TOPK_LESSON + f"""
 The top token is `=c.top` `?c.top == {json.dumps(tops["gpt2"][0])}`.
 
 Its entropy is `=c.entropy:.3f` nats, and it has rank `=c.rank({json.dumps(tops["gpt2"][0])})`.
