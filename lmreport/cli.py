@@ -72,8 +72,8 @@ def _build_arguments(p: argparse.ArgumentParser) -> None:
         help="folder to write the site into; replaced whole at the end of a good build (default: course.yml's "
         "'output', else site/)",
     )
-    for key in ("title", "description", "author", "base_url", "extra"):
-        metavar = "URL" if key == "base_url" else "TEXT"
+    for key in ("title", "description", "author", "base_url", "extra", "playground"):
+        metavar = {"base_url": "URL", "playground": "WEIGHTS"}.get(key, "TEXT")
         p.add_argument(f"--{key.replace('_', '-')}", dest=f"course_{key}", metavar=metavar,
                        help=f"course.yml's '{key}' for this build: {COURSE_KEYS[key]}")
     p.add_argument(
@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, format="%(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.setFormatter(_PrintableFormatter(handler.formatter._fmt if handler.formatter else None))
-    for noisy in ("transformers", "huggingface_hub", "urllib3", "filelock", "bokeh"):
+    for noisy in ("transformers", "huggingface_hub", "urllib3", "filelock", "bokeh", "onnxscript", "onnx_ir",
+                  "torch.onnx"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.ERROR)
     try:
         if args.command == "build":

@@ -195,7 +195,9 @@ def runtime_pins() -> dict[str, str]:
                 requirement = Requirement(line)
             except InvalidRequirement:
                 continue
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            # and the playground's, where they are installed (a course may turn the page on)
+            extras = ("", "playground") if key == "lmreport" else ("",)
+            if requirement.marker is None or any(requirement.marker.evaluate({"extra": e}) for e in extras):
                 todo.append(requirement.name)
     return dict(sorted(pins.items(), key=lambda item: item[0].lower()))
 

@@ -17,7 +17,8 @@ def test_analyze_matches_the_analysis_run_directly(tiny_models, gpt2):
     direct = topk.compute(forward, topk.parse_options({"prompt": "The keys to the", "k": 4}), gpt2)
     # as in the site's data files: the numbers, then the sizes of the model they came from
     assert result.data == {**direct, "model_shape": gpt2.shape(forward)}
-    assert result.options == {"prompt": "The keys to the", "k": 4, "position": -1, "temperature": 1.0}
+    assert result.options == {"prompt": "The keys to the", "k": 4, "position": -1, "temperature": 1.0, "xmax": None,
+                              "scale_with": None}
     assert result.model["name"] == "gpt2"
     lmreport.notebook_reset()
     html = result._repr_html_()

@@ -462,6 +462,44 @@ def test_bokeh_hover_shows_the_numbers(driver, embedded_site):
     assert "embeddings" in tip and "0: The" in tip
 
 
+LENS_COLUMNS = """
+const plots = [...(Bokeh.index.values ? Bokeh.index.values() : Object.values(Bokeh.index))]
+    .filter(v => v.model.type === 'Figure' && v.el.closest('.lens-scroll'));
+return plots.map(view => {
+  const box = view.el.closest('.lens-scroll'), seen = box.getBoundingClientRect();
+  const left = view.el.getBoundingClientRect().left, n = view.model.x_range.end + 0.5;
+  const x = i => left + view.frame.x_scale.compute(i), shown = i => seen.left <= x(i) && x(i) <= seen.right;
+  return {figure: box.closest('figure').id, columns: n, scrolled: box.scrollLeft,
+          scrolls: box.scrollWidth > box.clientWidth + 1, first: shown(0), last: shown(n - 1)};
+});
+"""
+
+
+def test_a_logit_lens_wider_than_a_phone_opens_at_the_prediction(driver, embedded_site):
+    """At a phone's width the copying prompt's lens (14 positions) scrolls sideways in its box, which opens scrolled
+    to its end: the last column, the prediction, is in view (and the first is not); the 5-position lens fits and
+    stays as it is. At a desktop's width both fit, and nothing is scrolled. From a file:// URL, offline."""
+    lens = "04-logit-lens.html"
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844,
+                                                                      "deviceScaleFactor": 1, "mobile": True})
+        visit(driver, (embedded_site / lens).as_uri(), embedded_site.as_uri())
+        wide = wait_for(driver, "const f = (() => {" + LENS_COLUMNS + "})();"
+                                "return f.length === 2 && f[1].last && f[1].scrolled > 0 && f")
+        assert [(f["figure"], f["columns"]) for f in wide] == [("fig-1", 5), ("fig-2", 14)]
+        assert wide[0]["scrolled"] == 0 and not wide[0]["scrolls"] and wide[0]["first"] and wide[0]["last"]
+        assert wide[1]["scrolls"] and wide[1]["last"] and not wide[1]["first"]
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 1300, "height": 900,
+                                                                      "deviceScaleFactor": 1, "mobile": False})
+        visit(driver, (embedded_site / lens).as_uri(), embedded_site.as_uri())
+        time.sleep(0.5)
+        found = driver.execute_script(LENS_COLUMNS)
+        assert [(f["scrolled"], f["scrolls"], f["first"], f["last"]) for f in found] == [(0, False, True, True)] * 2
+        assert browser.console_errors(driver) == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def test_the_harness_sees_an_outside_request(driver, tmp_path):
     """The checks above can fail: a page that reaches outside is caught."""
     page = tmp_path / "leaky.html"

@@ -20,8 +20,8 @@ def test_errors_a_newcomer_meets(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "01-a.md:6: lmreport block: malformed YAML: expected <block end>, but found ',' (several values make " \
            "a list: write it in brackets, e.g. tokens: [\" is\", \" are\"])" in err
-    assert "01-a.md:12: topk: unknown option 'promt' (valid: prompt, k, position, temperature, title, model, id); " \
-           "did you mean 'prompt'?" in err
+    assert "01-a.md:12: topk: unknown option 'promt' (valid: prompt, k, position, temperature, xmax, " \
+           "scale_with, title, model, id); did you mean 'prompt'?" in err
     assert err.rstrip().endswith("build failed: 2 errors; no site was written")  # there was none to keep
     assert main(["build", str(tmp_path / "nowhere"), "-o", str(tmp_path / "site")]) == 1
     assert capsys.readouterr().err.splitlines()[0] == f"{(tmp_path / 'nowhere').as_posix()}: no such folder"

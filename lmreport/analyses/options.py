@@ -43,6 +43,8 @@ class Option:
     max_items: int = MAX_ITEMS
     max_chars: int = MAX_CHARS
     item: type = str
+    indexes: str = ""  # what of the model or prompt the value names: "layer", "head", "position", "vocab" (indexing.py)
+    block: str = ""  # the analysis of another block of the lesson whose id the value is (linking.py)
 
     @property
     def required(self) -> bool:

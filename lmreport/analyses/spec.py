@@ -20,6 +20,7 @@ from lmreport.analyses.schema import checker
 from lmreport.errors import AnalysisError, LessonError, short
 
 if TYPE_CHECKING:
+    from lmreport.analyses.linking import Linked
     from lmreport.models import ForwardPass, LoadedModel
     from lmreport.result import Result
     from lmreport.source.lessons import Directive
@@ -56,6 +57,9 @@ class Analysis:
     consistent: Callable[[dict[str, Any]], list[str]] | None = None  # data -> how its parts disagree (schema.py)
     # data -> what the build warns about at the block (an error with --strict): numbers drawn but not stable
     warnings: Callable[[dict[str, Any]], list[str]] | None = None
+    # (result, the blocks of its lesson linked to it by options naming a block: Option.block) -> the result as its
+    # figure draws it, with what it shares with them (topk: one probability axis); see linking.py
+    linked: Callable[[Result, list[Linked]], Result] | None = None
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +122,10 @@ class Analysis:
         problems = self._problems(params)
         if problems:
             raise OptionError(problems[0][1])
+        linking = next((o.name for o in self.options if o.block and params.get(o.name) is not None), None)
+        if linking is not None:
+            raise OptionError(f"{self.name}: option '{linking}' names another block of a lesson; a figure drawn alone "
+                              "has none")
         return self._with_defaults(params)
 
     def validate(self, directive: Directive) -> tuple[dict[str, Any], list[LessonError]]:

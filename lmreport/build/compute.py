@@ -6,6 +6,7 @@ import logging
 from collections import Counter, defaultdict
 
 from lmreport import models
+from lmreport.analyses.indexing import index_problems, not_drawn
 from lmreport.analyses.schema import ResultShapeError
 from lmreport.build import exchange
 from lmreport.build.cache import ResultCache, result_key
@@ -110,8 +111,14 @@ def compute_one(job: Job, cache: ResultCache, summary: BuildSummary, needs: set[
         before = model.forward_count
         try:
             forward = model.forward(job.prompts[0], needs or job.analysis.needs)
+            problems = index_problems(job.analysis.options, job.options, model.shape(forward),
+                                      [len(forward.tokens)] + [len(model.encode(p)) for p in job.prompts[1:]])
             try:
-                data = job.analysis.run(forward, job.options, model)
+                if problems:  # a layer, head or position this model or prompt lacks: the block is not drawn here
+                    data = {"skipped": not_drawn(name, source.name, problems),
+                            "model_shape": model.shape(forward)}
+                else:
+                    data = job.analysis.run(forward, job.options, model)
             except NotApplicable as e:
                 data = {"skipped": f"{name} does not apply to {source.name}: {e}", "model_shape": model.shape(forward)}
         finally:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 
 from lmreport import analyses
+from lmreport.analyses import linking
 from lmreport.build import exchange
 from lmreport.build.cache import ResultCache, figure_key
 from lmreport.build.compute import compute_one
@@ -21,10 +23,17 @@ log = logging.getLogger("lmreport")
 
 def render_all(jobs: list[Job], cache: ResultCache, summary: BuildSummary,
                results: exchange.ResultsFolders | None = None) -> dict[str, list[PlacedFigure]]:
-    """Draw every result (or take its drawing from the cache), grouped by lesson."""
+    """Draw every result (or take its drawing from the cache), grouped by lesson; a block linked to others of its
+    lesson by an option naming them (topk's scale_with) is drawn with their results (linking.py)."""
+    lessons: dict[str, list[Job]] = defaultdict(list)
+    for job in jobs:
+        lessons[job.lesson.slug].append(job)
+    problems = linking.link_problems([group[0].lesson for group in lessons.values()])
+    if problems:
+        raise BuildFailed(problems)
     figures: dict[str, list[PlacedFigure]] = defaultdict(list)
     for job in jobs:
-        figure = _figure(job, figure_id(job.index), cache, summary, results)
+        figure = _figure(job, figure_id(job.index), cache, summary, results, lessons[job.lesson.slug])
         figures[job.lesson.slug].append(
             PlacedFigure(job.lesson, job.index, job.directive.line, job.title, job.result, figure,
                          job.directive.params.get("id"))
@@ -38,24 +47,25 @@ UNDRAWABLE = (KeyError, IndexError, TypeError, ValueError, AttributeError, Arith
 
 
 def _figure(job: Job, fid: str, cache: ResultCache, summary: BuildSummary,
-            results: exchange.ResultsFolders | None) -> Figure:
+            results: exchange.ResultsFolders | None, lesson: Sequence[Job] = ()) -> Figure:
     assert job.result is not None
-    key = figure_key(job.result, fid)
+    key = figure_key(linking.drawn(job, lesson, figure_id), fid)
     figure = cache.get_figure(key)
     if figure is None:
         drawn = job.result
-        figure = _render_or_recompute(job, fid, cache, summary, results)
-        cache.put_figure(key if job.result is drawn else figure_key(job.result, fid), figure)  # it was recomputed
+        figure = _render_or_recompute(job, fid, cache, summary, results, lesson)
+        recomputed = job.result is not drawn
+        cache.put_figure(figure_key(linking.drawn(job, lesson, figure_id), fid) if recomputed else key, figure)
     return figure
 
 
 def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildSummary,
-                         results: exchange.ResultsFolders | None = None) -> Figure:
+                         results: exchange.ResultsFolders | None = None, lesson: Sequence[Job] = ()) -> Figure:
     """Draw a result; a cached one that cannot be drawn (an entry of the right form with the wrong numbers in
     it) is a warning and a recompute, never a failed build."""
     assert job.result is not None
     try:
-        return analyses.render(job.result, fid)
+        return analyses.render(linking.drawn(job, lesson, figure_id), fid)
     except UNDRAWABLE as e:
         if not job.from_cache:
             raise
@@ -69,7 +79,7 @@ def _render_or_recompute(job: Job, fid: str, cache: ResultCache, summary: BuildS
     error = compute_one(job, cache, summary)
     if error is not None:
         raise BuildFailed([error])
-    return analyses.render(job.result, fid)
+    return analyses.render(linking.drawn(job, lesson, figure_id), fid)
 
 
 def comparable_blocks(variants: list[ModelBuild]) -> list[tuple[str, int]]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from lmreport import models
+from lmreport.analyses.linking import link_problems
 from lmreport.build import exchange
 from lmreport.build.claims import check_references, resolve_references
 from lmreport.build.plan import Job, plan
 from lmreport.build.types import BuildOptions, BuildSummary
-from lmreport.errors import LessonError, LmreportError
+from lmreport.errors import BuildFailed, LessonError, LmreportError
 from lmreport.glue.types import Block, ClaimCount, Resolved
 from lmreport.site.info import PlacedFigure
 from lmreport.source.lessons import Lesson
@@ -44,11 +46,22 @@ class ModelBuild:
         return self.folder == ""
 
 
-def model_builds(entries: list[ModelEntry], resolver: Callable[[str | None], models.ModelSource]
-                 ) -> list[ModelBuild]:
+def model_builds(entries: list[ModelEntry], resolver: Callable[[str | None], models.ModelSource],
+                 named: dict[str, tuple[Path, int, str]] | None = None) -> list[ModelBuild]:
     """The matrix's models, each found (no model is loaded) and given its site folder; a model listed twice is an
-    error."""
-    builds = [ModelBuild(entry, resolver(entry.spec)) for entry in entries]
+    error. A model course.yml names that cannot be found is an error at its line there, as written (named)."""
+    builds, errors = [], []
+    for entry in entries:
+        try:
+            builds.append(ModelBuild(entry, resolver(entry.spec)))
+        except LmreportError as e:
+            if entry.spec is None or entry.spec not in (named or {}):
+                raise
+            path, line, written = (named or {})[entry.spec]
+            relative = f" (a path in {path.name} is read from its folder)" if written != entry.spec else ""
+            errors.append(LessonError(path, line, f"model '{written}': {e}{relative}"))
+    if errors:
+        raise BuildFailed(errors)
     seen: dict[str, str] = {}
     for b in builds:
         if b.source.key in seen:
@@ -70,7 +83,7 @@ def plan_builds(builds: list[ModelBuild], lessons: list[Lesson], runtime: models
         b.jobs, plan_errors = plan(lessons, b.source, runtime, resolver)
         b.blocks, reference_errors = check_references(lessons, b.jobs)
         if number == 0:
-            errors += plan_errors + reference_errors
+            errors += plan_errors + reference_errors + link_problems(lessons)  # before any model work
     return errors
 
 
@@ -115,7 +128,7 @@ def model_warnings(build: ModelBuild, lessons: list[Lesson], summary: BuildSumma
 
 def skipped_blocks(jobs: list[Job], prefix: str = "") -> list[LessonError]:
     """Blocks whose analysis does not apply to their model, each as a problem at its line."""
-    return [job.directive.error(prefix + str(job.result.data["skipped"]))
+    return [job.directive.error(f"{prefix}{job.result.data['skipped']}; the block is not drawn")
             for job in jobs if job.result is not None and "skipped" in job.result.data]
 
 

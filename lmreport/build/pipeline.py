@@ -15,7 +15,15 @@ from lmreport.build import exchange
 from lmreport.build.cache import ResultCache
 from lmreport.build.compute import compute_all
 from lmreport.build.draw import comparable_blocks, render_all, render_comparisons
-from lmreport.build.matrix import matrix_entries, model_builds, model_warnings, plan_builds
+from lmreport.build.matrix import (
+    ModelBuild,
+    matrix_entries,
+    model_builds,
+    model_warnings,
+    plan_builds,
+    skipped_blocks,
+)
+from lmreport.build.preflight import index_warnings
 from lmreport.build.types import BuildOptions, BuildSummary
 from lmreport.errors import BuildFailed, LessonError, LmreportError
 from lmreport.glue.evaluate import suggested_claim, unchecked_values
@@ -85,15 +93,22 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     results = exchange.read(list(options.from_results)) if options.from_results else None
     resolver = results.resolve if results is not None else models.resolve
     runtime = models.Runtime(options.device, results.dtype if results is not None else options.dtype)
-    builds = model_builds(matrix_entries(options, configured.settings, results), resolver)
+    builds = model_builds(matrix_entries(options, configured.settings, results), resolver, configured.named)
     summary.models = [b.label for b in builds]
     errors += plan_builds(builds, scan.lessons, runtime, resolver)
+    if errors and results is None:  # stopping here: say now what computing would have found too
+        errors += _scan_problems([], index_warnings(scan.lessons, builds[0].source, runtime), [], options.strict,
+                                 BuildSummary(site_dir=site_dir))
     _stop_on(errors)
     # compute: from the cache or the results folders, else one forward pass per (model, prompt)
     jobs = [job for b in builds for job in b.jobs]
     summary.analyses = len(jobs)
     cache = ResultCache(options.cache_dir, options.use_cache)
-    _stop_on(compute_all(jobs, cache, summary, options.progress, results))
+    errors = compute_all(jobs, cache, summary, options.progress, results)
+    if errors:  # stopping here: the blocks computed but not drawable on the first model are said now too
+        errors += _scan_problems([], skipped_blocks(builds[0].jobs), [], options.strict,
+                                 BuildSummary(site_dir=site_dir))
+    _stop_on(errors)
     if options.results_only is not None:
         summary.results_dir = options.results_only
         computed = {job.key: (job.source, job.source.spec, job.result) for job in jobs if job.result}
@@ -107,6 +122,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     _stop_on(errors)
     if options.lint_claims:
         _lint_claims(scan.lessons, builds[0].resolved, summary)
+    playground = _playground(configured.settings.get("playground", "off"), builds[0], runtime, options, results)
     comparisons = comparable_blocks(builds)
     summary.comparisons = len(comparisons)
     info = SiteInfo(
@@ -114,7 +130,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
         sites=[ModelSite(b.label, b.folder, {"name": b.source.name, **b.source.identity}, b.figures, b.resolved)
                   for b in builds],
         comparisons=render_comparisons(builds, comparisons, cache, summary, results),
-        files=course_files.files, extra=extra,
+        files=course_files.files, extra=extra, playground=playground,
     )
     # write: pages, data and assets into a staging folder, swapped in whole
     try:
@@ -123,6 +139,24 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
         raise BuildFailed([e]) from None
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _playground(weights: str, first: ModelBuild, runtime: models.Runtime, options: BuildOptions,
+                results: object) -> tuple[Path, dict] | None:
+    """The playground's exported model and its summary, when the course asks for the page (course.yml's
+    'playground', or --playground): the first model's, checked on the prompts of its blocks."""
+    if weights == "off":
+        return None
+    if results is not None:
+        raise BuildFailed([LessonError(options.lessons_dir, 0, "the playground exports the model, and --from-results "
+                                                                "loads none: build it where the model is")])
+    from lmreport.playground.bundle import prepare
+
+    prompts = sorted({prompt for job in first.jobs for prompt in job.prompts})
+    try:
+        return prepare(first.source, runtime, weights, options.cache_dir, prompts)
+    except LmreportError as e:
+        raise BuildFailed([LessonError(options.lessons_dir / "course.yml", 0, f"playground: {e}")]) from None
 
 
 def _lint_claims(lessons: list[Lesson], resolved: dict[str, list[Resolved]], summary: BuildSummary) -> None:
@@ -136,7 +170,7 @@ def _lint_claims(lessons: list[Lesson], resolved: dict[str, list[Resolved]], sum
             found += 1
             log.warning("%s:%d: `=%s` (%s here) is checked by no claim: on another model its sentence may not hold; "
                         "check it with e.g. %s", item.reference.path, item.reference.line, item.reference.source,
-                        item.text, suggested_claim(item))
+                        item.text.replace("\n", "\\n"), suggested_claim(item))
     log.warning("lint-claims: %d number%s of the prose checked by no claim", found, "" if found == 1 else "s")
     summary.unchecked = found
 

@@ -68,7 +68,10 @@ def plan(
                 if model_spec not in sources:
                     sources[model_spec] = resolver(model_spec)
             except LmreportError as e:
-                errors.append(directive.error(f"{analysis.name}: {e}", "model"))
+                written = directive.params.get("model") or lesson.model
+                where = "" if written == model_spec else \
+                    f"model '{written}' (a path in a lesson is read from its folder): "
+                errors.append(directive.error(f"{analysis.name}: {where}{e}", "model"))
                 continue
             jobs.append(Job(lesson, index, directive, analysis, options, title, sources[model_spec], runtime))
     return jobs, errors

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lmreport.errors import LmreportError
 from lmreport.models import architecture
@@ -83,6 +83,30 @@ def load(source: ModelSource, runtime: Runtime = DEFAULT_RUNTIME) -> LoadedModel
     loaded = LoadedModel(source=source, model=model, tokenizer=tokenizer, is_causal=is_causal, runtime=runtime)
     _LOADED[runtime.key(source)] = loaded
     return loaded
+
+
+def sizes_and_tokenizer(source: ModelSource, runtime: Runtime = DEFAULT_RUNTIME
+                        ) -> tuple[dict[str, int], Any] | None:
+    """The model's sizes (as LoadedModel.shape states them) and its tokenizer, read without loading its weights
+    (or from the model when it is loaded already); None where that would mean converting a GGUF first, or where
+    the folder cannot be read (the build reports that when it loads the model)."""
+    if runtime.key(source) in _LOADED:
+        loaded = _LOADED[runtime.key(source)]
+        return loaded.shape(), loaded.tokenizer
+    folder = cache_home() / "models" / source.revision[:24] if source.kind == "gguf" else source.path
+    if not (folder / "config.json").is_file():
+        return None
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+    except Exception:  # noqa: BLE001 -- transformers raises many kinds for a bad folder; load() reports it
+        return None
+    layers = int(getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None) or 0)
+    heads = int(getattr(config, "num_attention_heads", None) or getattr(config, "n_head", None) or 0)
+    vocab = int(getattr(config, "vocab_size", None) or len(tokenizer))
+    return {"layers": layers, "heads": heads, "vocab": vocab}, tokenizer
 
 
 def converted_folder(source: ModelSource) -> Path:

@@ -93,6 +93,9 @@ def reference_html(item: Resolved) -> str:
         title = f"{source} = {item.value!r} (computed by this build)"
         if item.token:
             return Markup('<code class="lmreport-value" title="{}">{}</code>').format(title, display_token(item.text))
+        if "\n" in item.text:  # generated text of several lines: HTML would fold its line breaks into spaces
+            return Markup('<span class="lmreport-value" style="white-space: pre-wrap" title="{}">{}</span>').format(
+                title, item.text)
         return Markup('<span class="lmreport-value" title="{}">{}</span>').format(title, item.text)
     if item.holds:
         checked = f"Checked by this build: {item.detail}"

@@ -83,3 +83,4 @@ class SiteInfo:
     comparisons: list[Comparison] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # site path -> a file lessons link to
     extra: Path | None = None  # a folder copied as it is into the site's top
+    playground: tuple[Path, dict[str, Any]] | None = None  # the exported model's folder and its summary

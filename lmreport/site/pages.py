@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from lmreport.playground.site import WEIGHT_TEXT, write_files
 from lmreport.site import search
 from lmreport.site.assets import script_names, write_assets
 from lmreport.site.compare import write_comparisons
@@ -17,6 +18,7 @@ from lmreport.site.info import ModelSite, PlacedFigure, SiteInfo
 from lmreport.site.tables import csv_text
 from lmreport.source import markdown
 from lmreport.source.lessons import Lesson
+from lmreport.views.figure import script_json
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -48,6 +50,7 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
         (folder / "data").mkdir(parents=True)
         common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
                   "base": base, "nav_base": "", "compare_url": f"{base}compare/index.html" if matrix else None,
+                  "playground_url": f"{base}playground.html" if info.playground else None,
                   # the pages of a model the prose was not written for say so, and how much of it holds here
                   "written_for": None if site is info.sites[0] else {
                       "label": info.sites[0].label, "here": site.label, "counts": site.counts.text()}}
@@ -107,6 +110,19 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
     (root / "404.html").write_text(missing, encoding="utf-8")
     if matrix:
         pages += write_comparisons(root, env, info, nav, course)
+    if info.playground is not None:
+        bundle, summary = info.playground
+        manifest = write_files(root, bundle, summary)
+        prompts = list(summary["built"])
+        page = env.get_template("playground.html").render(
+            course=course, versions=info.versions, build_date=info.build_date, lessons=nav, base="", nav_base="",
+            compare_url="compare/index.html" if matrix else None, playground_url="playground.html",
+            page_title="Try your own prompt", current=None, scripts=[], models=[info.sites[0].model],
+            switch=[], canonical=_canonical(course, "playground.html"), manifest=manifest,
+            manifest_json=Markup(script_json(manifest)), weight_text=WEIGHT_TEXT[summary["weights"]],
+            example=prompts[0] if prompts else "The capital of France is")
+        (root / "playground.html").write_text(page, encoding="utf-8")
+        pages += 1
     if course["base_url"]:
         _write_sitemap(root, course["base_url"])
     return pages

@@ -26,6 +26,8 @@ class Course:
     settings: dict[str, Any]
     errors: list[LessonError] = field(default_factory=list)
     warnings: list[LessonError] = field(default_factory=list)
+    # each model course.yml names, as a build reads it: (course.yml, its line, the model as written there)
+    named: dict[str, tuple[Path, int, str]] = field(default_factory=dict)
 
 
 # course.yml: what each key holds. Text keys are also settable on the command line (--title, --base-url...).
@@ -38,11 +40,14 @@ COURSE_KEYS = {
     "models": "a model matrix: several models, the first at the site's root",
     "output": "the site folder, from the lessons folder (the command line's -o wins)",
     "extra": "a folder whose files are copied into the site's top (CNAME, robots.txt...); default: extra",
+    "playground": "a page where the reader runs the model on their own prompt, in the browser: the weights' format, "
+                  "fp16 (or true), fp32 or int8; default off",
 }
 
 
 MAX_VALUE_CHARS = 4_096  # a title, a line of description, an author, a path: far less than course.yml holds
-TEXT_KEYS = ("title", "description", "author", "base_url", "model", "output", "extra")
+TEXT_KEYS = ("title", "description", "author", "base_url", "model", "output", "extra", "playground")
+PLAYGROUND = ("fp16", "fp32", "int8", "off")
 
 
 def course_value_problem(key: str, value: Any) -> str | None:
@@ -57,10 +62,14 @@ def course_value_problem(key: str, value: Any) -> str | None:
         return "must be the address the site is published at, e.g. https://you.github.io/course/"
     if key in ("model", "output", "extra") and not value.strip():
         return "must not be empty"
+    if key == "playground" and value not in (*PLAYGROUND, "true", "false"):
+        return "must be fp16 (or true), fp32, int8 or off"
     return None
 
 
 def normalise_course_value(key: str, value: str) -> str:
+    if key == "playground":
+        return {"true": "fp16", "false": "off"}.get(value, value)
     return value if key != "base_url" or value.endswith("/") else value + "/"
 
 
@@ -88,6 +97,8 @@ def read_course(lessons_dir: Path) -> Course:
         return course
     for key, value in data.items():
         line = document.key_lines.get(str(key), 0) + 1
+        if key == "playground" and isinstance(value, bool):
+            value = "fp16" if value else "off"
         if key not in COURSE_KEYS:
             close = difflib.get_close_matches(str(key), COURSE_KEYS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -97,6 +108,9 @@ def read_course(lessons_dir: Path) -> Course:
             entries, model_errors = parse_models(value, path, line)
             course.errors += model_errors
             course.settings[key] = [ModelEntry(model_relative_to(e.spec, path), e.label, e.folder) for e in entries]
+            for e in entries:
+                course.named.setdefault(model_relative_to(e.spec, path) or "", (path, _line_of(text, e.spec, line),
+                                                                               e.spec or ""))
             if entries and entries[0].folder:
                 course.warnings.append(LessonError(path, line, f"'folder: {entries[0].folder}' of the first model is "
                                                                "not used: the first model's pages are the site's root"))
@@ -104,9 +118,18 @@ def read_course(lessons_dir: Path) -> Course:
             course.errors.append(LessonError(path, line, f"'{key}' in {COURSE_FILE} {problem}"))
         elif key == "model":
             course.settings[key] = model_relative_to(value, path)
+            course.named.setdefault(course.settings[key] or "", (path, line, value))
         else:
             course.settings[key] = normalise_course_value(key, value)
     return course
+
+
+def _line_of(text: str, spec: str | None, after: int) -> int:
+    """The 1-based line of course.yml that names spec, from the line of 'models:' on (that line if none does)."""
+    for number, line in enumerate(text.splitlines()[after - 1:], after):
+        if spec and spec in line:
+            return number
+    return after
 
 
 def model_relative_to(spec: str | None, named_in: Path) -> str | None:

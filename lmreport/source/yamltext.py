@@ -8,6 +8,7 @@ with the line where they start, and the value itself is never echoed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +112,8 @@ def load(source: str) -> YamlDocument:
         raise
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        raise YamlProblem(mark.line if mark else 0, _problem_text(e)) from None
+        line = mark.line if mark else 0
+        raise YamlProblem(line, _indent_problem(source.split("\n"), line) or _problem_text(e)) from None
     except yaml.YAMLError as e:
         raise YamlProblem(0, "malformed YAML: " + short(str(e).splitlines()[0] if str(e) else "", 120)) from None
     except RecursionError:
@@ -119,6 +121,33 @@ def load(source: str) -> YamlDocument:
     finally:
         loader.dispose()
     return YamlDocument(data, key_lines)
+
+
+_KEY = re.compile(r"( +)([A-Za-z_][\w-]*):(\s|$)")
+
+
+def _indent_problem(lines: list[str], line: int) -> str | None:
+    """A clearer message for the two indentation slips YAML reports in its own terms: an option indented under
+    the one before it (which YAML reads as part of that value, or as a nested mapping), and list items that do not
+    line up."""
+    if not 0 <= line < len(lines):
+        return None
+    text = lines[line]
+    key = _KEY.match(text)
+    before = [t for t in lines[:line] if t.strip() and not t.lstrip().startswith("#")]
+    indent = len(before[-1]) - len(before[-1].lstrip(" ")) if before else 0
+    opened = before and re.fullmatch(r"\s*[^\s:#-][^:#]*:\s*(#.*)?", before[-1])  # 'key:' opens a nested block
+    if key and before and len(key.group(1)) > indent and not opened:
+        return (f"'{key.group(2)}:' is indented {len(key.group(1)) - indent} space(s) more than the line before "
+                f"it: start each option at the same column as the others")
+    if text.lstrip(" ").startswith("- ") and line > 0:
+        items = [t for t in lines[:line] if t.lstrip(" ").startswith("- ")]
+        if items:
+            first = len(items[-1]) - len(items[-1].lstrip(" "))
+            return (f"a list item indented {len(text) - len(text.lstrip(' '))} space(s), the item before it "
+                    f"{first}: start every '- ' of a list at the same column (or write the list in brackets, "
+                    f'e.g. tokens: [" is", " are"])')
+    return None
 
 
 def _problem_text(e: yaml.MarkedYAMLError) -> str:

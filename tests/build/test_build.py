@@ -117,8 +117,8 @@ def test_all_errors_reported_together_and_old_site_kept(tmp_path, tiny_models, c
     err = capsys.readouterr().err
     lessons = (tmp_path / "lessons").as_posix()
     assert code == 1
-    assert f"{lessons}/02-logits.md:10: topk: unknown option 'kk' (valid: prompt, k, position, temperature, title, " \
-        "model, id); did you mean 'k'?" in err
+    assert f"{lessons}/02-logits.md:10: topk: unknown option 'kk' (valid: prompt, k, position, temperature, xmax, " \
+        "scale_with, title, model, id); did you mean 'k'?" in err
     valid = ", ".join(sorted(analyses.REGISTRY))
     assert f"{lessons}/02-logits.md:21: unknown analysis 'topp' (valid: {valid}); did you mean 'topk'?" in err
     assert f"{lessons}/02-logits.md:25: logit_lens: missing option 'prompt' (the text given to the model)" in err
@@ -136,9 +136,13 @@ def test_errors_found_while_computing_name_the_line(tmp_path, tiny_models):
     with pytest.raises(BuildFailed) as e:
         build(build_options(tmp_path, tiny_models["gpt2"]))
     messages = [str(x).split("lessons/", 1)[1] for x in e.value.errors]
+    assert len(messages) == 1
     assert messages[0].startswith("01-a.md:3: topk: the prompt is ") and "gpt2 reads at most 64" in messages[0]
-    assert messages[1].startswith("01-a.md:9: topk: k is 999, but the vocabulary has only")
     assert not (tmp_path / "site").exists()
+    # More tokens than the vocabulary holds: the block is not drawn on this model (an error with --strict).
+    with pytest.raises(BuildFailed) as e:
+        build(build_options(tmp_path, tiny_models["gpt2"], strict=True))
+    assert "01-a.md:6: topk on gpt2: the block asks for k 999, and the model's vocabulary has" in str(e.value)
 
 
 def test_strict_turns_warnings_into_errors(tmp_path, tiny_models):

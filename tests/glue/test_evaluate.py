@@ -151,7 +151,8 @@ def test_next_token_blocks_on_an_encoder_are_skipped_with_a_note(tmp_path, tiny_
                "(BertModel)")
     # the block's warning at its line, then one at each reference to it (n/a on this model)
     assert [w.split("01-a.md:")[1] for w in summary.warnings] == [
-        f"8: {skipped}", f"14: `=next.top` is n/a for this model: block 'next' was skipped: {skipped}",
+        f"8: {skipped}; the block is not drawn",
+        f"14: `=next.top` is n/a for this model: block 'next' was skipped: {skipped}",
         f"14: `?next.top == \" x\"` is n/a for this model: block 'next' was skipped: {skipped}"]
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert page.count('class="lmreport-figure') == 2 and "Not drawn: topk does not apply to bert" in page
@@ -242,3 +243,34 @@ def test_the_readme_lists_every_value_of_every_analysis():
         if lost:
             missing[name] = lost
     assert missing == {}
+
+
+GENERATED = 'one <b>\n<script>alert("x")</script>\n\n  four'
+
+
+def test_generated_text_keeps_its_line_breaks_escaped_inline_and_as_a_paragraph(tmp_path, tiny_models, monkeypatch,
+                                                                               caplog):
+    """Model output cited in prose: every line break kept (HTML folds them unless told not to), every character
+    escaped; the --lint-claims line shows the text and a claim that holds for it."""
+    import logging
+
+    from lmreport import analyses
+
+    def text(data: dict) -> str:
+        return GENERATED
+
+    monkeypatch.setitem(analyses.get("generate").values, "text", text)
+    lesson = ("```lmreport\nanalysis: generate\nid: g\nprompt: The capital\nnew_tokens: 2\n```\n\n"
+              "It writes \"`=g.text`\" here.\n\n`=g.text`\n")
+    write_lesson(tmp_path / "lessons", "01-a.md", lesson)
+    with caplog.at_level(logging.WARNING, logger="lmreport"):
+        build(build_options(tmp_path, tiny_models["gpt2"], lint_claims=True))
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    spans = re.findall(r'<span class="lmreport-value" style="white-space: pre-wrap" title="[^"]*">([^<]*)</span>', page)
+    assert [unescape(span) for span in spans] == [GENERATED] * 2 and "\n\n  four" in spans[0]
+    assert '<script>alert("x")' not in page and "&lt;script&gt;" in page and "one <b>" not in page
+    assert re.search(r'<p><span class="lmreport-value" style="white-space: pre-wrap"[^>]*>[^<]*</span></p>', page)
+    (warning,) = [r.getMessage() for r in caplog.records if "`=g.text`" in r.getMessage()][:1]
+    assert f"({GENERATED.replace(chr(10), chr(92) + 'n')} here)" in warning  # one line: its breaks as \\n
+    suggested = re.search(r"check it with e.g. `(.*)`$", warning, re.S).group(1)
+    assert parse(Path("a.md"), 1, suggested).right == GENERATED

@@ -33,7 +33,9 @@ def test_lesson_model_that_does_not_exist_points_at_front_matter_directive(tmp_p
     with pytest.raises(BuildFailed) as e:
         build(build_options(tmp_path, tiny_models["gpt2"]))
     missing = tmp_path / "lessons" / "missing-model"  # read from the lesson's folder, not the current one
-    assert str(e.value.errors[0]).endswith(f"01-a.md:5: topk: model folder '{missing}' does not exist")
+    assert str(e.value.errors[0]).endswith(
+        f"01-a.md:5: topk: model './missing-model' (a path in a lesson is read from its folder): model folder "
+        f"'{missing}' does not exist")
 
 
 def test_unknown_hub_id_offline_is_a_clear_error(tmp_path, capsys, monkeypatch):

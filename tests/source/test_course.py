@@ -23,9 +23,9 @@ def test_course_file_errors_point_at_their_line(tmp_path, tiny_models):
     summary = build(build_options(tmp_path, tiny_models["gpt2"]))
     assert [w.split("lessons/")[1] for w in summary.warnings] == [
         "course.yml:2: unknown key 'colour' in course.yml, not read (valid: title, description, author, base_url, "
-        "model, models, output, extra)",
+        "model, models, output, extra, playground)",
         "course.yml:3: unknown key 'autor' in course.yml, not read (valid: title, description, author, base_url, "
-        "model, models, output, extra); did you mean 'author'?",
+        "model, models, output, extra, playground); did you mean 'author'?",
     ]
     with pytest.raises(BuildFailed, match="unknown key 'colour'"):
         build(build_options(tmp_path, tiny_models["gpt2"], strict=True))
@@ -116,3 +116,19 @@ def test_a_folder_for_the_first_model_is_a_warning_not_ignored_silently(tmp_path
     assert [str(w) for w in course.warnings] == [
         f"{lessons / 'course.yml'}:2: 'folder: first' of the first model is not used: the first model's pages are "
         "the site's root"]
+
+
+@pytest.mark.parametrize("course_yml, line, written, resolved", [
+    ("title: t\nmodel: ./models/../mymodel\n", 2, "./models/../mymodel", "mymodel"),
+    ("title: t\nmodels:\n  - smollm2\n  - model: ./sub/../m.gguf\n    label: M\n", 4, "./sub/../m.gguf",
+     "m.gguf"),
+])
+def test_a_model_course_yml_names_that_is_missing_is_an_error_at_its_line_as_written(
+        tmp_path, course_yml, line, written, resolved):
+    write_lesson(tmp_path / "lessons", "01-a.md", "# a\n")
+    (tmp_path / "lessons" / "course.yml").write_text(course_yml)
+    with pytest.raises(BuildFailed) as e:
+        build(opts(tmp_path))
+    (error,) = e.value.errors
+    assert str(error).split("lessons/")[1].startswith(f"course.yml:{line}: model '{written}': ")
+    assert str(tmp_path / "lessons" / resolved) in str(error) and "read from its folder" in str(error)

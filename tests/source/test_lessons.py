@@ -160,3 +160,19 @@ def test_the_course_writes_no_number_about_the_model_by_hand():
     # The audit finds what it should: a model fact typed into prose is caught.
     assert hand_written_digits("# A\n\nThe answer has 77% probability.\n") == [
         (3, "77", "The answer has 77% probability.")]
+
+
+def test_indentation_slips_say_what_to_fix_not_what_yaml_expected():
+    # An option indented under the one before it: YAML reads it as part of that value (or as a nested mapping).
+    for value in ('"The capital of France is"', "The capital of France is"):
+        _, errors, _ = parse(f"```lmreport\nanalysis: topk\nprompt: {value}\n  k: 5\n```\n")
+        assert errors == ["lessons/02-logits.md:4: lmreport block: 'k:' is indented 2 space(s) more than the line "
+                          "before it: start each option at the same column as the others"]
+    # List items that do not line up.
+    _, errors, _ = parse('```lmreport\nanalysis: compare_tokens\ntokens:\n- " Paris"\n  - " London"\n```\n')
+    assert errors == ["lessons/02-logits.md:5: lmreport block: a list item indented 2 space(s), the item before "
+                      "it 0: start every '- ' of a list at the same column (or write the list in brackets, e.g. "
+                      "tokens: [\" is\", \" are\"])"]
+    # A nested value that is meant (an option whose value is a mapping) is left to the option's own check.
+    _, errors, _ = parse("```lmreport\nanalysis: topk\nprompt:\n  k: 5\n```\n")
+    assert errors == []

@@ -17,9 +17,9 @@ ANALYSIS = Analysis(
         Option("views", list, ["head", "model"], "which views to draw: head, model (BertViz), heatmap (query × key, "
                "one head or a layer's mean)", choices=VIEWS),
         Option("layer", int, 1, "the layer the head view and heatmap open on: blocks count from 1 "
-               "(layer 0 is the embeddings, layer n the output of block n); -1 is the last"),
+               "(layer 0 is the embeddings, layer n the output of block n); -1 is the last", indexes="layer"),
         Option("head", int, None, "the head the heatmap opens on (from 0; -1 is the last); default: the mean of "
-               "the layer's heads", nullable=True),
+               "the layer's heads", nullable=True, indexes="head"),
         Option("focus", str, None, "open the views on the head that follows a pattern most, instead of `layer` "
                "and `head`: first (the first-token sink), previous (the token before), induction (copying: the "
                "token after the same token's previous occurrence)", nullable=True, choices=values.PATTERNS),

@@ -18,7 +18,7 @@ ANALYSIS = Analysis(
     options=(
         PROMPT,
         Option("position", int, -1, "the position whose output the routes lead to (-1: the last)",
-               minimum=-MAX_TOKENS, maximum=MAX_TOKENS - 1),
+               minimum=-MAX_TOKENS, maximum=MAX_TOKENS - 1, indexes="position"),
         Option("threshold", float, 0.04, "an edge stays on a route if its share is above this (the page can "
                "raise it)", minimum=0.001, maximum=1),
         Option("floor", float, 0.01, "the lowest threshold the page offers (edges below it are not sent)",

@@ -26,4 +26,5 @@ ANALYSIS = Analysis(
     needs=frozenset({"hidden_states"}),
     values=values.VALUES,
     max_tokens=256,
+    script="page.js",
 )

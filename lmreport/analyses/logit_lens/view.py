@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from bokeh.models import LinearAxis
+from markupsafe import Markup
+
 from lmreport.result import Result
 from lmreport.views.bokeh import BOKEH_TOOLS, LAYER_AXIS, bokeh_figure, grid, layer_ticks
 from lmreport.views.figure import Figure, display_token, display_tokens
@@ -34,7 +37,25 @@ def render(result: Result, figure_id: str) -> Figure:
         x_axis_label="input token (prediction is for the next one)",
         y_axis_label=LAYER_AXIS,
     )
-    return bokeh_figure(fig)
+    if fig.min_width > PHONE_COLUMN:
+        # The layers again at the right, beside the prediction's column: a phone opens the grid scrolled there.
+        fig.add_layout(LinearAxis(ticker=fig.yaxis[0].ticker,
+                                  major_label_overrides=fig.yaxis[0].major_label_overrides), "right")
+        fig.width += RIGHT_AXIS
+        fig.min_width += RIGHT_AXIS
+    # The title stays above the box that scrolls, where the reader sees it however far the grid is scrolled.
+    title, fig.title.text = fig.title.text, ""
+    drawn = bokeh_figure(fig)
+    # assets/logit_lens.js scrolls a grid wider than the screen to its last column, the prediction, when it opens.
+    html = Markup('<p class="chart-title">{}</p><div class="lens-scroll" data-lmr-component="logit-lens">{}</div>'
+                  ).format(title, Markup(drawn.html))
+    return Figure(html=str(html), assets=drawn.assets | {"logit_lens"})
+
+
+PHONE_COLUMN = 330  # px: a grid that needs more scrolls sideways on a 390 px phone
+
+
+RIGHT_AXIS = 34  # px the layer labels at the right take
 
 
 GUIDE = (

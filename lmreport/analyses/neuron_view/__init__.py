@@ -18,11 +18,11 @@ ANALYSIS = Analysis(
     options=(
         PROMPT,
         Option("layer", int, 1, "the layer shown first: blocks count from 1 (layer 0 is the embeddings, layer n "
-               "the output of block n); -1 is the last"),
-        Option("head", int, 0, "the head shown first (0-based; -1 is the last)"),
+               "the output of block n); -1 is the last", indexes="layer"),
+        Option("head", int, 0, "the head shown first (0-based; -1 is the last)", indexes="head"),
         Option("layers", list, [], "layers to include, counted as `layer` is (default all; fewer makes a "
                "lighter page; -1 is the last)",
-               item=int, min_items=0, max_items=256),
+               item=int, min_items=0, max_items=256, indexes="layer"),
     ),
     compute=compute.compute,
     schema=NeuronViewResult,

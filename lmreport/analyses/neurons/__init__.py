@@ -20,7 +20,7 @@ ANALYSIS = Analysis(
         Option("top", int, 5, "neurons listed per token and layer", minimum=1, maximum=50),
         Option("token", str, None, "the output token to explain (default: the model's top prediction)",
                nullable=True, max_chars=MAX_TOKEN_CHARS),
-        Option("position", int, -1, "the position whose prediction is explained (-1: the last)"),
+        Option("position", int, -1, "the position whose prediction is explained (-1: the last)", indexes="position"),
         Option("contributors", int, 10, "neurons shown that raise (and that lower) the token most", minimum=1,
                maximum=100),
         Option("factors", int, 5, "number of NMF factors", minimum=1, maximum=20),

@@ -107,22 +107,34 @@ def contributions(forward: ForwardPass, options: dict[str, Any], model: LoadedMo
 
 
 def factorize(acts: Any, n_factors: int) -> dict[str, Any]:
-    """NMF of the [pos, layer·d_ff] activations (negative values clipped to 0, as NMF needs)."""
+    """NMF of the [pos, layer·d_ff] activations, negative values clipped to 0 (as NMF needs) and each layer divided
+    by its root-mean-square value first: unscaled, a few layers' large values make almost all of the squared error
+    the fit minimises (SmolLM2-135M on "The capital of France is": 96% in blocks 12 and 29, at the first token), and
+    every factor weighs most in the last block. Factors come largest first (their part of the whole reconstruction)."""
+    import numpy as np
     from sklearn.decomposition import NMF
 
     n_layers, n_pos, d_ff = acts.shape
-    matrix = acts.permute(1, 0, 2).reshape(n_pos, -1).clamp(min=0).double().numpy()
+    clipped = acts.clamp(min=0).double().numpy()  # [layer, pos, d_ff]
+    scale = np.sqrt((clipped ** 2).mean(axis=(1, 2)))
+    matrix = (clipped / np.where(scale > 0, scale, 1.0)[:, None, None]).transpose(1, 0, 2).reshape(n_pos, -1)
     k = max(1, min(n_factors, n_pos))
     nmf = NMF(n_components=k, init="nndsvda", max_iter=500, random_state=0)
     token_weights = nmf.fit_transform(matrix)  # [pos, k]
-    components = nmf.components_.reshape(k, n_layers, d_ff)
-    layer_share = components.sum(-1)
-    layer_share = layer_share / layer_share.sum(-1, keepdims=True).clip(min=1e-12)
-    peak = token_weights.max(0).clip(min=1e-12)
+    components = nmf.components_
+    # Factor f rebuilds token_weights[:, f] ⊗ components[f]: summed over positions and neurons, its mass per layer.
+    mass = token_weights.sum(0)[:, None] * components.reshape(k, n_layers, d_ff).sum(-1)  # [k, layer]
+    order = np.argsort(-mass.sum(1), kind="stable")
+    token_weights, components, mass = token_weights[:, order], components[order], mass[order]
+    layer_total = mass.sum(0)
+    residual = np.linalg.norm(matrix - token_weights @ components)
+    peak = token_weights.max(0)
     return {
         "n": k,
-        "token_weights": (token_weights / peak).T.tolist(),  # [factor][pos], each factor scaled to max 1
-        "layer_share": layer_share.tolist(),  # [factor][layer], sums to 1
-        "reconstruction_error": float(nmf.reconstruction_err_),
+        "token_weights": (token_weights / np.where(peak > 0, peak, 1.0)).T.tolist(),  # [factor][pos], max 1
+        "layer_part": (mass / np.where(layer_total > 0, layer_total, 1.0)).tolist(),  # [factor][layer]
+        "part": (mass.sum(1) / max(float(mass.sum()), 1e-300)).tolist(),  # [factor]
+        "layer_scale": scale.tolist(),  # [layer]: the RMS each layer was divided by
+        "relative_error": float(residual / max(float(np.linalg.norm(matrix)), 1e-300)),
         "clipped_negative": bool((acts < 0).any()),
     }

@@ -26,9 +26,11 @@ class Contributions(TypedDict):
 
 class Factors(TypedDict):
     n: int
-    token_weights: list[list[float]]  # [factor][position]
-    layer_share: list[list[float]]  # [factor][layer]
-    reconstruction_error: float
+    token_weights: list[list[float]]  # [factor][position], each factor's largest 1
+    layer_part: list[list[float]]  # [factor][layer]: its part of what the factors rebuild of the layer
+    part: list[float]  # [factor]: its part of all they rebuild, every layer scaled to the same RMS; falling
+    layer_scale: list[float]  # [layer]: the RMS of the clipped values each layer was divided by
+    relative_error: float
     clipped_negative: bool
 
 
@@ -56,8 +58,12 @@ def consistent(data: dict) -> list[str]:
         problems.append("top_neurons is not one row per layer and position")
     problems += within("a top neuron", [i for layer in data["top_neurons"] for pos in layer for i in pos], 0, d_ff - 1)
     factors = data["factors"]
-    if any(len(row) != n for row in factors["token_weights"]) or any(len(r) != layers for r in factors["layer_share"]):
-        problems.append("factors are not one weight per position and one share per layer")
+    rows = (factors["token_weights"], factors["layer_part"], factors["part"])
+    if any(len(row) != factors["n"] for row in rows):
+        problems.append(f"factors are not {factors['n']} rows of weights, layer parts and parts")
+    if any(len(row) != n for row in factors["token_weights"]) or any(len(r) != layers for r in factors["layer_part"]) \
+            or len(factors["layer_scale"]) != layers:
+        problems.append("factors are not one weight per position and one part and scale per layer")
     if data["contributions"] is not None:
         contributors = data["contributions"]["neurons"]
         problems += within("a contributor's layer", [c["layer"] for c in contributors], 1, layers)

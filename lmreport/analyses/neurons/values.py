@@ -45,13 +45,34 @@ def neurons_contribution(data: dict[str, Any], rank: int = 1) -> float:
     return float(_contributor(data, rank)["contribution"])
 
 
+def _factor(data: dict[str, Any], factor: int) -> tuple[list[float], list[float]]:
+    """A factor's (token weights, layer parts), numbered from 1 as the figure numbers them."""
+    factors = data["factors"]
+    if not 1 <= factor <= factors["n"]:
+        raise ReferenceProblem(f"factor {factor} is out of range: the block has factors 1 to {factors['n']}")
+    weights, parts = factors["token_weights"][factor - 1], factors["layer_part"][factor - 1]
+    if max(weights, default=0) <= 0 or max(parts, default=0) <= 0:
+        raise NotApplicableHere(f"factor {factor} is 0 everywhere: this prompt has fewer patterns")
+    return weights, parts
+
+
 def neurons_factor_layer(data: dict[str, Any], factor: int) -> int:
-    """the layer (block, from 1) where an NMF factor (from 1, as the figure numbers them) is strongest"""
-    shares = data["factors"]["layer_share"]
-    if not 1 <= factor <= len(shares):
-        raise ReferenceProblem(f"factor {factor} is out of range: the block has factors 1 to {len(shares)}")
-    row = shares[factor - 1]
-    return max(range(len(row)), key=lambda i: row[i]) + 1
+    """the layer (block, from 1) where an NMF factor (from 1, as the figure numbers them) makes the largest part of
+    what the factors rebuild, compared with the other factors: the layer it stands for"""
+    _, parts = _factor(data, factor)
+    return max(range(len(parts)), key=lambda i: parts[i]) + 1
+
+
+def neurons_factor_part(data: dict[str, Any], factor: int) -> float:
+    """an NMF factor's part (0 to 1) of what all the factors rebuild of its factor_layer"""
+    _, parts = _factor(data, factor)
+    return float(max(parts))
+
+
+def neurons_factor_token(data: dict[str, Any], factor: int) -> str:
+    """the token where an NMF factor is strongest"""
+    weights, _ = _factor(data, factor)
+    return TokenText(data["tokens"][max(range(len(weights)), key=lambda i: weights[i])])
 
 
 def neurons_token(data: dict[str, Any]) -> str:
@@ -65,4 +86,5 @@ def neurons_token(data: dict[str, Any]) -> str:
 VALUES = {**MODEL, "token": neurons_token, "lowest": neurons_lowest, "highest": neurons_highest,
            "contributor": neurons_contributor, "contribution": neurons_contribution,
            "contributor_layer": neurons_contributor_layer,
-           "factor_layer": neurons_factor_layer}
+           "factor_layer": neurons_factor_layer, "factor_part": neurons_factor_part,
+           "factor_token": neurons_factor_token}

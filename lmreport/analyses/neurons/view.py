@@ -47,7 +47,7 @@ def render(result: Result, figure_id: str) -> Figure:
                      "through the final norm, with the norm's scale (1/rms) held at its value in this forward pass, "
                      "and the token's unembedding: its direct effect on the logit.</p>")
         parts.append(bokeh_figure(contributions_plot(data["contributions"], tokens)).html)
-    parts.append(factors_html(data["factors"], tokens, n_layers))
+    parts.append(factors_html(data["factors"], tokens))
     return Figure(html="\n".join(parts), assets={"bokeh"})
 
 
@@ -84,24 +84,41 @@ def contributions_plot(contrib: dict, tokens: list[str]):
     return fig
 
 
-def factors_html(factors: dict, tokens: list[str], n_layers: int) -> str:
-    """One line of tokens per NMF factor, each token's background as strong as the factor there."""
+def factors_html(factors: dict, tokens: list[str]) -> str:
+    """One line of tokens per NMF factor, each token's background as strong as the factor there; beside it, what
+    sets the factor apart: the token where it is strongest and the layer it makes the largest part of."""
     rows = []
-    for f, (weights, share) in enumerate(zip(factors["token_weights"], factors["layer_share"], strict=True)):
-        peak = max(range(n_layers), key=lambda i: share[i]) + 1  # blocks count from 1
+    for f, (weights, parts) in enumerate(zip(factors["token_weights"], factors["layer_part"], strict=True)):
         spans = "".join(
             f'<span class="factor-token" style="{shade_style(w)}" '
             f'title="factor {f + 1}: {w:.3f}">{escape(t)}</span>'
             for t, w in zip(tokens, weights, strict=True)
         )
-        rows.append(f'<div class="factor-row"><span class="factor-name">factor {f + 1}'
-                    f'<small>strongest in layer {peak}</small></span><span class="factor-tokens">{spans}</span></div>')
-    note = " Negative activations were clipped to 0 for the factorization." if factors["clipped_negative"] else ""
+        label = factor_label(weights, parts, tokens)
+        rows.append(f'<div class="factor-row"><span class="factor-name">factor {f + 1}{label}</span>'
+                    f'<span class="factor-tokens">{spans}</span></div>')
+    note = " negative values clipped to 0 and" if factors["clipped_negative"] else ""
     return (
-        f'<div class="factors"><p class="view-help">Non-negative matrix factorization of all MLP activations into '
-        f"{factors['n']} factors: the darker a token, the more the factor is active there.{note}</p>"
-        + "".join(rows) + "</div>"
+        f'<div class="factors"><p class="view-help">Non-negative matrix factorization of all MLP values into '
+        f"{factors['n']} factors, largest first, with{note} each layer divided by its root-mean-square value so that "
+        "every layer weighs the same: the darker a token, the more the factor is active there. Beside each factor: "
+        "the token where it is strongest, and the layer it stands for, as “P% of layer L”: of what the factors "
+        "together rebuild of layer L, P% is this factor's, its largest part of any layer (hover for the next "
+        f"layers). The factors rebuild the scaled values with a relative error of {factors['relative_error']:.0%}."
+        "</p>" + "".join(rows) + "</div>"
     )
+
+
+def factor_label(weights: list[float], parts: list[float], tokens: list[str]) -> str:
+    """The factor's strongest token and its layer (blocks from 1), as small lines under its name."""
+    if max(weights, default=0) <= 0 or max(parts, default=0) <= 0:
+        return "<small>0 everywhere</small>"
+    token = tokens[max(range(len(weights)), key=lambda i: weights[i])]
+    ranked = sorted(range(len(parts)), key=lambda i: -parts[i])
+    title = "; ".join(f"{parts[i]:.0%} of layer {i + 1}" for i in ranked[:4])
+    return (f"<small>strongest on <code>{escape(token)}</code></small>"
+            f'<small title="its part of what the factors rebuild of each layer: {title}">{parts[ranked[0]]:.0%} of '
+            f"layer {ranked[0] + 1}</small>")
 
 
 GUIDE = (
@@ -109,5 +126,6 @@ GUIDE = (
     "predicted token; then groups of neurons that fire together.",
     "A neuron's value is what the MLP's output projection reads (for gated MLPs, act(gate) × up, which can "
     "be negative). Contributions are direct effects on the logit, with the final norm's scale held at its "
-    "value in this pass. Factors come from a non-negative factorization of all values. " + BOKEH_TOOLS,
+    "value in this pass. Factors come from a non-negative factorization of all values, each layer scaled to the "
+    "same size first. " + BOKEH_TOOLS,
 )

@@ -18,7 +18,7 @@ ANALYSIS = Analysis(
         PROMPT,
         Option("tokens", list, [], "tokens to follow at `position`, e.g. [\" Paris\", \" Rome\"]", min_items=0,
                max_chars=MAX_TOKEN_CHARS),
-        Option("position", int, -1, "where the named tokens are ranked (-1: after the last token)"),
+        Option("position", int, -1, "where the named tokens are ranked (-1: after the last token)", indexes="position"),
     ),
     compute=compute.compute,
     schema=RankEvolutionResult,

@@ -23,7 +23,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     ids = top.indices.tolist()
     probs = top.values.exp()
     entropy = float(-(log_probs.exp() * log_probs).sum())
-    return {
+    data: dict[str, Any] = {
         "tokens": forward.tokens,
         "input_ids": forward.input_ids,
         "position": position,
@@ -34,3 +34,9 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
             for r, (i, t, p) in enumerate(zip(ids, model.token_texts(ids), probs.tolist(), strict=True))
         ],
     }
+    top = data["predictions"][0]
+    if options.get("xmax") is not None and top["prob"] > options["xmax"]:
+        # Written for another model or temperature: the axis grows rather than cut the bar, and the build says so.
+        data["notes"] = [f"xmax is {options['xmax']:g}, but {top['token']!r} has probability {top['prob']:.1%}: the "
+                         "probability axis is extended to fit it"]
+    return data

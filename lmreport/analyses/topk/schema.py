@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from pydantic import with_config
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from lmreport.analyses.consistency import SLACK, TIE, descending, model, probabilities, prompt, token_ids
 from lmreport.analyses.schema import STRICT, Computed, within
@@ -28,6 +28,7 @@ class TopkResult(Computed):
     temperature: float
     entropy: float
     predictions: list[Prediction]
+    notes: NotRequired[list[str]]  # what the build warns of at the block (an xmax its bars exceed)
 
 
 def consistent(data: dict[str, Any]) -> list[str]:

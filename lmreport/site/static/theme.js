@@ -131,9 +131,9 @@
   // A figure wider than the screen scrolls sideways in its card: say so at its title, where a reader looks first
   // (the scroll bar may be a screen further down). Checked again, at most once a frame, whenever a figure, one of
   // its scroll boxes or what they hold changes size (the window, a chart drawn, a view opened or redrawn).
-  const BOXES = ".table-scroll, .bertviz, .heatmap-scroll, .flow-scroll";
+  const BOXES = ".table-scroll, .bertviz, .heatmap-scroll, .flow-scroll, .lens-scroll";
   const CONTENTS = ".figure-body > *, .table-scroll > *, .heatmap-scroll > *, .flow-scroll > *, .bertviz #vis > svg, " +
-    ".bk-figure > div";
+    ".bk-figure > div, .lens-scroll > *";
   let frame = 0;
 
   function markWide() {

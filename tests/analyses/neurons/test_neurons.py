@@ -83,8 +83,8 @@ def test_top_neurons_and_contributions(kind, request):
         assert neurons_values.neurons_contributor(data) == f"layer {best['layer']}, neuron {best['neuron']}"
         assert neurons_values.neurons_contribution(data) == best["contribution"]
         assert neurons_values.neurons_contributor_layer(data) == best["layer"]
-    shares = np.array(data["factors"]["layer_share"])
-    assert [neurons_values.neurons_factor_layer(data, f + 1) for f in range(len(shares))] == list(shares.argmax(1) + 1)
+    parts = np.array(data["factors"]["layer_part"])
+    assert [neurons_values.neurons_factor_layer(data, f + 1) for f in range(len(parts))] == list(parts.argmax(1) + 1)
 
 
 def test_direct_logit_direction_is_exact_for_a_scale_preserving_change(llama):
@@ -104,18 +104,6 @@ def test_direct_logit_direction_is_exact_for_a_scale_preserving_change(llama):
     with torch.no_grad():
         delta = head(norm(r2.float()))[token] - head(norm(r.float()))[token]
     assert float(delta) == pytest.approx(float(u @ (r2 - r)), rel=2e-2, abs=1e-5)
-
-
-def test_factors(gpt2):
-    data = compute(gpt2, factors=3)
-    f = data["factors"]
-    n_pos = len(data["tokens"])
-    assert f["n"] == 3 and np.array(f["token_weights"]).shape == (3, n_pos)
-    assert np.allclose(np.array(f["token_weights"]).max(1), 1.0)
-    assert np.allclose(np.array(f["layer_share"]).sum(1), 1.0)
-    acts, _, _ = activations_and_residual(gpt2, "gpt2")
-    matrix = acts.permute(1, 0, 2).reshape(n_pos, -1).clamp(min=0).numpy()
-    assert f["reconstruction_error"] < np.linalg.norm(matrix)
 
 
 def test_encoder_has_activations_but_no_contributions(bert):

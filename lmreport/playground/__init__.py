@@ -1,0 +1,3 @@
+"""PLAYGROUND: the model exported for the reader's browser (onnxruntime-web): export (the ONNX file, its tokenizer
+and description), graph (the torch module exported), weights (how the file stores them), check (the export against
+the model's own forward pass)."""

@@ -1,0 +1,398 @@
+// The playground: the reader types a prompt and the course's model runs in this page (onnxruntime-web, WebAssembly,
+// one thread), offline, from file:// or a web server alike. Nothing the reader types leaves the page; everything it
+// shows is set as text, never as HTML.
+//
+// Files (written by the build into playground/): ort.wasm.min.js (onnxruntime-web's plain-script build), ort-glue.js
+// (its WebAssembly loader as text, imported from a blob: URL, since file:// pages cannot import modules), ort-wasm.js
+// and model-N.js (the WebAssembly binary and the model's ONNX graph, base64 in script files: file:// pages can load
+// scripts but not fetch files), tokenizer-data.js and tokenizer.js (the model's own tokenizer, in JavaScript).
+(function () {
+  "use strict";
+
+  const store = window.lmreportPlayground = window.lmreportPlayground || { parts: [] };
+  const MB = 1e6;
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = () => resolve();
+      script.onerror = () => reject(new Error(`could not load ${src}`));
+      document.head.appendChild(script);
+    });
+  }
+
+  function bytesOf(base64, into, offset) {
+    const binary = atob(base64);
+    for (let i = 0; i < binary.length; i += 1) {
+      into[offset + i] = binary.charCodeAt(i);
+    }
+    return binary.length;
+  }
+
+  // Over http(s) the parts are kept in Cache Storage, so a second visit reads them from disk; from file:// (or
+  // where Cache Storage is refused) they are loaded as scripts.
+  async function cachedText(url, cacheName) {
+    if (location.protocol === "file:" || !("caches" in window)) {
+      return null;
+    }
+    try {
+      const cache = await caches.open(cacheName);
+      let response = await cache.match(url);
+      if (!response) {
+        response = await fetch(url);
+        if (!response.ok) {
+          return null;
+        }
+        await cache.put(url, response.clone());
+      }
+      return await response.text();
+    } catch {
+      return null;  // Cache Storage refused (a private window, a full disk): load the scripts instead
+    }
+  }
+
+  async function base64Of(file, key, cacheName) {
+    const text = await cachedText(file, cacheName);
+    if (text !== null) {
+      return text.slice(text.indexOf("\"") + 1, text.lastIndexOf("\""));
+    }
+    await loadScript(file);
+    const value = key === "wasm" ? store.wasm : store.parts[key];
+    if (key === "wasm") {
+      delete store.wasm;
+    } else {
+      store.parts[key] = null;
+    }
+    return value;
+  }
+
+  async function forgetOldCaches(keep) {
+    if (location.protocol === "file:" || !("caches" in window)) {
+      return;
+    }
+    try {
+      const names = await caches.keys();
+      await Promise.all(names.filter((n) => n.startsWith("lmreport-playground-") && n !== keep)
+        .map((n) => caches.delete(n)));
+    } catch {
+      // Cache Storage refused (a private window): nothing kept, nothing to forget
+    }
+  }
+
+  async function loadModel(manifest, base, progress) {
+    const cacheName = `lmreport-playground-${manifest.digest}`;
+    forgetOldCaches(cacheName);
+    // progress in the bytes of the files read (base64 text), as the download says
+    const total = manifest.wasm.file_bytes + manifest.parts.reduce((sum, p) => sum + p.file_bytes, 0);
+    let done = 0;
+    progress(done, total);
+    await loadScript(`${base}ort.wasm.min.js`);
+    await loadScript(`${base}ort-glue.js`);
+    const wasm = new Uint8Array(manifest.wasm.bytes);
+    bytesOf(await base64Of(`${base}${manifest.wasm.file}`, "wasm", cacheName), wasm, 0);
+    done += manifest.wasm.file_bytes;
+    progress(done, total);
+    const model = new Uint8Array(manifest.parts.reduce((sum, p) => sum + p.bytes, 0));
+    let offset = 0;
+    for (let i = 0; i < manifest.parts.length; i += 1) {
+      offset += bytesOf(await base64Of(`${base}${manifest.parts[i].file}`, i, cacheName), model, offset);
+      done += manifest.parts[i].file_bytes;
+      progress(done, total);
+    }
+    const ort = window.ort;
+    ort.env.wasm.numThreads = 1;  // threads need headers a static host cannot send
+    ort.env.wasm.wasmBinary = wasm;
+    ort.env.wasm.wasmPaths = { mjs: URL.createObjectURL(new Blob([store.glue], { type: "text/javascript" })) };
+    const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"],
+                                                               graphOptimizationLevel: "basic" });
+    await loadScript(`${base}tokenizer.js`);
+    await loadScript(`${base}tokenizer-data.js`);
+    const tokenizer = window.LmreportTokenizer.fromJSON(store.tokenizer);
+    delete store.tokenizer;
+    return { session, tokenizer };
+  }
+
+  async function run(model, manifest, ids) {
+    const ort = window.ort;
+    const input = new ort.Tensor("int64", BigInt64Array.from(ids.map((id) => BigInt(id))), [1, ids.length]);
+    const out = await model.session.run({ input_ids: input });
+    const n = ids.length;
+    return { n, logits: out.logits.data, lensProbs: out.lens_probs.data,
+             lensIds: Array.from(out.lens_ids.data, (v) => Number(v)), attentions: out.attentions.data,
+             layers: manifest.layers, heads: manifest.heads, top: manifest.top };
+  }
+
+  // The top k tokens at a temperature: softmax(logits / T) in float64; the order is the logits' for any T > 0.
+  function topk(logits, temperature, k) {
+    let max = -Infinity;
+    for (let i = 0; i < logits.length; i += 1) {
+      max = Math.max(max, logits[i]);
+    }
+    let sum = 0;
+    for (let i = 0; i < logits.length; i += 1) {
+      sum += Math.exp((logits[i] - max) / temperature);
+    }
+    const best = [];
+    for (let i = 0; i < logits.length; i += 1) {
+      if (best.length < k || logits[i] > logits[best[best.length - 1]]) {
+        best.push(i);
+        best.sort((a, b) => logits[b] - logits[a] || a - b);
+        if (best.length > k) {
+          best.pop();
+        }
+      }
+    }
+    return best.map((id) => ({ id, prob: Math.exp((logits[id] - max) / temperature) / sum, logit: logits[id] }));
+  }
+
+  // A token as the build's figures show it (views/figure.py display_token): spaces and line breaks made visible,
+  // control and unassigned characters spelt out, the empty token as ∅.
+  const VISIBLE = { " ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍" };
+  const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
+
+  function show(text) {
+    if (text === "") {
+      return "∅";
+    }
+    let out = "";
+    for (const ch of text) {
+      const code = ch.codePointAt(0);
+      if (VISIBLE[ch]) {
+        out += VISIBLE[ch];
+      } else if (HIDDEN.test(ch)) {
+        out += code > 0xff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\x${code.toString(16).padStart(2, "0")}`;
+      } else {
+        out += ch;
+      }
+    }
+    return out;
+  }
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) {
+      node.textContent = text;
+    }
+    if (className) {
+      node.className = className;
+    }
+    return node;
+  }
+
+  function percent(p) {
+    return p >= 0.001 ? `${(100 * p).toFixed(1)}%` : p.toExponential(1);
+  }
+
+  function shade(cell, value) {
+    cell.style.setProperty("--lmr-shade", Math.max(0, Math.min(1, value)).toFixed(3));
+    cell.classList.add("pg-shaded");
+  }
+
+  function drawTopk(element, rows, tokenizer, built) {
+    const table = element.querySelector(".pg-topk");
+    table.replaceChildren();
+    const head = el("tr");
+    ["#", "token", "probability", "logit"].forEach((t) => head.appendChild(el("th", t)));
+    if (built) {
+      head.appendChild(el("th", "build (PyTorch, T = 1)"));
+    }
+    table.appendChild(el("thead")).appendChild(head);
+    const body = table.appendChild(el("tbody"));
+    rows.forEach((row, i) => {
+      const tr = body.appendChild(el("tr"));
+      tr.dataset.id = String(row.id);
+      tr.dataset.prob = String(row.prob);
+      tr.appendChild(el("td", String(i + 1)));
+      tr.appendChild(el("td", show(tokenizer.decodeToken(row.id)), "pg-token"));
+      const cell = tr.appendChild(el("td", percent(row.prob)));
+      shade(cell, row.prob);
+      tr.appendChild(el("td", row.logit.toFixed(3)));
+      if (built) {
+        const p = built[String(row.id)];
+        tr.appendChild(el("td", p === undefined ? "not in its top 10" : percent(p)));
+      }
+    });
+  }
+
+  function drawLens(element, result, tokenizer, tokens) {
+    const table = element.querySelector(".pg-lens");
+    table.replaceChildren();
+    const { n, layers, top } = result;
+    const first = Math.max(0, n - 8);  // the last positions: the prediction is the last column
+    const head = el("tr");
+    head.appendChild(el("th", "layer"));
+    for (let t = first; t < n; t += 1) {
+      head.appendChild(el("th", tokens[t], "pg-token"));
+    }
+    table.appendChild(el("thead")).appendChild(head);
+    const body = table.appendChild(el("tbody"));
+    for (let layer = layers; layer >= 0; layer -= 1) {
+      const tr = body.appendChild(el("tr"));
+      tr.appendChild(el("th", layer === 0 ? "embeddings" : `layer ${layer}`));
+      for (let t = first; t < n; t += 1) {
+        const at = (layer * n + t) * top;
+        const id = result.lensIds[at];
+        const p = result.lensProbs[at];
+        const cell = tr.appendChild(el("td"));
+        cell.appendChild(el("span", show(tokenizer.decodeToken(id)), "pg-token"));
+        cell.appendChild(el("span", percent(p), "pg-prob"));
+        cell.dataset.id = String(id);
+        cell.dataset.prob = String(p);
+        const alternatives = [];
+        for (let j = 0; j < top; j += 1) {
+          const token = show(tokenizer.decodeToken(result.lensIds[at + j]));
+          alternatives.push(`${token} ${percent(result.lensProbs[at + j])}`);
+        }
+        cell.title = alternatives.join("\n");
+        shade(cell, p);
+      }
+    }
+    const scroll = table.parentElement;
+    scroll.scrollLeft = scroll.scrollWidth;  // open on the prediction
+  }
+
+  function attentionRow(result, layer, head, query) {
+    const { n, heads } = result;
+    const row = new Float64Array(n);
+    const from = head === "mean" ? 0 : head;
+    const to = head === "mean" ? heads : head + 1;
+    for (let h = from; h < to; h += 1) {
+      const at = ((layer * heads + h) * n + query) * n;
+      for (let k = 0; k < n; k += 1) {
+        row[k] += result.attentions[at + k] / (to - from);
+      }
+    }
+    return row;
+  }
+
+  function drawAttention(element, result, tokens) {
+    const layer = Number(element.querySelector(".pg-layer").value);
+    const headValue = element.querySelector(".pg-head").value;
+    const head = headValue === "mean" ? "mean" : Number(headValue);
+    const table = element.querySelector(".pg-attention");
+    table.replaceChildren();
+    const top = el("tr");
+    top.appendChild(el("th", "query \\ key"));
+    tokens.forEach((t) => top.appendChild(el("th", t, "pg-token")));
+    table.appendChild(el("thead")).appendChild(top);
+    const body = table.appendChild(el("tbody"));
+    for (let q = 0; q < result.n; q += 1) {
+      const tr = body.appendChild(el("tr"));
+      tr.appendChild(el("th", tokens[q], "pg-token"));
+      const row = attentionRow(result, layer - 1, head, q);
+      row.forEach((w, k) => {
+        const cell = tr.appendChild(el("td", w >= 0.005 ? w.toFixed(2) : ""));
+        cell.dataset.weight = String(w);
+        cell.title = `${tokens[q]} → ${tokens[k]}: ${w.toFixed(4)}`;
+        shade(cell, w);
+      });
+    }
+  }
+
+  function numbers(prompt, ids, tokens, temperature, rows, result) {
+    const lens = [];
+    for (let layer = 0; layer <= result.layers; layer += 1) {
+      const row = [];
+      for (let t = 0; t < result.n; t += 1) {
+        const at = (layer * result.n + t) * result.top;
+        row.push({ ids: result.lensIds.slice(at, at + result.top),
+                   probs: Array.from(result.lensProbs.slice(at, at + result.top)) });
+      }
+      lens.push(row);
+    }
+    return { prompt, ids, tokens, temperature, next: rows, lens,
+             lens_rows: "0 = embeddings, layer n = the residual stream after block n, through the final norm",
+             computed: "in this page (onnxruntime-web, WebAssembly)" };
+  }
+
+  window.lmreport.mount("playground", (element, manifest) => {
+    const base = element.dataset.base;
+    const status = element.querySelector(".pg-status");
+    const bar = element.querySelector(".pg-progress");
+    const form = element.querySelector(".pg-form");
+    const loadButton = element.querySelector(".pg-load");
+    const results = element.querySelector(".pg-results");
+    let model = null;
+    let last = null;
+
+    loadButton.addEventListener("click", async () => {
+      loadButton.disabled = true;
+      bar.hidden = false;
+      try {
+        model = await loadModel(manifest, base, (done, total) => {
+          bar.max = total;
+          bar.value = done;
+          status.textContent = `Loading: ${(done / MB).toFixed(0)} of ${(total / MB).toFixed(0)} MB`;
+        });
+        status.textContent = "The model is loaded: type a prompt and run it.";
+        bar.hidden = true;
+        form.querySelector("button[type=submit]").disabled = false;
+        element.classList.add("pg-ready");
+      } catch (error) {
+        status.textContent = `The model could not be loaded: ${error.message || error}`;
+        loadButton.disabled = false;
+      }
+    });
+
+    const layerSelect = element.querySelector(".pg-layer");
+    for (let layer = 1; layer <= manifest.layers; layer += 1) {
+      layerSelect.appendChild(el("option", `layer ${layer}`)).value = String(layer);
+    }
+    const headSelect = element.querySelector(".pg-head");
+    headSelect.appendChild(el("option", "mean of the heads")).value = "mean";
+    for (let head = 0; head < manifest.heads; head += 1) {
+      headSelect.appendChild(el("option", `head ${head}`)).value = String(head);
+    }
+    [layerSelect, headSelect].forEach((s) => s.addEventListener("change", () => {
+      if (last) {
+        drawAttention(element, last.result, last.tokens);
+      }
+    }));
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (!model) {
+        return;
+      }
+      const prompt = form.querySelector(".pg-prompt").value;
+      const temperature = Number(form.querySelector(".pg-temperature").value);
+      if (!(temperature > 0)) {
+        status.textContent = "The temperature must be a number above 0.";
+        return;
+      }
+      const ids = model.tokenizer.encode(prompt);
+      if (ids.length === 0) {
+        status.textContent = "The prompt gives no tokens: type something.";
+        return;
+      }
+      if (ids.length > manifest.max_tokens) {
+        status.textContent = `The prompt is ${ids.length} tokens; this page runs at most ${manifest.max_tokens} ` +
+          "(attention grows with the square of the length): shorten it.";
+        return;
+      }
+      status.textContent = "Running…";
+      const started = performance.now();
+      const result = await run(model, manifest, ids);
+      const tokens = ids.map((id) => show(model.tokenizer.decodeToken(id)));
+      const rows = topk(result.logits, temperature, manifest.k);
+      results.hidden = false;  // before drawing: the lens scrolls to its last column, which needs its width
+      const built = manifest.built[prompt];
+      drawTopk(element, rows, model.tokenizer, built && built.ids.join(",") === ids.join(",") ? built.next : null);
+      drawLens(element, result, model.tokenizer, tokens);
+      drawAttention(element, result, tokens);
+      const tokenList = element.querySelector(".pg-tokens");
+      tokenList.replaceChildren(...tokens.map((t) => el("span", t, "pg-token")));
+      last = { result, tokens };
+      const link = element.querySelector(".pg-numbers");
+      if (link.href.startsWith("blob:")) {
+        URL.revokeObjectURL(link.href);
+      }
+      const json = JSON.stringify(numbers(prompt, ids, tokens, temperature, rows, result));
+      link.href = URL.createObjectURL(new Blob([json], { type: "application/json" }));
+      status.textContent = `${ids.length} tokens, computed in this page in ${(performance.now() - started)
+        .toFixed(0)} ms.`;
+      element.dataset.runs = String(Number(element.dataset.runs || 0) + 1);
+    });
+  });
+}());

@@ -1,0 +1,123 @@
+"""The playground page, built for a tiny random Llama and opened from file:// in headless Chromium: the reader loads
+the model, types a prompt, and the page's next-token, logit-lens and attention numbers equal an independent PyTorch
+computation (the Hugging Face model called directly, final norm and unembedding applied here) within the export's
+stated tolerance."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from lmreport.build import build
+from tests import browser
+from tests.conftest import opts, write_lesson
+
+pytest.importorskip("onnxruntime")
+
+pytestmark = [
+    pytest.mark.embedded,  # a browser test: `-m "not embedded"` leaves those out
+    pytest.mark.skipif(not browser.available() and not os.environ.get("LMREPORT_REQUIRE_BROWSER"),
+                       reason="needs Debian's chromium and chromium-driver"),
+]
+
+PROMPT = "the cat sat on the mat and the dog <b>ran</b>"
+
+
+def _reference(model_dir, prompt):
+    """Next-token probabilities, the lens's top token and probability per layer and position, and attention, from
+    the Hugging Face model itself."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="eager").eval()
+    ids = tokenizer(prompt)["input_ids"]
+    with torch.no_grad():
+        out = model(torch.tensor([ids]), output_hidden_states=True, output_attentions=True)
+        next_probs = torch.softmax(out.logits[0, -1].double(), -1)
+        hidden = list(out.hidden_states)
+        # HF's last hidden state has the final norm applied already; every other one goes through it here.
+        rows = [model.model.norm(h[0]) for h in hidden[:-1]] + [hidden[-1][0]]
+        lens = [torch.softmax(model.lm_head(r).double(), -1) for r in rows]  # [n, vocab] per layer
+        attentions = torch.stack([a[0] for a in out.attentions]).double()  # [L, H, n, n]
+    return ids, next_probs, lens, attentions
+
+
+# fp32: the page's numbers equal PyTorch's; int8 (blocked DequantizeLinear, opset 21): onnxruntime-web runs it,
+# within the export's int8 tolerance.
+@pytest.mark.parametrize("weights, tolerance", [("fp32", 1e-5), ("int8", 0.1)])
+def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tiny_models, weights, tolerance):
+    model_dir = tiny_models["llama"]
+    write_lesson(tmp_path / "lessons", "01-a.md", '# A\n\n```lmreport\nanalysis: topk\nprompt: "the cat sat"\n```\n')
+    (tmp_path / "lessons" / "course.yml").write_text(f"title: Playground\nplayground: {weights}\n")
+    build(opts(tmp_path, model=str(model_dir)))
+    site = tmp_path / "site"
+    page = site / "playground.html"
+    assert page.is_file() and 'href="playground.html"' in (site / "01-a.html").read_text()
+    ids, next_probs, lens, attentions = _reference(model_dir, PROMPT)
+
+    with browser.chromium(390, 900) as driver:
+        driver.get(page.as_uri())
+        driver.find_element("css selector", ".pg-load").click()
+        driver.set_script_timeout(300)  # loading is quick; a loaded machine is not
+        status = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const root = document.querySelector(".playground");
+            const status = root.querySelector(".pg-status");
+            const check = () => {
+              if (root.classList.contains("pg-ready") || /could not/.test(status.textContent)) {
+                done(status.textContent);
+              }
+            };
+            new MutationObserver(check).observe(root, {attributes: true, subtree: true, childList: true,
+                                                       characterData: true});
+            check();""")
+        assert status.startswith("The model is loaded"), (status, browser.console_errors(driver))
+        box = driver.find_element("css selector", ".pg-prompt")
+        box.clear()
+        box.send_keys(PROMPT)
+        driver.find_element("css selector", ".pg-form button[type=submit]").click()
+        driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const root = document.querySelector(".playground");
+            new MutationObserver(() => { if (root.dataset.runs) done(); }).observe(root, {attributes: true});
+            if (root.dataset.runs) done();""")
+        shown = driver.execute_script("""
+            const q = (s) => Array.from(document.querySelectorAll(s));
+            return {
+              next: q(".pg-topk tbody tr").map((r) => [Number(r.dataset.id), Number(r.dataset.prob)]),
+              lens: q(".pg-lens tbody tr").map((r) => Array.from(r.querySelectorAll("td"))
+                .map((c) => [Number(c.dataset.id), Number(c.dataset.prob)])),
+              attention: q(".pg-attention tbody tr").map((r) => Array.from(r.querySelectorAll("td"))
+                .map((c) => Number(c.dataset.weight))),
+              tokens: q(".pg-tokens .pg-token").map((t) => t.textContent),
+              status: document.querySelector(".pg-status").textContent,
+              html: document.querySelector(".pg-tokens").innerHTML,
+            };""")
+        errors = browser.console_errors(driver)
+        urls, failed = browser.requests_and_failures(driver)
+    assert errors == [] and failed == []
+    assert all(u.startswith(("file:", "blob:", "data:")) for u in urls), urls  # nothing leaves the page
+    # The reader's text is text: its tokens are shown, never parsed as HTML.
+    assert len(shown["tokens"]) == len(ids) and "<b>" not in shown["html"].replace("&lt;b&gt;", "")
+    # Next token: the same ids in the same order, each probability within the fp32 tolerance.
+    top = next_probs.topk(len(shown["next"]))
+    if weights == "fp32":
+        assert [i for i, _ in shown["next"]] == top.indices.tolist()
+    assert [p for _, p in shown["next"]] == pytest.approx(next_probs[[i for i, _ in shown["next"]]].tolist(),
+                                                          abs=tolerance)
+    # Logit lens: rows from the output down to the embeddings, columns the last positions (up to 8).
+    n = len(ids)
+    first = max(0, n - 8)
+    for row, layer in zip(shown["lens"], range(len(lens) - 1, -1, -1), strict=True):
+        for (token, prob), t in zip(row, range(first, n), strict=True):
+            assert prob == pytest.approx(float(lens[layer][t][token]), abs=tolerance)
+            if weights == "fp32":
+                assert token == int(lens[layer][t].argmax())
+    # Attention: layer 1, the mean of its heads, every query and key.
+    expected = attentions[0].mean(0)
+    assert shown["attention"] == [pytest.approx(r, abs=tolerance) for r in expected.tolist()]
+    manifest = json.loads(page.read_text().split('id="playground-manifest">')[1].split("</script>")[0])
+    assert manifest["weights"] == weights and manifest["check"]["next_max_dp"] <= {"fp32": 1e-4, "int8": 0.1}[weights]
