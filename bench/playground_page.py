@@ -62,36 +62,40 @@ def _browser_memory(driver) -> int:
     return sum(p.memory_info().rss for p in found if "chrom" in p.name())
 
 
+def _wait(driver, script: str, *args, seconds: float = 900):
+    """The first non-null value script returns, polled (a script waiting longer than the driver's HTTP timeout
+    would fail)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script, *args)
+        if value is not None:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError(script)
+
+
 def _open_and_load(driver, url: str) -> tuple[float, float]:
     """Seconds from opening the page to the model loaded, and to the first result."""
     started = time.perf_counter()
     driver.get(url)
     driver.find_element("css selector", ".pg-load").click()
-    driver.set_script_timeout(600)
-    driver.execute_async_script("""const done = arguments[arguments.length - 1];
-        const root = document.querySelector(".playground");
-        const check = () => { if (root.classList.contains("pg-ready")) { done(); } };
-        new MutationObserver(check).observe(root, {attributes: true}); check();""")
+    _wait(driver, 'return document.querySelector(".playground").classList.contains("pg-ready") || null;')
     loaded = time.perf_counter() - started
     _run(driver, driver.find_element("css selector", ".pg-prompt").get_attribute("value"))
     return loaded, time.perf_counter() - started
 
 
 def _run(driver, prompt: str) -> dict:
-    return driver.execute_async_script("""const [prompt, done] = arguments;
-        const root = document.querySelector(".playground");
-        const runs = Number(root.dataset.runs || 0);
-        root.querySelector(".pg-prompt").value = prompt;
-        new MutationObserver((_, observer) => {
-          if (Number(root.dataset.runs || 0) > runs) {
-            observer.disconnect();
-            const ms = Number(/in (\\d+) ms/.exec(root.querySelector(".pg-status").textContent)[1]);
-            const next = Array.from(root.querySelectorAll(".pg-topk tbody tr"))
-              .map((r) => [Number(r.dataset.id), Number(r.dataset.prob)]);
-            done({ms, next});
-          }
-        }).observe(root, {attributes: true});
+    runs = int(driver.execute_script('return document.querySelector(".playground").dataset.runs || "0";'))
+    driver.execute_script("""const root = document.querySelector(".playground");
+        root.querySelector(".pg-prompt").value = arguments[0];
         root.querySelector(".pg-form button[type=submit]").click();""", prompt)
+    return _wait(driver, """const root = document.querySelector(".playground");
+        if (Number(root.dataset.runs || 0) <= arguments[0]) { return null; }
+        const ms = Number(/in (\\d+) ms/.exec(root.querySelector(".pg-status").textContent)[1]);
+        const next = Array.from(root.querySelectorAll(".pg-topk tbody tr"))
+          .map((r) => [Number(r.dataset.id), Number(r.dataset.prob)]);
+        return {ms, next};""", runs)
 
 
 def main() -> None:
@@ -118,7 +122,8 @@ def main() -> None:
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    tokenizer = Tokenizer.from_str((folder / "tokenizer-data.js").read_text().split(" = ", 1)[1].rstrip(";\n"))
+    data = (folder / "tokenizer-data.js").read_text()
+    tokenizer = Tokenizer.from_str(data.split(".tokenizer = ", 1)[1].rstrip(";\n"))
 
     def encode(text):
         return {"input_ids": tokenizer.encode(text).ids}
@@ -144,8 +149,11 @@ def main() -> None:
             rows[n] = {"tokens": len(ids), "page_s": round(page_s, 3),
                        "python_s": round(statistics.median(python), 3),
                        "ratio": round(page_s / statistics.median(python), 2)}
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *a: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/playground.html"

@@ -86,3 +86,22 @@ def test_attribution_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
     ig = result["rows"][2]  # integrated gradients, also at equal accuracy against a dense reference
     assert ig["lmreport_error"] >= 0 and ig["captum_default_error"] >= 0
     assert ig["captum_equal_points"] is None or ig["captum_equal_error"] <= ig["lmreport_error"]
+
+
+@pytest.mark.embedded  # a browser
+def test_playground_page_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
+    pytest.importorskip("onnxruntime")
+    from lmreport.build import build
+    from tests.conftest import opts
+
+    write_lesson(tmp_path / "lessons", "01-a.md", '# A\n\n```lmreport\nanalysis: topk\nprompt: "the cat sat"\n```\n')
+    (tmp_path / "lessons" / "course.yml").write_text("title: Bench\nplayground: fp32\n")
+    build(opts(tmp_path, model=str(tiny_models["llama"])))
+    out = tmp_path / "playground.json"
+    run = subprocess.run([sys.executable, "-m", "bench.playground_page", "--site", str(tmp_path / "site"),
+                          "--results", str(out)], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert sorted(results["forward"]) == ["10", "40", "64"]
+    assert all(int(n) - 8 <= row["tokens"] <= int(n) for n, row in results["forward"].items()), results["forward"]
+    assert results["max_dp_next_page_vs_python_onnxruntime"] < 1e-4 and results["browser_memory_gb"] > 0

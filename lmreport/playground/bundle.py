@@ -72,7 +72,8 @@ def prepare(source: models.ModelSource, runtime: models.Runtime, weights: str, c
     check = {"prompts": len(numbers["prompts"]), "next_max_dp": numbers["max_dp_next"],
              "lens_max_dp": numbers["max_dp_lens"], "top1_agree": numbers["top1_equal"],
              "attention_max_d": numbers["max_d_attention"]}
-    return folder, {"layers": info["layers"], "heads": info["heads"], "top": info["top"], "weights": weights,
+    return folder, {"layers": info["layers"], "heads": info["heads"], "vocab": info["vocab"], "top": info["top"],
+                    "weights": weights,
                     "max_tokens": min(MAX_TOKENS, info.get("max_tokens") or MAX_TOKENS), "built": built,
                     "check": check, "model": {"name": source.name, "revision": source.revision[:12]}}
 

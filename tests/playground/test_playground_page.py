@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -23,6 +24,17 @@ pytestmark = [
 ]
 
 PROMPT = "the cat sat on the mat and the dog <b>ran</b>"
+
+
+def _wait(driver, script: str, seconds: float = 600):
+    """The first non-null value script returns, polled (a load takes seconds here, minutes on a busy machine)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value is not None:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"the page did not get there in {seconds} s: {script}")
 
 
 def _reference(model_dir, prompt):
@@ -61,29 +73,16 @@ def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tin
     with browser.chromium(390, 900) as driver:
         driver.get(page.as_uri())
         driver.find_element("css selector", ".pg-load").click()
-        driver.set_script_timeout(300)  # loading is quick; a loaded machine is not
-        status = driver.execute_async_script("""
-            const done = arguments[arguments.length - 1];
-            const root = document.querySelector(".playground");
-            const status = root.querySelector(".pg-status");
-            const check = () => {
-              if (root.classList.contains("pg-ready") || /could not/.test(status.textContent)) {
-                done(status.textContent);
-              }
-            };
-            new MutationObserver(check).observe(root, {attributes: true, subtree: true, childList: true,
-                                                       characterData: true});
-            check();""")
+        # Polled: one script waiting longer than the driver's own HTTP timeout (120 s) would fail on a busy machine.
+        status = _wait(driver, """const root = document.querySelector(".playground");
+            const status = root.querySelector(".pg-status").textContent;
+            return root.classList.contains("pg-ready") || /could not/.test(status) ? status : null;""")
         assert status.startswith("The model is loaded"), (status, browser.console_errors(driver))
         box = driver.find_element("css selector", ".pg-prompt")
         box.clear()
         box.send_keys(PROMPT)
         driver.find_element("css selector", ".pg-form button[type=submit]").click()
-        driver.execute_async_script("""
-            const done = arguments[arguments.length - 1];
-            const root = document.querySelector(".playground");
-            new MutationObserver(() => { if (root.dataset.runs) done(); }).observe(root, {attributes: true});
-            if (root.dataset.runs) done();""")
+        _wait(driver, 'return document.querySelector(".playground").dataset.runs || null;')
         shown = driver.execute_script("""
             const q = (s) => Array.from(document.querySelectorAll(s));
             return {

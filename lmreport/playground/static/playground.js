@@ -248,8 +248,28 @@
         shade(cell, p);
       }
     }
-    const scroll = table.parentElement;
-    scroll.scrollLeft = scroll.scrollWidth;  // open on the prediction
+    followEnd(table.parentElement);  // open on the prediction, the last column
+  }
+
+  // Keep a scroll box at its right end while its content settles (fonts, the page's own notes), until the reader
+  // scrolls it themselves.
+  const following = new WeakSet();
+
+  function followEnd(box) {
+    box.scrollLeft = box.scrollWidth;
+    if (following.has(box)) {
+      return;
+    }
+    following.add(box);
+    let moved = false;
+    box.addEventListener("scroll", () => {
+      moved = box.scrollLeft + box.clientWidth < box.scrollWidth - 2;
+    }, { passive: true });
+    new ResizeObserver(() => {
+      if (!moved) {
+        box.scrollLeft = box.scrollWidth;
+      }
+    }).observe(box.firstElementChild || box);
   }
 
   function attentionRow(result, layer, head, query) {
