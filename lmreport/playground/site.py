@@ -19,6 +19,7 @@ STATIC = Path(__file__).parent / "static"
 FOLDER = "playground"
 PART_BYTES = 64 * 2**20  # raw bytes per part: ~85 MiB as base64, under GitHub Pages' 100 MB per file
 K = 10  # next tokens the page lists
+GREEDY = 5  # tokens the page's greedy continuation adds
 WEIGHT_TEXT = {
     "fp32": "float32, as the build computes",
     "fp16": "stored as float16 (half the download), computed in float32",
@@ -62,7 +63,7 @@ def write_files(site_dir: Path, bundle: Path, summary: dict[str, Any]) -> dict[s
         "digest": digest, "parts": parts, "wasm": {"file": "ort-wasm.js", "bytes": len(wasm),
                                                  "file_bytes": (target / "ort-wasm.js").stat().st_size},
         "layers": summary["layers"], "heads": summary["heads"], "top": summary["top"], "k": K,
-        "max_tokens": summary["max_tokens"], "built": summary["built"],
+        "max_tokens": summary["max_tokens"], "built": summary["built"], "greedy": GREEDY,
         "download_mb": round(download / 1e6),
         "memory_gb": memory_estimate(len(model), summary["weights"], summary["layers"], summary["vocab"],
                                      summary["max_tokens"]),

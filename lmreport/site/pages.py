@@ -120,6 +120,7 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
             page_title="Try your own prompt", current=None, scripts=[], models=[info.sites[0].model],
             switch=[], canonical=_canonical(course, "playground.html"), manifest=manifest,
             manifest_json=Markup(script_json(manifest)), weight_text=WEIGHT_TEXT[summary["weights"]],
+            greedy=manifest["greedy"],
             example=prompts[0] if prompts else "The capital of France is")
         (root / "playground.html").write_text(page, encoding="utf-8")
         pages += 1

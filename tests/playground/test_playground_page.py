@@ -37,6 +37,18 @@ def _wait(driver, script: str, seconds: float = 600):
     raise AssertionError(f"the page did not get there in {seconds} s: {script}")
 
 
+def _greedy(model_dir, ids, steps):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="eager").eval()
+    ids = list(ids)
+    with torch.no_grad():
+        for _ in range(steps):
+            ids.append(int(model(torch.tensor([ids])).logits[0, -1].argmax()))
+    return ids[-steps:]
+
+
 def _reference(model_dir, prompt):
     """Next-token probabilities, the lens's top token and probability per layer and position, and attention, from
     the Hugging Face model itself."""
@@ -95,6 +107,8 @@ def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tin
               status: document.querySelector(".pg-status").textContent,
               html: document.querySelector(".pg-tokens").innerHTML,
             };""")
+        driver.find_element("css selector", ".pg-greedy").click()
+        continued = _wait(driver, 'return document.querySelector(".pg-continued").dataset.ids || null;')
         errors = browser.console_errors(driver)
         urls, failed = browser.requests_and_failures(driver)
     assert errors == [] and failed == []
@@ -118,5 +132,10 @@ def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tin
     # Attention: layer 1, the mean of its heads, every query and key.
     expected = attentions[0].mean(0)
     assert shown["attention"] == [pytest.approx(r, abs=tolerance) for r in expected.tolist()]
+    # Greedy continuation: each step's most likely token, as the model's own greedy decoding gives them.
+    continued = [int(i) for i in continued.split(",")]
+    assert len(continued) == 5
+    if weights == "fp32":
+        assert continued == _greedy(model_dir, ids, 5)
     manifest = json.loads(page.read_text().split('id="playground-manifest">')[1].split("</script>")[0])
     assert manifest["weights"] == weights and manifest["check"]["next_max_dp"] <= {"fp32": 1e-4, "int8": 0.1}[weights]

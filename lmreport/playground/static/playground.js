@@ -370,6 +370,29 @@
       }
     }));
 
+    // Greedy continuation: the most likely token appended, one forward pass per token (each the whole prompt).
+    const greedyButton = element.querySelector(".pg-greedy");
+    greedyButton.addEventListener("click", async () => {
+      if (!model || !last) {
+        return;
+      }
+      greedyButton.disabled = true;
+      const ids = last.ids.slice();
+      const added = [];
+      for (let step = 0; step < manifest.greedy && ids.length < manifest.max_tokens; step += 1) {
+        const result = await run(model, manifest, ids);
+        const best = topk(result.logits, 1, 1)[0].id;
+        ids.push(best);
+        added.push(best);
+      }
+      const line = element.querySelector(".pg-continued");
+      line.replaceChildren(el("span", last.tokens.join("")),
+                           ...added.map((id) => el("mark", show(model.tokenizer.decodeToken(id)), "pg-token")));
+      line.dataset.ids = added.join(",");
+      element.querySelector(".pg-continued-line").hidden = false;
+      greedyButton.disabled = false;
+    });
+
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (!model) {
@@ -403,7 +426,8 @@
       drawAttention(element, result, tokens);
       const tokenList = element.querySelector(".pg-tokens");
       tokenList.replaceChildren(...tokens.map((t) => el("span", t, "pg-token")));
-      last = { result, tokens };
+      last = { result, tokens, ids };
+      element.querySelector(".pg-continued-line").hidden = true;
       const link = element.querySelector(".pg-numbers");
       if (link.href.startsWith("blob:")) {
         URL.revokeObjectURL(link.href);
