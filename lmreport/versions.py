@@ -9,11 +9,16 @@ LIBRARIES = ("lmreport", "torch", "transformers", "bokeh", "bertviz")
 
 
 @cache
-def library_versions() -> dict[str, str]:
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """Each installed distribution's version ("not installed" for one that is not)."""
     found = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+def library_versions() -> dict[str, str]:
+    return package_versions(LIBRARIES)

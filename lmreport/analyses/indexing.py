@@ -18,7 +18,7 @@ def index_problems(options: Sequence[Option], values: Mapping[str, Any], shape: 
                    token_counts: Sequence[int]) -> list[tuple[str, str]]:
     """(option, what is wrong) for every value of an indexing option that the model or prompt does not have.
     values holds the options that parsed (a block with other errors still gets these checked); token_counts has
-    one entry per prompt the block runs on."""
+    one entry per prompt the block runs on (none: positions are not checked)."""
     problems: list[tuple[str, str]] = []
     for option in options:
         if not option.indexes or values.get(option.name) is None:
@@ -51,6 +51,8 @@ def _problem(kind: str, value: int, shape: Mapping[str, int], token_counts: Sequ
             return f"the model's vocabulary has {_count(n, 'token')}"
         return None
     if kind == "position":
+        if not token_counts:
+            return None
         short = min(token_counts)
         if not -short <= value < short:
             which = "the prompt has" if len(token_counts) == 1 else \

@@ -50,14 +50,14 @@ def model_builds(entries: list[ModelEntry], resolver: Callable[[str | None], mod
                  named: dict[str, tuple[Path, int, str]] | None = None) -> list[ModelBuild]:
     """The matrix's models, each found (no model is loaded) and given its site folder; a model listed twice is an
     error. A model course.yml names that cannot be found is an error at its line there, as written (named)."""
-    builds, errors = [], []
+    builds, errors, named = [], [], named or {}
     for entry in entries:
         try:
             builds.append(ModelBuild(entry, resolver(entry.spec)))
         except LmreportError as e:
-            if entry.spec is None or entry.spec not in (named or {}):
+            if entry.spec is None or entry.spec not in named:
                 raise
-            path, line, written = (named or {})[entry.spec]
+            path, line, written = named[entry.spec]
             relative = f" (a path in {path.name} is read from its folder)" if written != entry.spec else ""
             errors.append(LessonError(path, line, f"model '{written}': {e}{relative}"))
     if errors:
@@ -117,7 +117,7 @@ def model_warnings(build: ModelBuild, lessons: list[Lesson], summary: BuildSumma
         summary.skipped, summary.claims_failed = build.skipped, build.counts.fails
         summary.references = sum(len(items) for items in build.resolved.values())
         for problem in problems + warnings:
-            errors += _warning(problem, summary, strict)
+            errors += warn(problem, summary, strict)
     else:
         for problem in problems + warnings:
             log.info("%s", problem)
@@ -138,7 +138,7 @@ def unstable_results(jobs: list[Job], prefix: str = "") -> list[LessonError]:
             for warning in job.analysis.warnings_for(job.result.data)]
 
 
-def _warning(problem: LessonError, summary: BuildSummary, strict: bool) -> list[LessonError]:
+def warn(problem: LessonError, summary: BuildSummary, strict: bool) -> list[LessonError]:
     """A problem that does not stop the build: logged and counted as a warning, or returned as an error with
     --strict."""
     summary.warnings.append(str(problem))

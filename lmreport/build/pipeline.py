@@ -22,6 +22,7 @@ from lmreport.build.matrix import (
     model_warnings,
     plan_builds,
     skipped_blocks,
+    warn,
 )
 from lmreport.build.preflight import index_warnings
 from lmreport.build.types import BuildOptions, BuildSummary
@@ -97,8 +98,8 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     summary.models = [b.label for b in builds]
     errors += plan_builds(builds, scan.lessons, runtime, resolver)
     if errors and results is None:  # stopping here: say now what computing would have found too
-        errors += _scan_problems([], index_warnings(scan.lessons, builds[0].source, runtime), [], options.strict,
-                                 BuildSummary(site_dir=site_dir))
+        errors += [e for w in index_warnings(scan.lessons, builds[0].source, runtime)
+                   for e in warn(w, summary, options.strict)]
     _stop_on(errors)
     # compute: from the cache or the results folders, else one forward pass per (model, prompt)
     jobs = [job for b in builds for job in b.jobs]
@@ -106,8 +107,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     cache = ResultCache(options.cache_dir, options.use_cache)
     errors = compute_all(jobs, cache, summary, options.progress, results)
     if errors:  # stopping here: the blocks computed but not drawable on the first model are said now too
-        errors += _scan_problems([], skipped_blocks(builds[0].jobs), [], options.strict,
-                                 BuildSummary(site_dir=site_dir))
+        errors += [e for w in skipped_blocks(builds[0].jobs) for e in warn(w, summary, options.strict)]
     _stop_on(errors)
     if options.results_only is not None:
         summary.results_dir = options.results_only

@@ -35,9 +35,8 @@ def index_warnings(lessons: list[Lesson], source: models.ModelSource, runtime: m
             try:
                 counts = [_count(tokenizer, prompt) for prompt in analysis.prompts(values)]
             except (KeyError, TypeError, AnalysisError):
-                counts = []
-            checked = {k: v for k, v in values.items() if counts or _indexes(analysis, k) != "position"}
-            problems = index_problems(analysis.options, checked, shape, counts or [1])
+                counts = []  # no prompt that parsed: positions are not checked
+            problems = index_problems(analysis.options, values, shape, counts)
             if problems:
                 found.append(directive.error(f"{not_drawn(analysis.name, source.name, problems)}; the block "
                                              "would not be drawn", problems[0][0]))
@@ -53,11 +52,6 @@ def _parsed(analysis: Any, params: dict[str, Any]) -> dict[str, Any]:
         except OptionError:
             continue
     return values
-
-
-def _indexes(analysis: Any, name: str) -> str:
-    option = analysis.option_map.get(name)
-    return option.indexes if option is not None else ""
 
 
 def _count(tokenizer: Any, prompt: Any) -> int:

@@ -15,13 +15,14 @@ import os
 import shutil
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from lmreport import models
 from lmreport.analyses.spec import source_hash
 from lmreport.errors import LmreportError
+from lmreport.playground import TOOLS
+from lmreport.versions import package_versions
 
 log = logging.getLogger("lmreport")
 
@@ -29,22 +30,15 @@ WEIGHTS = ("fp16", "fp32", "int8")
 TOP = 5  # tokens per logit-lens cell, computed in the graph
 MAX_TOKENS = 64  # the page's longest prompt: attention grows with its square
 BUILT_K = 10
-TOOLS = ("torch", "transformers", "onnx", "onnxscript", "onnxruntime")
 
 
 def tools_missing() -> list[str]:
-    missing = []
-    for name in ("onnx", "onnxscript", "onnxruntime"):
-        try:
-            metadata.version(name)
-        except metadata.PackageNotFoundError:
-            missing.append(name)
-    return missing
+    return [name for name, found in package_versions(TOOLS).items() if found == "not installed"]
 
 
 def bundle_key(source: models.ModelSource, weights: str) -> str:
     parts = [source.key, weights, str(TOP), source_hash("lmreport.playground.export")]
-    parts += [f"{name} {metadata.version(name)}" for name in TOOLS]
+    parts += [f"{name} {found}" for name, found in package_versions(TOOLS).items()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmreport.errors import LmreportError
-from lmreport.playground import graph
+from lmreport.playground import TOOLS, graph
 from lmreport.playground.check import TOLERANCES, check
 from lmreport.playground.weights import WEIGHTS, store, strip_metadata
+from lmreport.versions import package_versions
 
 if TYPE_CHECKING:
     import onnx
@@ -40,9 +40,6 @@ DEFAULT_PROMPTS = (
     "def fibonacci(n):\n    return",
     "1, 2, 3, 4, 5,",
 )
-
-
-VERSIONED = ("torch", "transformers", "onnx", "onnxscript", "onnxruntime")
 
 
 def export(loaded: LoadedModel, folder: Path | str, weights: str = "fp16", top: int = 5,
@@ -104,7 +101,7 @@ def export(loaded: LoadedModel, folder: Path | str, weights: str = "fp16", top: 
         "check_seconds": round(check_seconds, 2),
         "tolerances": TOLERANCES[weights],
         "check": numbers,
-        "versions": _versions(),
+        "versions": package_versions(TOOLS),
     }
     (folder / DESCRIPTION_FILE).write_text(json.dumps(description, indent=1), encoding="utf-8")
     return description
@@ -134,12 +131,3 @@ def _save(proto: onnx.ModelProto, path: Path) -> None:
                             " store its weights as fp16 or int8")
     onnx.save_model(proto, str(path))
 
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for name in VERSIONED:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found

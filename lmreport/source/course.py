@@ -107,10 +107,11 @@ def read_course(lessons_dir: Path) -> Course:
         elif key == "models":
             entries, model_errors = parse_models(value, path, line)
             course.errors += model_errors
-            course.settings[key] = [ModelEntry(model_relative_to(e.spec, path), e.label, e.folder) for e in entries]
+            course.settings[key] = []
             for e in entries:
-                course.named.setdefault(model_relative_to(e.spec, path) or "", (path, _line_of(text, e.spec, line),
-                                                                               e.spec or ""))
+                spec = model_relative_to(e.spec, path)
+                course.settings[key].append(ModelEntry(spec, e.label, e.folder))
+                course.named.setdefault(spec or "", (path, _line_of(text, e.spec, line), e.spec or ""))
             if entries and entries[0].folder:
                 course.warnings.append(LessonError(path, line, f"'folder: {entries[0].folder}' of the first model is "
                                                                "not used: the first model's pages are the site's root"))

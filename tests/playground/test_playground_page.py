@@ -10,10 +10,12 @@ import os
 import time
 
 import pytest
+import torch
 
 from lmreport.build import build
 from tests import browser
 from tests.conftest import opts, write_lesson
+from tests.playground.test_export import expected
 
 pytest.importorskip("onnxruntime")
 
@@ -37,11 +39,8 @@ def _wait(driver, script: str, seconds: float = 600):
     raise AssertionError(f"the page did not get there in {seconds} s: {script}")
 
 
-def _greedy(model_dir, ids, steps):
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="eager").eval()
+def _greedy(model, ids, steps):
+    """The model's own greedy decoding: each step's argmax appended, the whole sequence run again."""
     ids = list(ids)
     with torch.no_grad():
         for _ in range(steps):
@@ -49,30 +48,20 @@ def _greedy(model_dir, ids, steps):
     return ids[-steps:]
 
 
-def _reference(model_dir, prompt):
-    """Next-token probabilities, the lens's top token and probability per layer and position, and attention, from
-    the Hugging Face model itself."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, attn_implementation="eager").eval()
-    ids = tokenizer(prompt)["input_ids"]
-    with torch.no_grad():
-        out = model(torch.tensor([ids]), output_hidden_states=True, output_attentions=True)
-        next_probs = torch.softmax(out.logits[0, -1].double(), -1)
-        hidden = list(out.hidden_states)
-        # HF's last hidden state has the final norm applied already; every other one goes through it here.
-        rows = [model.model.norm(h[0]) for h in hidden[:-1]] + [hidden[-1][0]]
-        lens = [torch.softmax(model.lm_head(r).double(), -1) for r in rows]  # [n, vocab] per layer
-        attentions = torch.stack([a[0] for a in out.attentions]).double()  # [L, H, n, n]
-    return ids, next_probs, lens, attentions
+def _reference(llama, prompt):
+    """Next-token probabilities, the lens's probabilities per layer and position, and attention, from the Hugging
+    Face model itself (test_export.expected: final norm and unembedding applied by hand)."""
+    ids = llama.encode(prompt)
+    reference = expected(llama, ids)
+    next_probs = torch.softmax(reference["logits"].double(), -1)
+    return ids, next_probs, reference["probs"], reference["attentions"].double()
 
 
 # fp32: the page's numbers equal PyTorch's; int8 (blocked DequantizeLinear, opset 21): onnxruntime-web runs it,
 # within the export's int8 tolerance.
 @pytest.mark.parametrize("weights, tolerance", [("fp32", 1e-5), ("int8", 0.1)])
-def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tiny_models, weights, tolerance):
+def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tiny_models, llama, weights,
+                                                                   tolerance):
     model_dir = tiny_models["llama"]
     write_lesson(tmp_path / "lessons", "01-a.md", '# A\n\n```lmreport\nanalysis: topk\nprompt: "the cat sat"\n```\n')
     (tmp_path / "lessons" / "course.yml").write_text(f"title: Playground\nplayground: {weights}\n")
@@ -80,7 +69,7 @@ def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tin
     site = tmp_path / "site"
     page = site / "playground.html"
     assert page.is_file() and 'href="playground.html"' in (site / "01-a.html").read_text()
-    ids, next_probs, lens, attentions = _reference(model_dir, PROMPT)
+    ids, next_probs, lens, attentions = _reference(llama, PROMPT)
 
     with browser.chromium(390, 900) as driver:
         driver.get(page.as_uri())
@@ -136,6 +125,6 @@ def test_the_playground_computes_in_the_page_what_pytorch_computes(tmp_path, tin
     continued = [int(i) for i in continued.split(",")]
     assert len(continued) == 5
     if weights == "fp32":
-        assert continued == _greedy(model_dir, ids, 5)
+        assert continued == _greedy(llama.model, ids, 5)
     manifest = json.loads(page.read_text().split('id="playground-manifest">')[1].split("</script>")[0])
     assert manifest["weights"] == weights and manifest["check"]["next_max_dp"] <= {"fp32": 1e-4, "int8": 0.1}[weights]

@@ -231,34 +231,46 @@
     return kept;
   }
 
+  // One stage of tokenizer.json (a normalizer, pre-tokenizer or post-processor) as a function of what it reads:
+  // `none` where the file has none, its parts in turn for a Sequence (listed under listKey), else steps[type];
+  // a type steps lacks is Unsupported, named as `what`.
+  function makeStage(spec, what, listKey, steps, none) {
+    if (spec === null || spec === undefined) {
+      return none;
+    }
+    if (spec.type === "Sequence") {
+      const parts = spec[listKey].map((part) => makeStage(part, what, listKey, steps, none));
+      return (input) => parts.reduce((done, part) => part(done), input);
+    }
+    if (!(spec.type in steps)) {
+      throw new Unsupported(`${what} ${spec.type}`);
+    }
+    return steps[spec.type](spec);
+  }
+
   // --- Normalizers and pre-tokenizers: each a function of one text, a list of pieces.
 
+  // A Split's or Replace's pattern: {Regex: "..."} or {String: "..."}, as a global unicode RegExp.
+  function patternOf(pattern) {
+    return "Regex" in pattern ? translatePattern(pattern.Regex) : new RegExp(escapeLiteral(pattern.String), "gu");
+  }
+
+  const NORMALIZERS = {
+    NFC: () => (text) => text.normalize("NFC"),
+    NFD: () => (text) => text.normalize("NFD"),
+    NFKC: () => (text) => text.normalize("NFKC"),
+    NFKD: () => (text) => text.normalize("NFKD"),
+    // One character at a time, as Rust's char::to_lowercase (no final sigma).
+    Lowercase: () => (text) => Array.from(text, (character) => character.toLowerCase()).join(""),
+    Prepend: (spec) => (text) => (text === "" ? text : spec.prepend + text),
+    Replace: (spec) => {
+      const regex = patternOf(spec.pattern);
+      return (text) => text.replace(regex, () => spec.content);
+    },
+  };
+
   function makeNormalizer(spec) {
-    if (spec === null || spec === undefined) {
-      return null;
-    }
-    const steps = {
-      Sequence: () => {
-        const parts = spec.normalizers.map(makeNormalizer);
-        return (text) => parts.reduce((done, part) => part(done), text);
-      },
-      NFC: () => (text) => text.normalize("NFC"),
-      NFD: () => (text) => text.normalize("NFD"),
-      NFKC: () => (text) => text.normalize("NFKC"),
-      NFKD: () => (text) => text.normalize("NFKD"),
-      // One character at a time, as Rust's char::to_lowercase (no final sigma).
-      Lowercase: () => (text) => Array.from(text, (character) => character.toLowerCase()).join(""),
-      Prepend: () => (text) => (text === "" ? text : spec.prepend + text),
-      Replace: () => {
-        const regex = "Regex" in spec.pattern ? translatePattern(spec.pattern.Regex)
-          : new RegExp(escapeLiteral(spec.pattern.String), "gu");
-        return (text) => text.replace(regex, () => spec.content);
-      },
-    };
-    if (!(spec.type in steps)) {
-      throw new Unsupported(`normalizer ${spec.type}`);
-    }
-    return steps[spec.type]();
+    return makeStage(spec, "normalizer", "normalizers", NORMALIZERS, null);
   }
 
   function toByteLevel(text) {
@@ -269,36 +281,26 @@
     return out;
   }
 
+  const PRE_TOKENIZERS = {
+    ByteLevel: (spec) => {
+      const regex = spec.use_regex === false ? null : translatePattern(GPT2_PATTERN);
+      return (pieces) => pieces.filter((piece) => piece !== "").flatMap((piece) => {
+        const prefixed = spec.add_prefix_space && !piece.startsWith(" ") ? ` ${piece}` : piece;
+        return regex === null ? [prefixed] : splitBy(prefixed, regex, "Isolated", false);
+      }).map(toByteLevel);
+    },
+    Split: (spec) => {
+      const regex = patternOf(spec.pattern);
+      return (pieces) => pieces.flatMap((piece) => splitBy(piece, regex, spec.behavior, Boolean(spec.invert)));
+    },
+    Digits: (spec) => {
+      const behavior = spec.individual_digits ? "Isolated" : "Contiguous";
+      return (pieces) => pieces.flatMap((piece) => splitBy(piece, /\p{N}/gu, behavior, false));
+    },
+  };
+
   function makePreTokenizer(spec) {
-    if (spec === null || spec === undefined) {
-      return (pieces) => pieces;
-    }
-    const steps = {
-      Sequence: () => {
-        const parts = spec.pretokenizers.map(makePreTokenizer);
-        return (pieces) => parts.reduce((done, part) => part(done), pieces);
-      },
-      ByteLevel: () => {
-        const regex = spec.use_regex === false ? null : translatePattern(GPT2_PATTERN);
-        return (pieces) => pieces.filter((piece) => piece !== "").flatMap((piece) => {
-          const prefixed = spec.add_prefix_space && !piece.startsWith(" ") ? ` ${piece}` : piece;
-          return regex === null ? [prefixed] : splitBy(prefixed, regex, "Isolated", false);
-        }).map(toByteLevel);
-      },
-      Split: () => {
-        const regex = "Regex" in spec.pattern ? translatePattern(spec.pattern.Regex)
-          : new RegExp(escapeLiteral(spec.pattern.String), "gu");
-        return (pieces) => pieces.flatMap((piece) => splitBy(piece, regex, spec.behavior, Boolean(spec.invert)));
-      },
-      Digits: () => {
-        const behavior = spec.individual_digits ? "Isolated" : "Contiguous";
-        return (pieces) => pieces.flatMap((piece) => splitBy(piece, /\p{N}/gu, behavior, false));
-      },
-    };
-    if (!(spec.type in steps)) {
-      throw new Unsupported(`pre_tokenizer ${spec.type}`);
-    }
-    return steps[spec.type]();
+    return makeStage(spec, "pre_tokenizer", "pretokenizers", PRE_TOKENIZERS, (pieces) => pieces);
   }
 
   // --- The BPE model: merges applied lowest rank first, leftmost first among equals, as the Rust library does.
@@ -432,25 +434,16 @@
 
   // --- Post-processors: the special tokens a plain tokenizer(text) call adds around one sequence.
 
+  const POST_PROCESSORS = {
+    ByteLevel: () => (ids) => ids,
+    TemplateProcessing: (spec) => (ids) => spec.single.flatMap((item) => (
+      "Sequence" in item ? ids : spec.special_tokens[item.SpecialToken.id].ids)),
+    BertProcessing: (spec) => (ids) => [spec.cls[1], ...ids, spec.sep[1]],
+    RobertaProcessing: (spec) => (ids) => [spec.cls[1], ...ids, spec.sep[1]],
+  };
+
   function makePostProcessor(spec) {
-    if (spec === null || spec === undefined) {
-      return (ids) => ids;
-    }
-    const steps = {
-      Sequence: () => {
-        const parts = spec.processors.map(makePostProcessor);
-        return (ids) => parts.reduce((done, part) => part(done), ids);
-      },
-      ByteLevel: () => (ids) => ids,
-      TemplateProcessing: () => (ids) => spec.single.flatMap((item) => (
-        "Sequence" in item ? ids : spec.special_tokens[item.SpecialToken.id].ids)),
-      BertProcessing: () => (ids) => [spec.cls[1], ...ids, spec.sep[1]],
-      RobertaProcessing: () => (ids) => [spec.cls[1], ...ids, spec.sep[1]],
-    };
-    if (!(spec.type in steps)) {
-      throw new Unsupported(`post_processor ${spec.type}`);
-    }
-    return steps[spec.type]();
+    return makeStage(spec, "post_processor", "processors", POST_PROCESSORS, (ids) => ids);
   }
 
   // --- Decoding one token, as tokenizer.decode([id]) and then LoadedModel.token_texts show it.
