@@ -122,7 +122,7 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     _stop_on(errors)
     if options.lint_claims:
         _lint_claims(scan.lessons, builds[0].resolved, summary)
-    playground = _playground(configured.settings.get("playground", "off"), builds[0], runtime, options, results)
+    playground = _playground(configured, builds[0], runtime, options, results)
     comparisons = comparable_blocks(builds)
     summary.comparisons = len(comparisons)
     info = SiteInfo(
@@ -141,23 +141,30 @@ def _build(options: BuildOptions, configured: Course) -> BuildSummary:
     return summary
 
 
-def _playground(weights: str, first: ModelBuild, runtime: models.Runtime, options: BuildOptions,
+def _playground(configured: Course, first: ModelBuild, runtime: models.Runtime, options: BuildOptions,
                 results: object) -> tuple[Path, dict] | None:
     """The playground's exported model and its summary, when the course asks for the page (course.yml's
-    'playground', or --playground): the first model's, checked on the prompts of its blocks."""
+    'playground', or --playground): the first model's, checked on the prompts of its blocks. A problem is an
+    error at course.yml's 'playground' line, or of --playground where the command line asked."""
+    weights = configured.settings.get("playground", "off")
     if weights == "off":
         return None
+
+    def failed(message: str) -> LmreportError:
+        if "playground" in options.course:
+            return LmreportError(f"--playground: {message}")
+        return BuildFailed([LessonError(Path(options.lessons_dir) / COURSE_FILE, configured.lines["playground"],
+                                        f"playground: {message}")])
+
     if results is not None:
-        raise BuildFailed([LessonError(options.lessons_dir, 0, "the playground exports the model, and --from-results "
-                                                                "loads none: build it where the model is")])
+        raise failed("the playground exports the model, and --from-results loads none: build it where the model is")
     from lmreport.playground.bundle import prepare
 
     prompts = sorted({prompt for job in first.jobs for prompt in job.prompts})
     try:
         return prepare(first.source, runtime, weights, options.cache_dir, prompts)
     except LmreportError as e:
-        raise BuildFailed([LessonError(options.lessons_dir / "course.yml", 0, f"playground: {e}")]) from None
-
+        raise failed(str(e)) from None
 
 def _lint_claims(lessons: list[Lesson], resolved: dict[str, list[Resolved]], summary: BuildSummary) -> None:
     """--lint-claims: each number of the prose that no claim checks (no claim on its line or the next names its

@@ -28,6 +28,7 @@ class Course:
     warnings: list[LessonError] = field(default_factory=list)
     # each model course.yml names, as a build reads it: (course.yml, its line, the model as written there)
     named: dict[str, tuple[Path, int, str]] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)  # each key's line in course.yml
 
 
 # course.yml: what each key holds. Text keys are also settable on the command line (--title, --base-url...).
@@ -97,6 +98,7 @@ def read_course(lessons_dir: Path) -> Course:
         return course
     for key, value in data.items():
         line = document.key_lines.get(str(key), 0) + 1
+        course.lines[str(key)] = line
         if key == "playground" and isinstance(value, bool):
             value = "fp16" if value else "off"
         if key not in COURSE_KEYS:

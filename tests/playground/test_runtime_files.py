@@ -41,3 +41,27 @@ def test_a_course_without_the_playground_ships_none_of_it(tmp_path, tiny_models)
     site = tmp_path / "site"
     assert not (site / "playground").exists() and not (site / "playground.html").exists()
     assert "playground.html" not in (site / "01-a.html").read_text()
+
+
+def test_a_playground_that_cannot_be_made_is_an_error_at_its_line_and_keeps_the_old_site(tmp_path, tiny_models,
+                                                                                         monkeypatch):
+    import pytest
+
+    from lmreport.errors import BuildFailed, LmreportError
+    from lmreport.playground import bundle
+
+    write_lesson(tmp_path / "lessons", "01-a.md", '# A\n\n```lmreport\nanalysis: topk\nprompt: "the cat"\n```\n')
+    build(build_options(tmp_path, tiny_models["gpt2"]))
+    page = (tmp_path / "site" / "01-a.html").read_text()
+    (tmp_path / "lessons" / "course.yml").write_text("title: T\nplayground: fp16\n")
+    monkeypatch.setattr(bundle, "tools_missing", lambda: ["onnxscript"])
+    with pytest.raises(BuildFailed) as failed:
+        build(build_options(tmp_path, tiny_models["gpt2"]))
+    (error,) = failed.value.errors
+    assert str(error).endswith("lessons/course.yml:2: playground: the playground needs onnxscript: pip install "
+                               "'lmreport[playground]' (or pip install onnx onnxscript onnxruntime)")
+    assert (tmp_path / "site" / "01-a.html").read_text() == page and not (tmp_path / "site" / "playground").exists()
+    # Asked on the command line instead: the error names the option.
+    (tmp_path / "lessons" / "course.yml").write_text("title: T\n")
+    with pytest.raises(LmreportError, match="^--playground: the playground needs onnxscript"):
+        build(build_options(tmp_path, tiny_models["gpt2"], course={"playground": "fp16"}))
