@@ -6,7 +6,8 @@ import js from "@eslint/js";
 import stylistic from "@stylistic/eslint-plugin";
 import globals from "globals";
 
-const PAGE_SCRIPTS = ["lmreport/site/static/*.js", "lmreport/analyses/*/page.js", "lmreport/playground/static/*.js"];
+const PAGE_SCRIPTS = ["lmreport/site/static/*.js", "lmreport/analyses/*/page.js", "lmreport/analyses/*/try.js",
+                      "lmreport/playground/static/*.js"];
 const READY = "start with window.lmreport.ready or window.lmreport.mount (theme.js)";
 const OBSERVE = "wait on what changes (ResizeObserver, MutationObserver), not on time";
 

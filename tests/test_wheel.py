@@ -39,3 +39,13 @@ def test_wheel_installs_and_builds_a_course_outside_the_repository(tmp_path, tin
     assert (built / "assets" / "lmreport.css").is_file() and (built / "assets" / "mathjax-config.js").is_file()
     page = (built / "01-what-comes-next.html").read_text()
     assert page.count('class="lmreport-figure') == 2 and '<link rel="stylesheet" href="assets/lmreport.css">' in page
+    # what only a course with a playground copies: the page scripts and each analysis's drawing of a reader's prompt
+    import zipfile
+
+    from lmreport.playground.site import try_scripts
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    scripts = ("engine.js", "playground.js", "try-prompt.js", "tokenizer.js")
+    wanted = {f"lmreport/playground/static/{n}" for n in scripts}
+    wanted |= {path.relative_to(REPO).as_posix() for path in try_scripts().values()}
+    assert wanted <= names, wanted - names

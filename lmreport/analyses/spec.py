@@ -21,6 +21,7 @@ from lmreport.errors import AnalysisError, LessonError, short
 
 if TYPE_CHECKING:
     from lmreport.analyses.linking import Linked
+    from lmreport.analyses.try_prompt import TryPrompt
     from lmreport.models import ForwardPass, LoadedModel
     from lmreport.result import Result
     from lmreport.source.lessons import Directive
@@ -60,6 +61,9 @@ class Analysis:
     # (result, the blocks of its lesson linked to it by options naming a block: Option.block) -> the result as its
     # figure draws it, with what it shares with them (topk: one probability axis); see linking.py
     linked: Callable[[Result, list[Linked]], Result] | None = None
+    # result -> how the page recomputes its figure on the reader's own prompt when the course has a playground
+    # (try_prompt.py), or None where the figure cannot be: the analysis's folder then holds try.js
+    try_prompt: Callable[[Result], TryPrompt | None] | None = None
     option_map: dict[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -54,12 +54,14 @@ def write_files(site_dir: Path, bundle: Path, summary: dict[str, Any]) -> dict[s
     tokenizer = (bundle / "tokenizer.json").read_text(encoding="utf-8")
     # JSON text is a JavaScript expression; "</" cannot end a script here (a file, not inline), kept as it is.
     (target / "tokenizer-data.js").write_text(_assign(".tokenizer", tokenizer), encoding="utf-8")
-    for name in ("tokenizer.js", "playground.js"):
+    for name in ("tokenizer.js", "engine.js", "playground.js", "try-prompt.js"):
         shutil.copyfile(STATIC / name, target / name)
+    for name, script in try_scripts().items():  # each analysis's drawing of the reader's prompt: try-topk.js...
+        shutil.copyfile(script, target / name)
     digest = hashlib.sha256(model).hexdigest()[:16]
     # what a reader downloads: every file of the folder (the parts as base64 text, a third more than the bytes)
     download = sum(f.stat().st_size for f in target.iterdir())
-    return {
+    manifest = {
         "digest": digest, "parts": parts, "wasm": {"file": "ort-wasm.js", "bytes": len(wasm),
                                                  "file_bytes": (target / "ort-wasm.js").stat().st_size},
         "layers": summary["layers"], "heads": summary["heads"], "top": summary["top"], "k": K,
@@ -69,6 +71,18 @@ def write_files(site_dir: Path, bundle: Path, summary: dict[str, Any]) -> dict[s
                                      summary["max_tokens"]),
         "weights": summary["weights"], "check": summary["check"], "model": summary["model"],
     }
+    # for the lessons' pages, which load it when the reader first runs a prompt (the playground page carries its own)
+    (target / "manifest.js").write_text(_assign(".manifest", json.dumps(manifest, ensure_ascii=False)),
+                                        encoding="utf-8")
+    return manifest
+
+
+def try_scripts() -> dict[str, Path]:
+    """playground/try-<name>.js -> the try.js of each analysis whose figures a reader can recompute in the page."""
+    from lmreport import analyses
+    from lmreport.analyses.try_prompt import SCRIPT
+
+    return {f"try-{a.name}.js": a.folder / SCRIPT for a in analyses.REGISTRY.values() if a.try_prompt is not None}
 
 
 def memory_estimate(model_bytes: int, weights: str, layers: int, vocab: int, max_tokens: int) -> float:

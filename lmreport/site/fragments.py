@@ -18,7 +18,7 @@ from lmreport.site.info import PlacedFigure, SiteInfo
 from lmreport.site.tables import has_table
 from lmreport.source import markdown
 from lmreport.source.lessons import Lesson
-from lmreport.views.figure import display_token
+from lmreport.views.figure import display_token, script_json
 
 
 def lesson_html(lesson: Lesson, base: str = "") -> str:
@@ -28,8 +28,9 @@ def lesson_html(lesson: Lesson, base: str = "") -> str:
 
 
 def figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_url: str | None = None,
-                 element_id: str | None = None) -> str:
+                 element_id: str | None = None, try_box: str = "") -> str:
     return env.get_template("figure.html").render(
+        try_box=Markup(try_box),
         analysis=placed.result.analysis,
         figure_id=element_id or placed.figure_id,
         title=placed.title,
@@ -43,6 +44,30 @@ def figure_html(env: Environment, placed: PlacedFigure, data_url: str, compare_u
         compare_url=compare_url,
         guide=guide_html(placed.result.analysis, placed.result.data) if "skipped" not in placed.result.data else "",
     )
+
+
+def try_prompt_html(env: Environment, placed: PlacedFigure, manifest: dict[str, Any], weight_text: str) -> str:
+    """The figure's "try your own prompt" box, where the course has a playground and the figure is of its model and
+    of an analysis that declares one (Analysis.try_prompt): the reader's prompt runs in the page and is drawn by the
+    figure's own render() as a second figure under the build's, which stays as it was. "" where there is none."""
+    result = placed.result
+    analysis = analyses.get(result.analysis)
+    same_model = (result.model.get("name"), result.model.get("revision", "")[:12]) == (
+        manifest["model"]["name"], manifest["model"]["revision"])
+    if analysis.try_prompt is None or "skipped" in result.data or not same_model:
+        return ""
+    recompute = analysis.try_prompt(result)
+    if recompute is None:
+        return ""
+    box_id = f"{placed.figure_id}-try"
+    twin = analysis.render(recompute.twin, box_id)
+    max_tokens = min(manifest["max_tokens"], analysis.max_tokens or manifest["max_tokens"])
+    spec = {"analysis": result.analysis, "base": "playground/", "figure": placed.figure_id, "max_tokens": max_tokens,
+            "options": recompute.options, "weights": manifest["weights"]}
+    return env.get_template("try_prompt.html").render(
+        box_id=box_id, model=manifest["model"]["name"], manifest=manifest, weight_text=weight_text,
+        prompt=recompute.prompt, temperature=recompute.temperature, max_tokens=max_tokens, twin=Markup(twin.html),
+        spec=Markup(script_json(spec)))
 
 
 def prompt_of(result: Result) -> str:

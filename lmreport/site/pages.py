@@ -13,7 +13,14 @@ from lmreport.playground.site import WEIGHT_TEXT, write_files
 from lmreport.site import search
 from lmreport.site.assets import script_names, write_assets
 from lmreport.site.compare import write_comparisons
-from lmreport.site.fragments import figure_html, lesson_html, place_markers, place_references, with_values
+from lmreport.site.fragments import (
+    figure_html,
+    lesson_html,
+    place_markers,
+    place_references,
+    try_prompt_html,
+    with_values,
+)
 from lmreport.site.info import ModelSite, PlacedFigure, SiteInfo
 from lmreport.site.tables import csv_text
 from lmreport.source import markdown
@@ -41,6 +48,10 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
     pages = 0
     searched: list[tuple[str, str, str]] = []  # the first model's lessons: (file, title, body) for the index
     navs = {}  # per model: a title that holds a number of the prose shows that model's number
+    manifest = None
+    if info.playground is not None:  # its files first: the lessons' "try your own prompt" boxes read the manifest
+        bundle, summary = info.playground
+        manifest = write_files(root, bundle, summary)
     for site in info.sites:
         nav = navs[site.folder] = [
             {"slug": lesson.slug, "title": with_values(lesson.title, site.references.get(lesson.slug, [])),
@@ -70,7 +81,8 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
             figures = site.figures.get(lesson.slug, [])
             links = {f.index: f"{base}compare/{compared[(lesson.slug, f.index)]}" for f in figures
                      if (lesson.slug, f.index) in compared}
-            body, groups = _lesson_body(folder, env, lesson, figures, nonce, links, base)
+            trying = manifest if site is info.sites[0] else None  # the playground runs the first model only
+            body, groups = _lesson_body(folder, env, lesson, figures, nonce, links, base, trying)
             if markdown.has_math(lesson.tokens):
                 groups.add("math")
             toc = [{**entry, "text": with_values(entry["text"], site.references.get(lesson.slug, []))}
@@ -91,7 +103,8 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
                 previous=nav[i - 1] if i > 0 else None,
                 next=nav[i + 1] if i + 1 < len(nav) else None,
                 body=Markup(body),
-                scripts=script_names(groups),
+                scripts=script_names(groups - {TRY_PROMPT}),
+                try_prompt=TRY_PROMPT in groups,
                 models=models,
                 switch=switch(f"{lesson.slug}.html"),
                 canonical=_canonical(course, f"{prefix}{lesson.slug}.html"),
@@ -110,9 +123,7 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
     (root / "404.html").write_text(missing, encoding="utf-8")
     if matrix:
         pages += write_comparisons(root, env, info, nav, course)
-    if info.playground is not None:
-        bundle, summary = info.playground
-        manifest = write_files(root, bundle, summary)
+    if manifest is not None:
         prompts = list(summary["built"])
         page = env.get_template("playground.html").render(
             course=course, versions=info.versions, build_date=info.build_date, lessons=nav, base="", nav_base="",
@@ -146,9 +157,12 @@ def _write_sitemap(root: Path, base_url: str) -> None:
                                       f"{urls}</urlset>\n", encoding="utf-8")
 
 
+TRY_PROMPT = "try-prompt"  # in a lesson's groups: a figure has a "try your own prompt" box (playground/try-prompt.js)
+
+
 def _lesson_body(
     root: Path, env: Environment, lesson: Lesson, figures: list[PlacedFigure], nonce: str,
-    compare_links: dict[int, str] | None = None, base: str = "",
+    compare_links: dict[int, str] | None = None, base: str = "", manifest: dict[str, Any] | None = None,
 ) -> tuple[str, set[str]]:
     groups: set[str] = set()
     blocks: dict[int, str] = {}
@@ -158,7 +172,11 @@ def _lesson_body(
         table = csv_text(placed.result.analysis, placed.result.data)
         if table is not None:
             (root / placed.csv_name).write_text(table, encoding="utf-8")
-        blocks[placed.index] = figure_html(env, placed, placed.data_name, (compare_links or {}).get(placed.index))
+        box = try_prompt_html(env, placed, manifest, WEIGHT_TEXT[manifest["weights"]]) if manifest else ""
+        if box:
+            groups.add(TRY_PROMPT)
+        blocks[placed.index] = figure_html(env, placed, placed.data_name, (compare_links or {}).get(placed.index),
+                                           try_box=box)
     lines = {placed.index: placed.line for placed in figures}
     body = place_markers(lesson_html(lesson, base), markdown.slot_pattern(nonce), blocks, lesson, lines, "figure")
     return body, groups

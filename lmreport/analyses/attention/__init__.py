@@ -33,4 +33,5 @@ ANALYSIS = Analysis(
     comparable=False,
     values=values.VALUES,
     max_tokens=256,
+    try_prompt=view.try_prompt,
 )

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lmreport.result import Result
 from lmreport.views.bertviz import views_html
 from lmreport.views.figure import Figure
 
+if TYPE_CHECKING:
+    from lmreport.analyses.try_prompt import TryPrompt
+
 
 def render(result: Result, figure_id: str) -> Figure:
     return Figure(html=views_html(result.data, figure_id), assets={"bertviz"})
+
+
+def try_prompt(result: Result) -> TryPrompt | None:
+    """The reader's prompt in the page: the twin is these views drawn again from the reader's weights (try.js writes
+    them into the twin's data block), opening on the figure's layer and head; the build's weights to compare are the
+    figure's own data block on the page."""
+    from lmreport.analyses.try_prompt import TryPrompt
+
+    data = result.data
+    if "packed" not in data:
+        return None
+    twin = Result(result.analysis, result.options, result.model, {**data, "tokens": [], "packed": None})
+    return TryPrompt(result.options["prompt"], {"layer": data["layer"], "head": data.get("head"),
+                                                "built": {"ids": data["input_ids"]}}, twin)
 
 
 GUIDE = (

@@ -27,4 +27,5 @@ ANALYSIS = Analysis(
     values=values.VALUES,
     max_tokens=256,
     script="page.js",
+    try_prompt=view.try_prompt,
 )

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bokeh.models import LinearAxis
 from markupsafe import Markup
 
 from lmreport.result import Result
 from lmreport.views.bokeh import BOKEH_TOOLS, LAYER_AXIS, bokeh_figure, grid, layer_ticks
 from lmreport.views.figure import Figure, display_token, display_tokens
+
+if TYPE_CHECKING:
+    from lmreport.analyses.try_prompt import TryPrompt
+
+TITLE = "Top prediction of each layer (final norm + unembedding), colour = its probability"
 
 
 def render(result: Result, figure_id: str) -> Figure:
@@ -18,7 +25,7 @@ def render(result: Result, figure_id: str) -> Figure:
     tops = [[[display_token(t) for t in cell] for cell in row] for row in data["top_tokens"]]
     probs = data["top_probs"]
     fig = grid(
-        title="Top prediction of each layer (final norm + unembedding), colour = its probability",
+        title=TITLE,
         x_labels=tokens,
         y_labels=list(layer_ticks(n_rows).values()),
         values=[[cell[0] for cell in row] for row in probs],
@@ -50,6 +57,21 @@ def render(result: Result, figure_id: str) -> Figure:
     html = Markup('<p class="chart-title">{}</p><div class="lens-scroll" data-lmr-component="logit-lens">{}</div>'
                   ).format(title, Markup(drawn.html))
     return Figure(html=str(html), assets=drawn.assets | {"logit_lens"})
+
+
+def try_prompt(result: Result) -> TryPrompt | None:
+    """The reader's prompt in the page: the twin is this grid, which try.js gives the reader's positions (sized as
+    views/bokeh.py's grid() sizes one), with the build's top cells to compare when the prompt is the figure's."""
+    from lmreport.analyses.try_prompt import TryPrompt
+
+    data = result.data
+    if "top_probs" not in data:
+        return None
+    built = {"ids": data["input_ids"], "top": [[cell[0] for cell in row] for row in data["top_ids"]],
+             "probs": [[cell[0] for cell in row] for row in data["top_probs"]]}
+    return TryPrompt(result.options["prompt"], {
+        "top": result.options["top"], "layers": data["layers"], "title_width": min(900, 7 * len(TITLE) + 80),
+        "phone_column": PHONE_COLUMN, "right_axis": RIGHT_AXIS, "built": built}, result)
 
 
 PHONE_COLUMN = 330  # px: a grid that needs more scrolls sideways on a 390 px phone

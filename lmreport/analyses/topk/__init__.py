@@ -36,4 +36,5 @@ ANALYSIS = Analysis(
     needs=frozenset(),
     values=values.VALUES,
     linked=view.shared_axis,
+    try_prompt=view.try_prompt,
 )

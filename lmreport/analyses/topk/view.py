@@ -16,6 +16,7 @@ from lmreport.views.figure import Figure, display_token, display_tokens
 
 if TYPE_CHECKING:
     from lmreport.analyses.linking import Linked
+    from lmreport.analyses.try_prompt import TryPrompt
 
 LABEL_ROOM = 1.18  # an axis fitted to the bars runs this far past the longest, so that its label fits after it
 
@@ -110,6 +111,24 @@ def _axis_note(result: Result, end: float) -> str:
         why = "fixed by xmax" if end == xmax else f"extended past xmax ({_percent(xmax)}) to fit the longest bar"
         return str(Markup('<p class="axis-note">Probability axis 0 to {}, {}.</p>').format(_percent(end), why))
     return ""
+
+
+def try_prompt(result: Result) -> TryPrompt | None:
+    """The reader's prompt in the page: the box starts with the text the figure predicts after (the prompt up to the
+    block's position), the twin is this chart with the axis its own bars need (try.js applies xmax as axis_end does)."""
+    from lmreport.analyses.try_prompt import TryPrompt
+
+    data = result.data
+    if "predictions" not in data:
+        return None
+    position = data["position"]
+    prompt = result.options["prompt"] if position == len(data["tokens"]) - 1 else "".join(data["tokens"][:position + 1])
+    twin = Result(result.analysis, {k: v for k, v in result.options.items() if k not in ("xmax", "shared_axis")},
+                  result.model, data)
+    built = {"ids": data["input_ids"][:position + 1], "temperature": data["temperature"],
+             "next": [[p["id"], p["prob"]] for p in data["predictions"]]}
+    return TryPrompt(prompt, {"k": len(data["predictions"]), "xmax": result.options.get("xmax"),
+                              "label_room": LABEL_ROOM, "built": built}, twin, temperature=data["temperature"])
 
 
 def table(data: dict[str, Any]) -> Rows:
