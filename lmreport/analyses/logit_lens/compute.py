@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lmreport.analyses.common import layer_names, probabilities
-from lmreport.models.forward import ForwardPass, LoadedModel
+from lmreport.models.forward import LENS_CHUNK_BYTES, ForwardPass, LoadedModel
 from lmreport.models.readouts import norm_parts
 
 
@@ -54,10 +54,12 @@ def _gain_changes(forward: ForwardPass, model: LoadedModel, tops: list[list[int]
     if not torch.allclose(expected, real, rtol=2e-2, atol=2e-2):
         return None  # a norm of another form: nothing to compare
     unembed = model.model.get_output_embeddings()
-    changed = []
-    for row, block in enumerate(plain):
-        logits = model.run_module(unembed, block)
-        for position, top in enumerate(logits.argmax(-1).tolist()):
-            if top != tops[row][position]:
-                changed.append([row, position])
-    return changed
+    n_rows, n_pos, d = plain.shape
+    flat = plain.float().reshape(-1, d)
+    # All rows and positions in a few matrix products: the unembedding is read once per chunk, not once per layer
+    # (a product per layer is limited by reading the 49,152 × 576 matrix, not by arithmetic).
+    per_chunk = max(1, LENS_CHUNK_BYTES // (model.vocab_size * 4))
+    tops_flat = torch.cat([model.run_module(unembed, flat[start:start + per_chunk]).argmax(-1)
+                           for start in range(0, len(flat), per_chunk)]).view(n_rows, n_pos).tolist()
+    return [[row, position] for row in range(n_rows) for position in range(n_pos)
+            if tops_flat[row][position] != tops[row][position]]
