@@ -51,12 +51,13 @@ def task_build(args: dict) -> dict:
 
 def task_bare(args: dict) -> dict:
     """The physical minimum of a build: load each model, run one forward pass per distinct prompt with the
-    same outputs requested (hidden states, attentions), and the generations the course asks for."""
+    same outputs requested (hidden states, attentions), the generations the course asks for, and what its
+    attribution and ablation blocks must compute (bench.run.required_passes)."""
     import torch
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     started = time.perf_counter()
-    for folder, prompts, generations in args["work"]:
+    for folder, prompts, generations, *required in args["work"]:
         config = AutoConfig.from_pretrained(folder)
         causal = any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in config.architectures or [])
         cls = AutoModelForCausalLM if causal else AutoModel
@@ -71,7 +72,37 @@ def task_bare(args: dict) -> dict:
                 model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, do_sample=False,
                                temperature=None, top_p=None, top_k=None,
                                pad_token_id=tokenizer.eos_token_id)
+        for need in required[0] if required else []:
+            _required(model, tokenizer, need)
     return {"seconds": time.perf_counter() - started, "peak_rss": peak_rss_bytes()}
+
+
+BATCH = 32  # sequences per batched pass of the bare minimum's attribution work
+
+
+def _required(model, tokenizer, need: dict) -> None:
+    """One attribution or ablation need (bench.run.required_passes) done the plainest way: `inputs` copies of the
+    prompt's embeddings, scaled as a path from zero would scale them, in batches of BATCH, with the gradient of the
+    last position's top logit where the method needs one; the ablation's variants one forward pass each."""
+    import torch
+
+    if need["kind"] == "texts":
+        with torch.no_grad():
+            for text in need["texts"]:
+                model(**tokenizer(text, return_tensors="pt"))
+        return
+    ids = tokenizer(need["prompt"], return_tensors="pt")["input_ids"]
+    embeddings = model.get_input_embeddings()(ids).detach()
+    for start in range(0, need["inputs"], BATCH):
+        count = min(BATCH, need["inputs"] - start)
+        alphas = torch.linspace(0.01, 1.0, count)[:, None, None]
+        if need["kind"] == "grad":
+            inputs = (alphas * embeddings).requires_grad_(True)
+            logits = model(inputs_embeds=inputs).logits[:, -1]
+            logits.max(-1).values.sum().backward()
+        else:
+            with torch.no_grad():
+                model(inputs_embeds=alphas * embeddings)
 
 
 def task_load(args: dict) -> dict:

@@ -77,6 +77,10 @@ def build_figures(lessons: Path, model: str | None, tmp: Path, repeat: int) -> t
         return child("build", lessons=str(lessons), site=str(tmp / "site"), cache=str(cache), model=model)
 
     cold_seconds, cold_runs = median_of(repeat, cold)
+    required = required_passes(tmp / "site" / "data")
+    for entry in work:  # the course's first model: the one its attribution and ablation blocks ran on
+        entry.append(required)
+        break
     bare_seconds, _ = median_of(repeat, lambda: child("bare", work=work))
     last_cache = max(tmp.glob("cache-*"), key=lambda p: p.stat().st_mtime)
     warm = child("build", lessons=str(lessons), site=str(tmp / "site"), cache=str(last_cache), model=model)
@@ -107,6 +111,30 @@ def build_figures(lessons: Path, model: str | None, tmp: Path, repeat: int) -> t
                peak / (2 * weights + GIB), 1.0, fp32_weights_gib=weights / GIB),
     ]
     return figures, {"site": tmp / "site"}
+
+
+def required_passes(data: Path) -> list[dict[str, Any]]:
+    """What the course's attribution and ablation blocks must compute beyond one forward pass per prompt, read
+    from the cold build's own figures: each attribution method's distinct inputs (with a backward pass for the
+    gradient methods: saliency and gradient × input share one; integrated gradients takes as many points as it
+    needed to settle) and each ablation variant's forward pass."""
+    work: list[dict[str, Any]] = []
+    for path in sorted(data.glob("*-attribution.json")):
+        figure = json.loads(path.read_text())
+        prompt, methods = figure["options"]["prompt"], figure["data"]["methods"]
+        gradients = {m["name"]: m["passes"]["inputs"] for m in methods
+                     if m["name"] in ("saliency", "gradient_x_input", "integrated_gradients")}
+        if "integrated_gradients" in gradients:
+            work.append({"kind": "grad", "prompt": prompt, "inputs": gradients["integrated_gradients"]})
+        if {"saliency", "gradient_x_input"} & set(gradients):
+            work.append({"kind": "grad", "prompt": prompt, "inputs": 1})
+        sampled = sum(m["passes"]["inputs"] for m in methods if m["name"] not in gradients)
+        if sampled:
+            work.append({"kind": "forward", "prompt": prompt, "inputs": sampled})
+    for path in sorted(data.glob("*-ablation.json")):
+        rows = json.loads(path.read_text())["data"]["rows"]
+        work.append({"kind": "texts", "texts": [row["text"] for row in rows[1:]]})
+    return work
 
 
 def edit_one_prompt(lessons: Path) -> None:

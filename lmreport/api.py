@@ -37,7 +37,7 @@ def analyze(analysis: str, prompt: str | None = None, model: str | None = None, 
     source = models.resolve(model)
     loaded = models.load(source)
     try:
-        data = spec.run(loaded.forward(spec.prompts(parsed)[0]), parsed, loaded)
+        data = spec.run(loaded.forward(spec.prompts(parsed)[0], spec.needs), parsed, loaded)  # only what it reads
     except AnalysisError as e:
         raise LmreportError(f"{analysis}: {e}") from None
     finally:

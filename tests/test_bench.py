@@ -105,3 +105,41 @@ def test_playground_page_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
     assert sorted(results["forward"]) == ["10", "40", "64"]
     assert all(int(n) - 8 <= row["tokens"] <= int(n) for n, row in results["forward"].items()), results["forward"]
     assert results["max_dp_next_page_vs_python_onnxruntime"] < 1e-4 and results["browser_memory_gb"] > 0
+
+
+def test_patching_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
+    out = tmp_path / "patching.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.patching", "--model", str(tiny_models["llama"]), "--prompt",
+         "The keys to the cabinet", "--replace", "cabinet", "table", "--repeat", "1", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert (result["tokens"], result["rows"], result["cells"], result["cell_by_cell_passes"]) == (8, 4, 32, 33)
+    assert result["max_abs_difference"] <= 1e-4 and result["lmreport_passes"] < result["cell_by_cell_passes"]
+    assert result["lmreport_s"] > 0 and result["ratio"] > 0 and "ratio" in run.stdout
+
+
+def test_peers_bench_runs_lmreports_side_on_a_tiny_model(tmp_path, tiny_models):
+    """bench.peers in the project's own environment: TransformerLens is not installed, so its rows hold lmreport's
+    time alone and say why (the peers' side runs with requirements-bench.txt)."""
+    out = tmp_path / "peers.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.peers", "--model", str(tiny_models["llama"]), "--prompt", "The keys to the",
+         "--repeat", "2", "--rows", "transformer_lens", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["threads"] == 1 and result["repeat"] == 2 and result["tokens"] and "forget" in result["protocol"]
+    assert [r["analysis"] for r in result["rows"]] == ["logit_lens", "heads"]
+    keys = {"analysis", "peer", "lmreport_s", "lmreport_runs", "peer_s", "peer_way", "ratio", "ways", "target", "met",
+            "agreement", "skipped"}
+    for row in result["rows"]:
+        assert keys <= set(row) and row["lmreport_s"] > 0 and len(row["lmreport_runs"]) == 2
+        if row["skipped"] is None:  # the peer is installed here after all: its numbers were compared and timed
+            assert row["peer_s"] > 0 and row["ratio"] > 0 and row["agreement"]
+        else:
+            assert "transformer_lens" in row["skipped"] and row["peer_s"] is None and row["met"] is None
+    assert "logit_lens" in run.stdout

@@ -17,7 +17,8 @@ from lmreport.views.figure import Figure
 
 NAMES = (
     "attention", "neuron_view", "topk", "logit_lens", "rank_evolution", "compare_tokens", "compare_prompts",
-    "hidden_states", "neurons", "generate", "attribution", "ablation", "heads", "flow",
+    "hidden_states", "neurons", "generate", "attribution", "ablation", "heads", "flow", "patching", "hidden_map",
+    "probe",
 )
 REGISTRY: dict[str, Analysis] = {}
 

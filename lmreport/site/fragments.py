@@ -70,8 +70,16 @@ def try_prompt_html(env: Environment, placed: PlacedFigure, manifest: dict[str, 
         spec=Markup(script_json(spec)))
 
 
+SHOWN_PROMPTS = 3  # a caption names this many of a block's prompts; its data file has them all
+
+
 def prompt_of(result: Result) -> str:
-    return result.options.get("prompt") or " / ".join(result.options.get("prompts", []))
+    """The block's prompt, or its prompts joined; of many, the first few and how many there are."""
+    examples = result.options.get("examples") or []  # probe, hidden_map: [[label, [prompts]], ...]
+    prompts = result.options.get("prompts") or [p for _, group in examples for p in group]
+    if result.options.get("prompt") or len(prompts) <= SHOWN_PROMPTS + 1:
+        return result.options.get("prompt") or " / ".join(prompts)
+    return " / ".join(prompts[:SHOWN_PROMPTS]) + f" / … ({len(prompts)} prompts in all: the figure's data has them)"
 
 
 def place_references(html: str, lesson: Lesson, resolved: list[Resolved], nonce: str,

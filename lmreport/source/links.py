@@ -104,6 +104,9 @@ def _resolve(token: Token, attr: str, url: str, lesson: Lesson, by_file: dict[st
         token.meta["page"] = f"{other.slug}.html{after}"
         return None
     file = root / relative
+    lesson = by_file.get(relative.removesuffix(".html") + ".md")
+    if relative.endswith(".html") and lesson is not None:  # the page a lesson becomes: link to the lesson itself
+        return f"link to '{shown}': to link to a lesson, name its file: {lesson.path.name}"
     if relative.split("/")[0] in reserved or relative in reserved:
         return f"'{shown}' would overwrite the site's own '{relative.split('/')[0]}': rename it"
     if any(part.startswith(".") for part in relative.split("/")):

@@ -37,6 +37,8 @@ _EXTRA = {
     "compare_tokens": {"prompt": EVERY_PROMPT, "tokens": [" the", " is"]},
     "generate": {"prompt": EVERY_PROMPT, "new_tokens": 2},
     "ablation": {"prompt": EVERY_PROMPT, "tokens": [" the"]},
+    "patching": {"prompt": EVERY_PROMPT, "replace": ["cabinet", "table"]},
+    "probe": {"examples": {"a": [EVERY_PROMPT, "The key"], "b": ["Alice gave", "Bob went to"]}, "folds": 2},
 }
 
 

@@ -90,6 +90,9 @@ OPTIONS = {
     "generate": {"prompt": HOSTILE, "new_tokens": 3, "attention": True},
     "ablation": {"prompt": HOSTILE, "tokens": [" the"]},
     "attribution": {"prompt": HOSTILE, "methods": ["occlusion", "gradient_x_input"]},
+    "patching": {"prompt": HOSTILE, "replace": ["alert(1)", "alert(2)"]},
+    "probe": {"examples": {"<script>alert(1)</script>": [HOSTILE, "The key"], "b": ["The keys", "Alice gave"]},
+              "folds": 2},
 }
 
 

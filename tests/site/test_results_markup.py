@@ -14,8 +14,10 @@ from lmreport.result import Result
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>\"'&"
 # Texts a view looks up rather than shows (which views, which method, which node): changing them changes what
 # is drawn, not how text is escaped; "bytes" are the packed attention weights, checked against the numbers;
-# "layers" names the rows of a layer axis, which a consistency check holds to embeddings, layer 1, layer 2...
-LOOKUPS = {"views", "focus", "rule", "name", "output", "bytes", "layers"}
+# "layers" names the rows of a layer axis, which a consistency check holds to embeddings, layer 1, layer 2...;
+# "site", "metric" and "columns" say what patching restored and read, which its check holds to their choices;
+# "control_by" says what the probe's control task labels, held to its choices likewise
+LOOKUPS = {"views", "focus", "rule", "name", "output", "bytes", "layers", "site", "metric", "columns", "control_by"}
 OPTIONS = {
     "attention": {"views": ["head", "model", "heatmap"]},
     "neuron_view": {},
@@ -32,6 +34,10 @@ OPTIONS = {
     "ablation": {"tokens": [" the"]},
     "heads": {},
     "flow": {},
+    "hidden_map": {"prompts": ["The keys to the", "The key to the"]},
+    "patching": {"replace": ["cabinet", "table"]},
+    "probe": {"examples": {"one": ["The keys to the", "The key"], "two": ["Alice gave", "Bob went to"]},
+              "folds": 2},
 }
 
 
@@ -51,7 +57,7 @@ def test_the_list_covers_every_analysis():
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_markup_in_every_text_of_a_result_is_drawn_as_text(name, tiny_models):
     options = dict(OPTIONS[name])
-    if "prompts" not in options:
+    if "prompts" not in options and "examples" not in options:
         options["prompt"] = "The keys to the cabinet are on the table"
     real = lmreport.analyze(name, model=str(tiny_models["gpt2"]), **options)
     data = with_markup(real.data)

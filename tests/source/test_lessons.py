@@ -120,7 +120,8 @@ HAND_WRITTEN = (
     "add up to 1", "adding up to 1", "e ≈ 2.7", "it is 0 when", "Below 1 it", "above 1 it", "at temperature 1",
     "Layer 0 is", "count from 1", "count from 0", "1/√", "1 meaning", "(layer 0)", "1 means", "100 means",
     "1 at the top", "from 0,", "about −0.28", "max(0, x)", "clipped to 0", "(0: not at all)", "Voita, 2024",
-    "at 0.2 only",
+    "at 0.2 only", "Meng et al. (2022)", "Hewitt and Liang, 2019", "(11-flow.md)", "(06-agreement.md)",
+    "is 0 when nothing comes back", "and 1 when the clean",
 )
 
 

@@ -65,7 +65,7 @@ def test_link_targets_encoded_non_ascii_hidden_and_colliding(tmp_path, tiny_mode
     lessons = tmp_path / "lessons"
     write_lesson(lessons, "01-a.md", "# A\n\n## Über\n\n[u](#%C3%BCber) [g](02-b.md#gr%C3%B6%C3%9Fe) [h](a%23b.png) "
                  "[q](02-b.md?x=1#gr%C3%B6%C3%9Fe) [v](img.png?v=2)\n\n[e](.env)\n\n[s](sitemap.xml)\n\n[f](#fig-1) "
-                 "[f9](#fig-9)\n\n```lmreport\nanalysis: topk\nprompt: The key is\n```\n")
+                 "[f9](#fig-9)\n\n[b](02-b.html)\n\n```lmreport\nanalysis: topk\nprompt: The key is\n```\n")
     write_lesson(lessons, "02-b.md", "# B\n\n## Größe\n")
     (lessons / "a#b.png").write_bytes(PNG)
     (lessons / "img.png").write_bytes(PNG)
@@ -76,6 +76,7 @@ def test_link_targets_encoded_non_ascii_hidden_and_colliding(tmp_path, tiny_mode
         "01-a.md:7: '.env' is a hidden file: hidden files are not copied into the site",
         "01-a.md:9: 'sitemap.xml' would overwrite the site's own 'sitemap.xml': rename it",
         "01-a.md:11: link to '#fig-9': no such heading on this page (headings: a, fig-1, über)",
+        "01-a.md:13: link to '02-b.html': to link to a lesson, name its file: 02-b.md",
     ]
     page = (tmp_path / "site" / "01-a.html").read_text()
     assert 'href="a%23b.png"' in page and 'href="02-b.html?x=1#gr%C3%B6%C3%9Fe"' in page

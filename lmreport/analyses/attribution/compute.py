@@ -23,7 +23,9 @@ The baseline, and what an "absent" token becomes, is the embedding of a neutral 
 token, else its end-of-text token), at every position: all-zero embeddings are far from anything the model saw
 (its norms divide by their size), and integrated gradients from them did not converge.
 
-Perturbation methods are batched (`perturbations_per_eval`), integrated gradients' steps too; f asks the
+Perturbation methods are batched (`perturbations_per_eval`); integrated gradients take as many points a pass
+as GRADIENT_ROWS token rows allow (all 32 of a 5-token prompt's path in one), f(baseline) riding in the first
+(paths.py); occlusion runs every variant in one packed pass where the model allows (occlusion.py). f asks the
 model for the last position's logits only, and does not run an input it has seen (the prompt's value comes
 from the build's forward pass). The passes each method will take at most are logged before any runs.
 """
@@ -35,6 +37,7 @@ import logging
 import sys
 from typing import Any
 
+from lmreport.analyses.attribution import occlusion
 from lmreport.analyses.attribution.paths import integrated_gradients
 from lmreport.analyses.common import target_and_contrast
 from lmreport.errors import AnalysisError
@@ -65,7 +68,13 @@ FROM_BASELINE = frozenset({"integrated_gradients", "shapley", "lime", "kernel_sh
 SEEDS = (0, 1)  # the sampled methods run once per seed; their scores are the mean, half the difference the error
 
 
-BATCH = 16  # perturbed inputs, or integrated-gradient steps, per forward pass
+BATCH = 16  # perturbed inputs per forward pass
+
+
+# Token rows (inputs × prompt tokens) of one integrated-gradient pass: on a CPU a pass reads the weights once
+# however many rows it holds, so 2 passes of 16 points cost a fifth more than 1 of 32; 1024 rows is what 16
+# inputs of a 64-token prompt held before, so no pass holds more activations for the backward pass than then.
+GRADIENT_ROWS = 1024
 
 
 MAX_TOKENS = 64  # every method runs at least one pass per token, some many more
@@ -74,16 +83,24 @@ MAX_TOKENS = 64  # every method runs at least one pass per token, some many more
 log = logging.getLogger(__name__)
 
 
-def planned_passes(name: str, n: int, options: dict[str, Any]) -> dict[str, int]:
-    """What a method costs at most on an n-token prompt, as Captum asks for it: batched forward and backward
-    passes, and the inputs they hold (fewer run when inputs repeat; a test counts them)."""
+def gradient_batch(n: int) -> int:
+    """Integrated-gradient points (inputs) per pass on an n-token prompt."""
+    return max(1, GRADIENT_ROWS // n)
+
+
+def planned_passes(name: str, n: int, options: dict[str, Any], packed: bool = False) -> dict[str, int]:
+    """What a method costs at most on an n-token prompt: batched forward and backward passes, and the inputs they
+    hold (fewer run when inputs repeat; a test counts them). packed: occlusion runs packed (occlusion.py)."""
     if name in ("saliency", "gradient_x_input"):
         return {"forward": 1, "backward": 1, "inputs": 1}
-    if name == "integrated_gradients":  # the baseline for the gap, the whole path, then pieces cut in two
-        points = options["steps"]
+    if name == "integrated_gradients":  # the whole path with the baseline, then pieces cut in two
+        points, per = options["steps"], gradient_batch(n)
         cuts = max(0, (options["max_steps"] - points) // (2 * points))
-        batches = -(-points // BATCH) + cuts * -(-2 * points // BATCH)
-        return {"forward": batches + 1, "backward": batches, "inputs": points + cuts * 2 * points + 1}
+        batches = -(-(points + 1) // per) + cuts * -(-2 * points // per)
+        return {"forward": batches, "backward": batches, "inputs": points + 1 + cuts * 2 * points}
+    if name == "occlusion" and packed:  # each pass: its variants, and the prompt again as a check
+        passes = len(occlusion.chunks(n))
+        return {"forward": passes, "backward": 0, "inputs": n + passes}
     if name == "occlusion":  # the prompt, then each token replaced
         return {"forward": 1 + -(-n // BATCH), "backward": 0, "inputs": 1 + n}
     runs = len(SEEDS)
@@ -117,6 +134,20 @@ class Attributed:
         """Record f(x) for one input [n, d] computed elsewhere."""
         self.seen[_digest(x)] = value
 
+    def known(self, x: Any) -> float | None:
+        """f(x) for one input [n, d] if it was run or remembered, else None."""
+        return self.seen.get(_digest(x))
+
+    def packed(self, x: Any, positions: Any, mask: Any, keep: Any) -> Any:
+        """f at the rows `keep` of one packed sequence [1, R, d] (occlusion.py), one input a row kept."""
+        import torch
+
+        with torch.no_grad():
+            values = self.quantity(self.logits(x, positions, mask, keep))
+        self.passes += 1
+        self.inputs += len(keep)
+        return values
+
     def __call__(self, x: Any) -> Any:
         import torch
 
@@ -147,10 +178,14 @@ def _digest(x: Any) -> bytes:
 
 def last_logits(model: LoadedModel) -> Any:
     """x -> the logits at the last position of input embeddings x [batch, n, d] (only that row is computed where
-    the model allows it; no key/value cache is kept)."""
+    the model allows it; no key/value cache is kept). With positions, mask and keep, x is one packed sequence
+    (occlusion.py) and the logits are those of the rows keep, [len(keep), vocab]."""
     keeps = "logits_to_keep" in inspect.signature(model.model.forward).parameters
 
-    def run(x: Any) -> Any:
+    def run(x: Any, positions: Any = None, mask: Any = None, keep: Any = None) -> Any:
+        if keep is not None:
+            return model.model(inputs_embeds=x, position_ids=positions, attention_mask=mask, use_cache=False,
+                               logits_to_keep=keep).logits[0].float()
         extra = {"logits_to_keep": 1} if keeps else {}
         return model.model(inputs_embeds=x, use_cache=False, **extra).logits[:, -1].float()
 
@@ -174,7 +209,8 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     f = Attributed(model, target, contrast)
     f.remember(embeds[0], float(f.quantity(forward.logits[-1].float())))
     n = embeds.shape[1]
-    plans = {name: planned_passes(name, n, options) for name in options["methods"]}
+    packed = occlusion.packable(model, n)
+    plans = {name: planned_passes(name, n, options, packed) for name in options["methods"]}
     log.info("attribution of %d tokens: at most %d forward and %d backward passes (%s; inputs already seen are "
              "not run again)", n, sum(p["forward"] for p in plans.values()),
              sum(p["backward"] for p in plans.values()),
@@ -182,7 +218,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     rows = []
     for name in options["methods"]:
         passes, inputs, backward = f.passes, f.inputs, f.backward
-        row = _method(name, f, embeds, baseline, options)
+        row = _method(name, f, embeds, baseline, options, packed)
         rows.append({**row, "passes": {"forward": f.passes - passes, "backward": f.backward - backward,
                                        "inputs": f.inputs - inputs, "planned": plans[name]}})
     with torch.no_grad():
@@ -230,60 +266,94 @@ def _neutral_token(model: LoadedModel) -> int:
     return 0
 
 
-def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, Any]) -> dict[str, Any]:
+def _method(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, Any], packed: bool) -> dict[str, Any]:
     import torch
-    from captum.attr import (
-        FeatureAblation,
-        InputXGradient,
-        KernelShap,
-        Lime,
-        Saliency,
-        ShapleyValueSampling,
-    )
+
+    row: dict[str, Any] = {"name": name, "label": METHODS[name][0], "measures": METHODS[name][1]}
+    if name in GRADIENT:
+        with torch.enable_grad():
+            scores = _gradient(name, f, embeds, baseline, options, row)
+    else:
+        scores = _packed_occlusion(f, embeds, baseline) if name == "occlusion" and packed else None
+        if scores is None:
+            scores = _perturbed(name, f, embeds, baseline, options, row)
+    row["scores"] = [float(s) for s in scores.detach().cpu()]
+    return row
+
+
+def _gradient(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, Any], row: dict[str, Any]) -> Any:
+    """Saliency, gradient × input or integrated gradients (which adds how its path settled to row)."""
+    import torch
+    from captum.attr import InputXGradient, Saliency
+
+    if name == "saliency":
+        return Saliency(f).attribute(embeds.clone().requires_grad_(True), abs=False)[0].norm(dim=-1)
+    if name == "gradient_x_input":
+        return InputXGradient(f).attribute(embeds.clone().requires_grad_(True))[0].sum(-1)
+    with torch.no_grad():
+        f_prompt = float(f(embeds)[0])  # from the build's forward pass
+
+    def allowed_for(f_baseline: float) -> float:
+        return options["tolerance"] * max(abs(f_prompt - f_baseline), 1.0)
+
+    known = f.known(baseline[0])  # else f(baseline) is computed in the path's first pass
+    path = integrated_gradients(f, embeds, baseline, options["steps"], options["max_steps"],
+                                allowed_for if known is None else allowed_for(known), gradient_batch(embeds.shape[1]))
+    if known is None:
+        known = path.f_baseline
+        f.remember(baseline[0], known)
+    allowed = allowed_for(known)
+    delta = float(path.scores.sum()) - (f_prompt - known)
+    row.update({"points": path.points, "pieces": path.pieces, "allowed": allowed, "convergence_delta": delta,
+                "error_estimate": path.error if path.error != float("inf") else None,
+                "converged": path.settled and abs(delta) <= allowed})
+    return path.scores
+
+
+def _perturbed(name: str, f: Any, embeds: Any, baseline: Any, options: dict[str, Any], row: dict[str, Any]) -> Any:
+    """Occlusion (one pass per BATCH variants), Shapley values, LIME or KernelSHAP, by Captum (the sampled ones
+    add their error estimate to row)."""
+    import torch
+    from captum.attr import FeatureAblation, KernelShap, Lime, ShapleyValueSampling
 
     n = embeds.shape[1]
     mask = torch.arange(n, device=embeds.device).view(1, n, 1).expand_as(embeds).contiguous()  # a feature per token
-    row: dict[str, Any] = {"name": name, "label": METHODS[name][0], "measures": METHODS[name][1]}
-    if name in GRADIENT:
-        embeds = embeds.clone().requires_grad_(True)
-    with torch.enable_grad():
-        if name == "saliency":
-            scores = Saliency(f).attribute(embeds, abs=False)[0].norm(dim=-1)
-        elif name == "gradient_x_input":
-            scores = InputXGradient(f).attribute(embeds)[0].sum(-1)
-        elif name == "integrated_gradients":
-            with torch.no_grad():
-                gap = float(f(embeds)[0] - f(baseline)[0])
-            allowed = options["tolerance"] * max(abs(gap), 1.0)
-            path = integrated_gradients(f, embeds.detach(), baseline, options["steps"], options["max_steps"],
-                                        allowed, BATCH)
-            scores = path.scores
-            delta = float(scores.sum()) - gap
-            row.update({"points": path.points, "pieces": path.pieces, "allowed": allowed, "convergence_delta": delta,
-                        "error_estimate": path.error if path.error != float("inf") else None,
-                        "converged": path.settled and abs(delta) <= allowed})
-        else:
-            samples = options["samples"]
-            common = {"baselines": baseline, "feature_mask": mask, "perturbations_per_eval": BATCH,
-                      "show_progress": sys.stderr.isatty()}  # Captum's own bar, on a terminal only
-            runs = []
-            # Shapley values, LIME and KernelSHAP draw random orders and subsets: seeded, so a build gives the
-            # same page every time (without touching the random state of anything else). The sampled ones run
-            # twice, with seeds 0 and 1: the scores are the mean, and half the runs' difference their error.
-            for seed in (0,) if name == "occlusion" else SEEDS:
-                with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(seed)
-                    if name == "occlusion":
-                        out = FeatureAblation(f).attribute(embeds, **common)
-                    elif name == "shapley":
-                        out = ShapleyValueSampling(f).attribute(embeds, n_samples=samples, **common)
-                    elif name == "lime":
-                        out = Lime(f).attribute(embeds, n_samples=samples, **common)
-                    else:
-                        out = KernelShap(f).attribute(embeds, n_samples=samples, **common)
-                runs.append(out[0, :, 0].double())
-            scores = sum(runs) / len(runs)
-            if len(runs) > 1:
-                row["error_estimate"] = float((runs[0] - runs[1]).abs().sum() / 2)
-    row["scores"] = [float(s) for s in scores.detach().cpu()]
-    return row
+    samples = options["samples"]
+    common = {"baselines": baseline, "feature_mask": mask, "perturbations_per_eval": BATCH,
+              "show_progress": sys.stderr.isatty()}  # Captum's own bar, on a terminal only
+    runs = []
+    # Shapley values, LIME and KernelSHAP draw random orders and subsets: seeded, so a build gives the same page
+    # every time (without touching the random state of anything else). The sampled ones run twice, with seeds 0
+    # and 1: the scores are the mean, and half the runs' difference their error.
+    for seed in (0,) if name == "occlusion" else SEEDS:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            if name == "occlusion":
+                out = FeatureAblation(f).attribute(embeds, **common)
+            elif name == "shapley":
+                out = ShapleyValueSampling(f).attribute(embeds, n_samples=samples, **common)
+            elif name == "lime":
+                out = Lime(f).attribute(embeds, n_samples=samples, **common)
+            else:
+                out = KernelShap(f).attribute(embeds, n_samples=samples, **common)
+        runs.append(out[0, :, 0].double())
+    if len(runs) > 1:
+        row["error_estimate"] = float((runs[0] - runs[1]).abs().sum() / 2)
+    return sum(runs) / len(runs)
+
+
+def _packed_occlusion(f: Attributed, embeds: Any, baseline: Any) -> Any:
+    """Occlusion's scores f(prompt) - f(variant) from packed passes (occlusion.py), the variants remembered for the
+    other methods; None when the model cannot run them packed (then Captum's FeatureAblation runs them)."""
+    import torch
+
+    with torch.no_grad():
+        f_prompt = f(embeds)[0]  # from the build's forward pass
+    values = occlusion.occluded(f.packed, embeds, baseline, float(f_prompt))
+    if values is None:
+        log.warning("occlusion: a packed pass did not reproduce f(prompt) on this model; running the variants one "
+                    "by one")
+        return None
+    for variant, value in zip(occlusion.variants(embeds, baseline), values.tolist(), strict=True):
+        f.remember(variant, value)
+    return (f_prompt - values).double()  # in float32 first, as Captum subtracts

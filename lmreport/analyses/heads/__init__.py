@@ -28,5 +28,5 @@ ANALYSIS = Analysis(
     script="page.js",
     max_tokens=256,
     values=values.VALUES,
-    needs=frozenset({"hidden_states", "attentions"}),
+    needs=frozenset({"hidden_states", "attentions", "heads"}),
 )

@@ -22,7 +22,7 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     import torch
 
     model.require_lm_head("heads")
-    last = forward.logits[-1].double()
+    last = forward.logits[-1]
     target, contrast = target_and_contrast(model, forward, options)
     layers = architecture.decoder_layers(model.model)
     projections = [architecture.attention_output(layer) for layer in layers]
@@ -37,25 +37,22 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
     if not torch.allclose(apply(x) + norm_bias, model.run_module(norm, x[None])[0].double(), rtol=tolerance,
                           atol=tolerance):
         raise NotApplicable(f"cannot hold {type(norm).__name__}'s scale fixed as a linear map")
-    unembed = model.model.get_output_embeddings().weight.detach().double().cpu()
-    direction = unembed[target] - (unembed[contrast] if contrast is not None else 0)
-    with torch.no_grad(), architecture.capture_inputs(dict(enumerate(projections))) as captured:
-        model.model(torch.tensor([forward.input_ids], device=model.device))
-    model.forward_count += 1
+    unembed = model.model.get_output_embeddings().weight  # only the target's (and the contrast's) rows are read
+    direction = unembed[target].detach().double().cpu() - (
+        unembed[contrast].detach().double().cpu() if contrast is not None else 0)
+    z = _last_head_outputs(forward, model, projections)  # [layer, heads × d_head], float64
     n_heads = int(forward.attentions.shape[1])
+    d_head = z.shape[1] // n_heads
     table = []
     for i, projection in enumerate(projections):
-        z = captured[i].reshape(-1, captured[i].shape[-1])[-1].double().cpu()  # [heads × d_head], last position
         weight = architecture.projection_weight(projection).detach().double().cpu()  # [heads × d_head, d_model]
-        d_head = z.shape[0] // n_heads
-        row = []
-        for h in range(n_heads):
-            part = slice(h * d_head, (h + 1) * d_head)
-            row.append(float(apply(z[part] @ weight[part]) @ direction))
-        table.append(row)
+        # One head at a time, in the order of operations of the numbers this analysis has always given (a
+        # product for all heads at once would round otherwise, in the last bits).
+        table.append([float(apply(z[i, h * d_head:(h + 1) * d_head] @ weight[h * d_head:(h + 1) * d_head])
+                            @ direction) for h in range(n_heads)])
     flat = [(abs(v), layer, head) for layer, row in enumerate(table) for head, v in enumerate(row)]
     _, top_layer, top_head = max(flat)
-    logit = float(last[target] - (last[contrast] if contrast is not None else 0))
+    logit = float(last[target].double() - (last[contrast].double() if contrast is not None else 0))
     total = sum(sum(row) for row in table)
     return {
         "tokens": forward.tokens,
@@ -69,7 +66,21 @@ def compute(forward: ForwardPass, options: dict[str, Any], model: LoadedModel) -
         "logit": logit,
         "heads_total": total,
         "top": {"layer": top_layer + 1, "head": top_head, "value": table[top_layer][top_head]},
-        "attention": [[[round(float(a), 5) for a in forward.attentions[layer, head, -1]] for head in range(n_heads)]
-                      for layer in range(len(table))],
+        "attention": [[[round(a, 5) for a in head] for head in layer]
+                      for layer in forward.attentions[: len(table), :, -1].tolist()],
         "softcap": bool(getattr(model.config, "final_logit_softcapping", None)),
     }
+
+
+def _last_head_outputs(forward: ForwardPass, model: LoadedModel, projections: list[Any]) -> Any:
+    """Each layer's heads' outputs at the last position, [layer, heads × d_head] in float64: from the forward pass
+    when it kept them ("heads" in the analysis's needs), else from a pass of our own hooked on the projections."""
+    import torch
+
+    if forward.head_outputs is not None:
+        return forward.head_outputs[:, -1].double()
+    with torch.no_grad(), architecture.capture_inputs(dict(enumerate(projections))) as captured:
+        model.model(torch.tensor([forward.input_ids], device=model.device))
+    model.forward_count += 1
+    return torch.stack([captured[i].reshape(-1, captured[i].shape[-1])[-1].double().cpu()
+                        for i in range(len(projections))])
