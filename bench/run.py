@@ -117,7 +117,8 @@ def required_passes(data: Path) -> list[dict[str, Any]]:
     """What the course's attribution and ablation blocks must compute beyond one forward pass per prompt, read
     from the cold build's own figures: each attribution method's distinct inputs (with a backward pass for the
     gradient methods: saliency and gradient × input share one; integrated gradients takes as many points as it
-    needed to settle) and each ablation variant's forward pass."""
+    needed to settle), each cell of a patching grid (a forward pass of the corrupted prompt) with its clean and
+    corrupted runs, and each ablation variant's forward pass. A probe's fits are not counted: no model runs."""
     work: list[dict[str, Any]] = []
     for path in sorted(data.glob("*-attribution.json")):
         figure = json.loads(path.read_text())
@@ -131,6 +132,11 @@ def required_passes(data: Path) -> list[dict[str, Any]]:
         sampled = sum(m["passes"]["inputs"] for m in methods if m["name"] not in gradients)
         if sampled:
             work.append({"kind": "forward", "prompt": prompt, "inputs": sampled})
+    for path in sorted(data.glob("*-patching.json")):  # every cell of the grid: the corrupted run, one piece restored
+        patching = json.loads(path.read_text())["data"]
+        cells = sum(len(row) for row in patching["recovery"])
+        work.append({"kind": "forward", "prompt": patching["corrupted"], "inputs": cells})
+        work.append({"kind": "texts", "texts": [patching["prompt"], patching["corrupted"]]})
     for path in sorted(data.glob("*-ablation.json")):
         rows = json.loads(path.read_text())["data"]["rows"]
         work.append({"kind": "texts", "texts": [row["text"] for row in rows[1:]]})

@@ -16,7 +16,7 @@ def test_every_number_and_claim_of_the_course_holds(embedded_build):
     """The course's prose takes every number about the model from the build, and every claim holds."""
     _, summary = embedded_build
     assert summary.warnings == [] and summary.claims_failed == 0 and summary.skipped == 0
-    assert summary.references >= 200 and summary.pages == 12  # 11 lessons and the index
+    assert summary.references >= 200 and summary.pages == 13  # 12 lessons and the index
 
 
 def test_course_builds_offline_with_paris_on_top(embedded_site):
@@ -97,8 +97,14 @@ def test_the_course_builds_for_a_second_model(tmp_path, capsys):
                                  cache_dir=tmp_path / "cache", progress=False))
     failed = [w for w in summary.warnings if "does not hold" in w]
     na = [w for w in summary.warnings if "is n/a for this model" in w]
-    assert summary.pages == 12 and len(failed) == summary.claims_failed > 0
-    assert sorted(failed + na) == sorted(summary.warnings)  # nothing else went wrong
+    assert summary.pages == 13 and len(failed) == summary.claims_failed > 0
+    # Besides claims: what an analysis warns of at its block on this model (a block naming layer 12 of 6 is not
+    # drawn; patching's corrupted run shares the clean one's answer, so its gap is small), each at its line.
+    import re
+
+    noted = [w for w in summary.warnings if re.search(r"\.md:\d+: [a-z_]+( on [^:]+)?: ", w)]
+    assert {re.search(r"\.md:\d+: ([a-z_]+)", w).group(1) for w in noted} <= {"hidden_map", "patching"}, noted
+    assert sorted(failed + na + noted) == sorted(summary.warnings)  # nothing else went wrong
     with capsys.disabled():
         print(f"\n  {summary.references} numbers and claims; {summary.claims_failed} claims fail and {len(na)} "
               "references are n/a on a tiny random GPT-2:")
