@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bokeh.models import LinearAxis
 from markupsafe import Markup
 
+from lmreport.analyses.logit_lens.view import PHONE_COLUMN, RIGHT_AXIS
 from lmreport.analyses.spec import Guide, Rows
 from lmreport.result import Result
 from lmreport.views.bokeh import BOKEH_TOOLS, LAYER_AXIS, bokeh_figure, grid
@@ -74,8 +76,21 @@ def render(result: Result, figure_id: str) -> Figure:
         x_axis_label="head" if heads else "clean token (/corrupted token where they differ)",
         y_axis_label=LAYER_AXIS if data["site"] == "residual" else BLOCK_AXIS,
     )
+    if heads:
+        drawn = bokeh_figure(fig)
+        return Figure(html=str(summary(data) + Markup(drawn.html)), assets=drawn.assets)
+    # A grid wider than a phone scrolls in its box and opens at its right end, the last position (where the answer
+    # is read), as the logit lens's does (assets/logit_lens.js); the title stays above the box, in view.
+    if fig.min_width > PHONE_COLUMN:  # the layers again at the right, in view when the box opens at its end
+        fig.add_layout(LinearAxis(ticker=fig.yaxis[0].ticker,
+                                  major_label_overrides=fig.yaxis[0].major_label_overrides), "right")
+        fig.width += RIGHT_AXIS
+        fig.min_width += RIGHT_AXIS
+    title, fig.title.text = fig.title.text, ""
     drawn = bokeh_figure(fig)
-    return Figure(html=str(summary(data) + Markup(drawn.html)), assets=drawn.assets)
+    boxed = Markup('<p class="chart-title">{}</p><div class="lens-scroll" data-lmr-component="logit-lens">{}</div>'
+                   ).format(title, Markup(drawn.html))
+    return Figure(html=str(summary(data) + boxed), assets=drawn.assets | {"logit_lens"})
 
 
 def summary(data: dict[str, Any]) -> Markup:
