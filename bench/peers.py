@@ -109,7 +109,7 @@ def row(analysis: str, peer: str, timing: dict[str, Any], agreement: dict[str, A
             "met": None if ratio is None else ratio <= target, "agreement": agreement, "skipped": skipped}
 
 
-def _version(dist: str) -> str | None:
+def version_of(dist: str) -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -126,7 +126,7 @@ def transformer_lens_rows(bench: Bench) -> list[dict[str, Any]]:
         why = f"transformer_lens is not installed ({e}): lmreport's side only"
         return [row("logit_lens", "TransformerLens", bench.race(bench.ours("logit_lens", top=LENS_TOP), {}), {}, why),
                 row("heads", "TransformerLens", bench.race(bench.ours("heads"), {}), {}, why)]
-    name = f"TransformerLens {_version('transformer-lens')}"
+    name = f"TransformerLens {version_of('transformer-lens')}"
     return [_lens_row(bench, name), _heads_row(bench, name)]  # one bridge at a time in memory
 
 
@@ -236,6 +236,46 @@ def _heads_agreement(ours: dict[str, Any], attribution: Any, attention: Any) -> 
     return out
 
 
+def open_bench(model: str | None, prompt: str, repeat: int, threads: int) -> tuple[Any, Bench]:
+    """The model loaded as analyze() loads it, on `threads` threads, and the Bench every row provider reads."""
+    import torch
+
+    from lmreport import models
+
+    torch.set_num_threads(threads)
+    source = models.resolve(model)
+    loaded = models.load(source)
+    folder = models.converted_folder(source) if source.kind == "gguf" else source.path
+    return source, Bench(loaded=loaded, model=model, prompt=prompt, repeat=repeat, folder=Path(folder),
+                         ids=loaded.encode(prompt))
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    """The table: one line a row (the ratio against the fastest peer way, and the ratio with the forward pass
+    recomputed where a row measured it), then its agreement, its peer's ways and what else it measured."""
+    print(f"{'analysis':<24}{'peer (fastest way)':<56}{'lmreport s':>11}{'peer s':>9}{'ratio':>7}{'target':>9}"
+          f"{'fresh':>7}")
+    for r in rows:
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        peer = r["peer"] + (f": {r['peer_way']}" if r.get("peer_way") else "")
+        peer_s = "-" if r["peer_s"] is None else f"{r['peer_s']:.3f}"
+        fresh = f"{r['fresh']['ratio']:.2f}" if r.get("fresh") else "-"
+        verdict = "" if r["met"] is None else "  met" if r["met"] else "  NOT met"
+        print(f"{r['analysis']:<24}{peer:<56}{r['lmreport_s']:>11.3f}{peer_s:>9}{ratio:>7}"
+              f"{'<= ' + str(r['target']):>9}{fresh:>7}{verdict}")
+        if r["skipped"]:
+            print(f"{'':<24}skipped: {r['skipped']}")
+        for way, agreement in r["agreement"].items():
+            print(f"{'':<24}agreement with {way}: {agreement}")
+        for way, timing in r.get("ways", {}).items():
+            print(f"{'':<24}{way}: {timing['s']:.3f} s")
+        if "floor" in r:
+            print(f"{'':<24}floor, {r['floor']['what']}: {r['floor']['s']:.3f} s, ratio {r['floor']['ratio']:.2f}")
+        if "captum_last_logits_only" in r:
+            tuned = r["captum_last_logits_only"]
+            print(f"{'':<24}against Captum with logits_to_keep=1 (not the target): ratio {tuned['ratio']:.2f}")
+
+
 def providers() -> dict[str, Callable[[Bench], list[dict[str, Any]]]]:
     """Who adds rows, by name: TransformerLens here, then bench/peers_attribution.py's rows(bench) when that module
     exists. A provider takes a Bench and returns row() dicts; a peer it cannot import gives rows with "skipped" set.
@@ -265,23 +305,15 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"no row provider {', '.join(sorted(unknown))} (there are {', '.join(chosen)})")
         chosen = {name: fn for name, fn in chosen.items() if name in args.rows.split(",")}
 
-    import torch
-
-    from lmreport import models
-
-    torch.set_num_threads(args.threads)
-    source = models.resolve(args.model)
-    loaded = models.load(source)
-    folder = models.converted_folder(source) if source.kind == "gguf" else source.path
-    bench = Bench(loaded=loaded, model=args.model, prompt=args.prompt, repeat=args.repeat, folder=Path(folder),
-                  ids=loaded.encode(args.prompt))
+    source, bench = open_bench(args.model, args.prompt, args.repeat, args.threads)
+    loaded = bench.loaded
     rows = []
     try:
         for provider in chosen.values():
             rows += provider(bench)
     except Disagreement as e:
         raise SystemExit(f"the numbers do not agree, nothing timed is meaningful: {e}") from None
-    versions = {dist: _version(dist) for dist in ("torch", "transformers", "transformer-lens", "captum", "inseq")}
+    versions = {dist: version_of(dist) for dist in ("torch", "transformers", "transformer-lens", "captum", "inseq")}
     result = {"model": source.name, "prompt": args.prompt, "tokens": loaded.token_texts(bench.ids),
               "threads": args.threads, "repeat": args.repeat, "versions": versions,
               "protocol": "lmreport.analyze(name, prompt=...) after loaded.forget(prompt): a forward pass in every "
@@ -291,20 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"{source.name}, {args.prompt!r} ({len(bench.ids)} tokens), {args.threads} thread(s), median of "
           f"{args.repeat}, alternating")
-    print(f"{'analysis':<24}{'peer (fastest way)':<52}{'lmreport s':>11}{'peer s':>9}{'ratio':>7}{'target':>9}")
-    for r in rows:
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        peer = r["peer"] + (f": {r['peer_way']}" if r["peer_way"] else "")
-        peer_s = "-" if r["peer_s"] is None else f"{r['peer_s']:.3f}"
-        verdict = "" if r["met"] is None else "  met" if r["met"] else "  NOT met"
-        print(f"{r['analysis']:<24}{peer:<52}{r['lmreport_s']:>11.3f}{peer_s:>9}{ratio:>7}{'<= ' + str(r['target']):>9}"
-              f"{verdict}")
-        if r["skipped"]:
-            print(f"{'':<24}skipped: {r['skipped']}")
-        for way, agreement in r["agreement"].items():
-            print(f"{'':<24}agreement with {way}: {agreement}")
-        for way, timing in r.get("ways", {}).items():
-            print(f"{'':<24}{way}: {timing['s']:.3f} s")
+    print_rows(rows)
     return 0
 
 

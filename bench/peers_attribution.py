@@ -46,7 +46,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from bench.peers import Bench, Disagreement, row
+from bench.peers import Bench, Disagreement, open_bench, print_rows, row, version_of
 
 REPO = Path(__file__).resolve().parent.parent
 PROMPT = "The capital of France is"
@@ -160,7 +160,7 @@ class _Setup:
         if text.to_tensor().shape[-1] != self.n:  # the wrapper tokenized the prompt otherwise (a BOS added?)
             ways.pop("LLMGradientAttribution(LayerIntegratedGradients)")
         out = self.race("integrated_gradients", ways, f"integrated gradients, {self.steps} Gauss-Legendre points "
-                        "over the whole path, scores summed over the embedding", f"Captum {_version('captum')}")
+                        "over the whole path, scores summed over the embedding", f"Captum {version_of('captum')}")
         # Where lmreport's lead comes from: the same Captum call with f reading the last position's logits only
         # (logits_to_keep=1, a Hugging Face argument, not a Captum option). Reported, not the target.
         def last_only(x: Any) -> Any:
@@ -196,11 +196,11 @@ class _Setup:
         seen = call()
         if [t.id for t in seen.target] != [*self.bench.ids, self.target]:
             why = f"Inseq tokenized {generated!r} otherwise than the prompt and the target: not the same question"
-            return row(NAMES["integrated_gradients"], f"Inseq {_version('inseq')}",
+            return row(NAMES["integrated_gradients"], f"Inseq {version_of('inseq')}",
                        self.bench.race(self.ours("integrated_gradients"), {}), {}, why, TARGETS["integrated_gradients"])
         return self.race("integrated_gradients", {"integrated_gradients": lambda: call().target_attributions[
             : self.n, 0].sum(-1)}, f"integrated gradients, {self.steps} Gauss-Legendre points, scores summed over the "
-            "embedding", f"Inseq {_version('inseq')}")
+            "embedding", f"Inseq {version_of('inseq')}")
 
     def occlusion_captum(self) -> dict[str, Any]:
         import torch
@@ -222,7 +222,7 @@ class _Setup:
         if text.to_tensor().shape[-1] != self.n:
             ways.pop("LLMAttribution(FeatureAblation)")
         out = self.race("occlusion", ways, "f(prompt) - f(prompt with one token replaced by the neutral one), each "
-                        "token", f"Captum {_version('captum')}")
+                        "token", f"Captum {version_of('captum')}")
 
         def bare() -> Any:
             with torch.no_grad():
@@ -250,15 +250,6 @@ def _agreement(method: str, ours: list[float], theirs: Any) -> dict[str, Any]:
             "sum_diff": float(mine.sum() - other.sum())}
 
 
-def _version(dist: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.peers_attribution", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="as lmreport.analyze takes it (default: the embedded SmolLM2)")
@@ -270,47 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results-peers-attribution.json")
     args = p.parse_args(argv)
 
-    import torch
-
-    from lmreport import models
-
-    torch.set_num_threads(args.threads)
-    source = models.resolve(args.model)
-    loaded = models.load(source)
-    folder = models.converted_folder(source) if source.kind == "gguf" else source.path
-    bench = Bench(loaded=loaded, model=args.model, prompt=args.prompt, repeat=args.repeat, folder=Path(folder),
-                  ids=loaded.encode(args.prompt))
+    source, bench = open_bench(args.model, args.prompt, args.repeat, args.threads)
+    loaded = bench.loaded
     try:
         found = rows(bench, peers=not args.no_peers, steps=args.steps)
     except Disagreement as e:
         raise SystemExit(f"the numbers do not agree, nothing timed is meaningful: {e}") from None
-    versions = {dist: _version(dist) for dist in ("torch", "transformers", "captum", "inseq")}
+    versions = {dist: version_of(dist) for dist in ("torch", "transformers", "captum", "inseq")}
     result = {"model": source.name, "prompt": args.prompt, "tokens": loaded.token_texts(bench.ids),
               "threads": args.threads, "repeat": args.repeat, "steps": args.steps, "versions": versions, "rows": found}
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"{source.name}, {args.prompt!r} ({len(bench.ids)} tokens), {args.threads} thread(s), median of "
           f"{args.repeat}, alternating; integrated gradients at {args.steps} points")
-    print(f"{'analysis':<24}{'peer: fastest way':<56}{'lmreport s':>11}{'peer s':>9}{'ratio':>7}{'target':>9}"
-          f"{'fresh':>7}")
-    for r in found:
-        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
-        peer = r["peer"] + (f": {r['peer_way']}" if r.get("peer_way") else "")
-        peer_s = "-" if r["peer_s"] is None else f"{r['peer_s']:.3f}"
-        fresh = f"{r['fresh']['ratio']:.2f}" if r.get("fresh") else "-"
-        verdict = "" if r["met"] is None else "  met" if r["met"] else "  NOT met"
-        print(f"{r['analysis']:<24}{peer:<56}{r['lmreport_s']:>11.3f}{peer_s:>9}{ratio:>7}"
-              f"{'<= ' + str(r['target']):>9}{fresh:>7}{verdict}")
-        if r["skipped"]:
-            print(f"{'':<24}skipped: {r['skipped']}")
-        for way, agreement in r["agreement"].items():
-            print(f"{'':<24}agreement with {way}: {agreement}")
-        for way, timing in r.get("ways", {}).items():
-            print(f"{'':<24}{way}: {timing['s']:.3f} s")
-        if "floor" in r:
-            print(f"{'':<24}floor, {r['floor']['what']}: {r['floor']['s']:.3f} s, ratio {r['floor']['ratio']:.2f}")
-        if "captum_last_logits_only" in r:
-            tuned = r["captum_last_logits_only"]
-            print(f"{'':<24}against Captum with logits_to_keep=1 (not the target): ratio {tuned['ratio']:.2f}")
+    print_rows(found)
     return 0
 
 

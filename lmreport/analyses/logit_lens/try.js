@@ -8,11 +8,6 @@
   const store = window.lmreportPlayground = window.lmreportPlayground || { parts: [] };
   store.drawers = store.drawers || {};
 
-  function short(text, limit) {
-    const chars = Array.from(text);
-    return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("")}…`;
-  }
-
   // views/bokeh.py grid() and bokeh_figure(), for n columns: the natural width, the narrowest it may shrink to, a
   // cell's width and the narrowest cell's (what its text is cut to), with the layers again at the right where the
   // view adds them (a grid a phone scrolls).
@@ -71,7 +66,7 @@
         data.y.push(y);
         data.value.push(best[0].prob);
         data.ink.push(best[0].prob > 0.55 ? "#ffffff" : "#111111");
-        data.cell.push(short(best[0].token, cut));
+        data.cell.push(engine.short(best[0].token, cut));
         data.layer.push(options.layers[y] + (y === rows - 1 ? " (output)" : ""));
         data.input.push(`${x}: ${tokens[x]}`);
         data.top.push(best.map((b) => `${b.token} ${(100 * b.prob).toFixed(1)}%`).join("  "));
@@ -89,7 +84,7 @@
     axis.ticker.ticks = Array.from({ length: n }, (_, i) => i);
     const numeric = typeof Array.from(axis.major_label_overrides.keys())[0] === "number";
     axis.major_label_overrides = new Map(tokens.map((t, i) => [numeric ? i : String(i),
-                                                               short(t, Math.floor(size.cell / 7))]));
+                                                               engine.short(t, Math.floor(size.cell / 7))]));
     axis.major_label_orientation = n > 8 ? 0.6 : 0;
     return {
       numbers: { rows: "0 = embeddings, n = the residual stream after block n, the last the model's output; each " +

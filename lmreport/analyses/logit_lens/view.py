@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bokeh.models import LinearAxis
 from markupsafe import Markup
@@ -44,16 +44,20 @@ def render(result: Result, figure_id: str) -> Figure:
         x_axis_label="input token (prediction is for the next one)",
         y_axis_label=LAYER_AXIS,
     )
+    return opening_at_end(fig)
+
+
+def opening_at_end(fig: Any) -> Figure:
+    """A layer × position grid drawn to open, on a screen narrower than it, scrolled to its last column (the
+    prediction; assets/logit_lens.js), with the layers again at the right, beside that column, and the title above
+    the box that scrolls, where the reader sees it however far the grid is scrolled."""
     if fig.min_width > PHONE_COLUMN:
-        # The layers again at the right, beside the prediction's column: a phone opens the grid scrolled there.
         fig.add_layout(LinearAxis(ticker=fig.yaxis[0].ticker,
                                   major_label_overrides=fig.yaxis[0].major_label_overrides), "right")
         fig.width += RIGHT_AXIS
         fig.min_width += RIGHT_AXIS
-    # The title stays above the box that scrolls, where the reader sees it however far the grid is scrolled.
     title, fig.title.text = fig.title.text, ""
     drawn = bokeh_figure(fig)
-    # assets/logit_lens.js scrolls a grid wider than the screen to its last column, the prediction, when it opens.
     html = Markup('<p class="chart-title">{}</p><div class="lens-scroll" data-lmr-component="logit-lens">{}</div>'
                   ).format(title, Markup(drawn.html))
     return Figure(html=str(html), assets=drawn.assets | {"logit_lens"})

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bokeh.models import LinearAxis
 from markupsafe import Markup
 
-from lmreport.analyses.logit_lens.view import PHONE_COLUMN, RIGHT_AXIS
+from lmreport.analyses.logit_lens.view import opening_at_end
 from lmreport.analyses.spec import Guide, Rows
 from lmreport.result import Result
 from lmreport.views.bokeh import BOKEH_TOOLS, LAYER_AXIS, bokeh_figure, grid
@@ -79,18 +78,9 @@ def render(result: Result, figure_id: str) -> Figure:
     if heads:
         drawn = bokeh_figure(fig)
         return Figure(html=str(summary(data) + Markup(drawn.html)), assets=drawn.assets)
-    # A grid wider than a phone scrolls in its box and opens at its right end, the last position (where the answer
-    # is read), as the logit lens's does (assets/logit_lens.js); the title stays above the box, in view.
-    if fig.min_width > PHONE_COLUMN:  # the layers again at the right, in view when the box opens at its end
-        fig.add_layout(LinearAxis(ticker=fig.yaxis[0].ticker,
-                                  major_label_overrides=fig.yaxis[0].major_label_overrides), "right")
-        fig.width += RIGHT_AXIS
-        fig.min_width += RIGHT_AXIS
-    title, fig.title.text = fig.title.text, ""
-    drawn = bokeh_figure(fig)
-    boxed = Markup('<p class="chart-title">{}</p><div class="lens-scroll" data-lmr-component="logit-lens">{}</div>'
-                   ).format(title, Markup(drawn.html))
-    return Figure(html=str(summary(data) + boxed), assets=drawn.assets | {"logit_lens"})
+    # Wider than a phone, the grid opens at its last position, where the answer is read, as the logit lens's does.
+    drawn = opening_at_end(fig)
+    return Figure(html=str(summary(data)) + drawn.html, assets=drawn.assets)
 
 
 def summary(data: dict[str, Any]) -> Markup:

@@ -8,11 +8,6 @@
   const store = window.lmreportPlayground = window.lmreportPlayground || { parts: [] };
   store.drawers = store.drawers || {};
 
-  function short(text, limit) {
-    const chars = Array.from(text);
-    return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("")}…`;
-  }
-
   function axisEnd(top, xmax, room) {
     return xmax !== null && top <= xmax ? xmax : Math.min(1, top * room);
   }
@@ -54,7 +49,7 @@
     axis.major_label_overrides = new Map(shown.map((t, i) => [numeric ? i + 1 : String(i + 1), t]));
     const title = holder.querySelector(".chart-title");
     if (title) {
-      title.textContent = `Next token after “${short(tokens.join(""), 60)}”` +
+      title.textContent = `Next token after “${engine.short(tokens.join(""), 60)}”` +
         (temperature === 1 ? "" : ` at temperature ${temperature}: softmax(logits / ${temperature})`);
     }
     const built = options.built;

@@ -212,5 +212,27 @@
     return store.manifest;
   }
 
-  store.engine = { MB, loadScript, load, manifestAt, run, topk, show, el, percent };
+  // text cut to limit characters (not UTF-16 units), with an ellipsis where it was cut: errors.py's short()
+  function short(text, limit) {
+    const chars = Array.from(text);
+    return chars.length <= limit ? text : `${chars.slice(0, limit - 1).join("")}…`;
+  }
+
+  // What stops a prompt from running, in words for the reader, or null: a temperature that is not above 0, no
+  // tokens, or more than `limit` (attention grows with the square of the length); `where` names the limit's owner.
+  function promptProblem(ids, temperature, limit, where) {
+    if (!(temperature > 0)) {
+      return "The temperature must be a number above 0.";
+    }
+    if (ids.length === 0) {
+      return "The prompt gives no tokens: type something.";
+    }
+    if (ids.length > limit) {
+      return `The prompt is ${ids.length} tokens; ${where} at most ${limit} (attention grows with the square of ` +
+        "the length): shorten it.";
+    }
+    return null;
+  }
+
+  store.engine = { MB, loadScript, load, manifestAt, run, topk, show, el, percent, short, promptProblem };
 }());

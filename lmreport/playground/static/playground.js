@@ -4,7 +4,7 @@
 (function () {
   "use strict";
 
-  const { MB, load, run, topk, show, el, percent } = window.lmreportPlayground.engine;
+  const { MB, load, run, topk, show, el, percent, promptProblem } = window.lmreportPlayground.engine;
 
   function shade(cell, value) {
     cell.style.setProperty("--lmr-shade", Math.max(0, Math.min(1, value)).toFixed(3));
@@ -222,18 +222,10 @@
       }
       const prompt = form.querySelector(".pg-prompt").value;
       const temperature = Number(form.querySelector(".pg-temperature").value);
-      if (!(temperature > 0)) {
-        status.textContent = "The temperature must be a number above 0.";
-        return;
-      }
       const ids = model.tokenizer.encode(prompt);
-      if (ids.length === 0) {
-        status.textContent = "The prompt gives no tokens: type something.";
-        return;
-      }
-      if (ids.length > manifest.max_tokens) {
-        status.textContent = `The prompt is ${ids.length} tokens; this page runs at most ${manifest.max_tokens} ` +
-          "(attention grows with the square of the length): shorten it.";
+      const problem = promptProblem(ids, temperature, manifest.max_tokens, "this page runs");
+      if (problem) {
+        status.textContent = problem;
         return;
       }
       status.textContent = "Running…";

@@ -99,18 +99,10 @@
       const prompt = form.querySelector(".try-text").value;
       const field = form.querySelector(".try-temperature");
       const temperature = field ? Number(field.value) : 1;
-      if (!(temperature > 0)) {
-        status.textContent = "The temperature must be a number above 0.";
-        return;
-      }
       const ids = model.tokenizer.encode(prompt);
-      if (ids.length === 0) {
-        status.textContent = "The prompt gives no tokens: type something.";
-        return;
-      }
-      if (ids.length > spec.max_tokens) {
-        status.textContent = `The prompt is ${ids.length} tokens; this figure is drawn for at most ` +
-          `${spec.max_tokens} (attention grows with the square of the length): shorten it.`;
+      const problem = engine.promptProblem(ids, temperature, spec.max_tokens, "this figure is drawn for");
+      if (problem) {
+        status.textContent = problem;
         return;
       }
       status.textContent = "Running…";
