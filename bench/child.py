@@ -52,9 +52,12 @@ def task_build(args: dict) -> dict:
 def task_bare(args: dict) -> dict:
     """The physical minimum of a build: load each model, run one forward pass per distinct prompt with the
     same outputs requested (hidden states, attentions), the generations the course asks for, and what its
-    attribution and ablation blocks must compute (bench.run.required_passes)."""
+    attribution and ablation blocks must compute (bench.run.required_passes). Its float32 linear layers multiply
+    as the build's do (models/kernels.py: oneDNN where no gradient is recorded)."""
     import torch
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+
+    from lmreport.models import kernels
 
     started = time.perf_counter()
     for folder, prompts, generations, *required in args["work"]:
@@ -64,7 +67,7 @@ def task_bare(args: dict) -> dict:
         dtype = getattr(torch, args.get("dtype", "float32"))
         model = cls.from_pretrained(folder, attn_implementation="eager", dtype=dtype).eval()
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        with torch.no_grad():
+        with torch.no_grad(), kernels.fast_linears(model):  # the build's kernel, so both sides multiply alike
             for prompt in prompts:
                 model(**tokenizer(prompt, return_tensors="pt"), output_hidden_states=True, output_attentions=True)
             for prompt, new_tokens in generations:
@@ -72,8 +75,9 @@ def task_bare(args: dict) -> dict:
                 model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, do_sample=False,
                                temperature=None, top_p=None, top_k=None,
                                pad_token_id=tokenizer.eos_token_id)
-        for need in required[0] if required else []:
-            _required(model, tokenizer, need)
+        with kernels.fast_linears(model):
+            for need in required[0] if required else []:
+                _required(model, tokenizer, need)
     return {"seconds": time.perf_counter() - started, "peak_rss": peak_rss_bytes()}
 
 

@@ -81,7 +81,7 @@ class Bench:
     def race(self, ours: Callable[[], Any], peers: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         """Time lmreport's call against each of a peer's ways, alternating, after one warm call of each; the fastest
         way is the peer's time. No peers: lmreport's time alone."""
-        calls = {"lmreport": ours, **peers}
+        calls = {"lmreport": ours, TORCH_LINEAR: _with_torch_linear(ours), **peers}
         for call in calls.values():
             call()
         runs: dict[str, list[float]] = {name: [] for name in calls}
@@ -91,14 +91,39 @@ class Bench:
                 calls[name]()
                 runs[name].append(time.perf_counter() - started)
         medians = {name: statistics.median(seconds) for name, seconds in runs.items()}
-        out: dict[str, Any] = {"lmreport_s": medians["lmreport"], "lmreport_runs": runs["lmreport"]}
+        out: dict[str, Any] = {"lmreport_s": medians["lmreport"], "lmreport_runs": runs["lmreport"],
+                               "torch_linear_s": medians[TORCH_LINEAR], "torch_linear_ratio": None}
         if not peers:
             return {**out, "peer_s": None, "peer_way": None, "ratio": None, "ways": {}}
         fastest = min(peers, key=lambda name: medians[name])
         ratios = [a / b for a, b in zip(runs["lmreport"], runs[fastest], strict=True)]
+        stock = [a / b for a, b in zip(runs[TORCH_LINEAR], runs[fastest], strict=True)]
         return {**out, "peer_s": medians[fastest], "peer_way": fastest, "ratio": statistics.median(ratios),
-                "ratio_of_medians": medians["lmreport"] / medians[fastest],
-                "ways": {name: {"s": medians[name], "runs": runs[name]} for name in peers}}
+                "ratio_of_medians": medians["lmreport"] / medians[fastest], "torch_linear_ratio": statistics.median(
+                    stock), "ways": {name: {"s": medians[name], "runs": runs[name]} for name in peers}}
+
+
+TORCH_LINEAR = "lmreport, torch's linear"  # lmreport's call with LMREPORT_LINEAR=torch: MKL's sgemm, as the peers run
+
+
+def _with_torch_linear(call: Callable[[], Any]) -> Callable[[], Any]:
+    """The same call with lmreport's linear layers left to torch (models/kernels.py), to show what the kernel gives."""
+    import os
+
+    from lmreport.models import kernels
+
+    def stock() -> Any:
+        before = os.environ.get(kernels.ENV)
+        os.environ[kernels.ENV] = "torch"
+        try:
+            return call()
+        finally:
+            if before is None:
+                os.environ.pop(kernels.ENV)
+            else:
+                os.environ[kernels.ENV] = before
+
+    return stock
 
 
 def row(analysis: str, peer: str, timing: dict[str, Any], agreement: dict[str, Any], skipped: str | None = None,
@@ -254,15 +279,16 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
     """The table: one line a row (the ratio against the fastest peer way, and the ratio with the forward pass
     recomputed where a row measured it), then its agreement, its peer's ways and what else it measured."""
     print(f"{'analysis':<24}{'peer (fastest way)':<56}{'lmreport s':>11}{'peer s':>9}{'ratio':>7}{'target':>9}"
-          f"{'fresh':>7}")
+          f"{'fresh':>7}{'MKL':>6}")
     for r in rows:
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
         peer = r["peer"] + (f": {r['peer_way']}" if r.get("peer_way") else "")
         peer_s = "-" if r["peer_s"] is None else f"{r['peer_s']:.3f}"
         fresh = f"{r['fresh']['ratio']:.2f}" if r.get("fresh") else "-"
         verdict = "" if r["met"] is None else "  met" if r["met"] else "  NOT met"
+        stock = "-" if r.get("torch_linear_ratio") is None else f"{r['torch_linear_ratio']:.2f}"
         print(f"{r['analysis']:<24}{peer:<56}{r['lmreport_s']:>11.3f}{peer_s:>9}{ratio:>7}"
-              f"{'<= ' + str(r['target']):>9}{fresh:>7}{verdict}")
+              f"{'<= ' + str(r['target']):>9}{fresh:>7}{stock:>6}{verdict}")
         if r["skipped"]:
             print(f"{'':<24}skipped: {r['skipped']}")
         for way, agreement in r["agreement"].items():
@@ -270,7 +296,9 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
         for way, timing in r.get("ways", {}).items():
             print(f"{'':<24}{way}: {timing['s']:.3f} s")
         if "floor" in r:
-            print(f"{'':<24}floor, {r['floor']['what']}: {r['floor']['s']:.3f} s, ratio {r['floor']['ratio']:.2f}")
+            floor = r["floor"]
+            print(f"{'':<24}floor, {floor['what']}: {floor['s']:.3f} s, ratio {floor['ratio']:.2f} "
+                  f"(with MKL's sgemm {floor['torch_linear_s']:.3f} s, {floor['torch_linear_ratio']:.2f})")
         if "captum_last_logits_only" in r:
             tuned = r["captum_last_logits_only"]
             print(f"{'':<24}against Captum with logits_to_keep=1 (not the target): ratio {tuned['ratio']:.2f}")

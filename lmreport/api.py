@@ -37,7 +37,8 @@ def analyze(analysis: str, prompt: str | None = None, model: str | None = None, 
     source = models.resolve(model)
     loaded = models.load(source)
     try:
-        data = spec.run(loaded.forward(spec.prompts(parsed)[0], spec.needs), parsed, loaded)  # only what it reads
+        with models.fast_linears(loaded.model):  # oneDNN for the passes without gradients (models/kernels.py)
+            data = spec.run(loaded.forward(spec.prompts(parsed)[0], spec.needs), parsed, loaded)  # what it reads
     except AnalysisError as e:
         raise LmreportError(f"{analysis}: {e}") from None
     finally:

@@ -6,15 +6,16 @@ import time
 import pytest
 
 import lmreport
-from lmreport import LmreportError, analyses
+from lmreport import LmreportError, analyses, models
 from tests import browser
 
 
 def test_analyze_matches_the_analysis_run_directly(tiny_models, gpt2):
     result = lmreport.analyze("topk", prompt="The keys to the", model=str(tiny_models["gpt2"]), k=4)
     topk = analyses.get("topk")
-    forward = gpt2.forward("The keys to the")
-    direct = topk.compute(forward, topk.parse_options({"prompt": "The keys to the", "k": 4}), gpt2)
+    with models.fast_linears(gpt2.model):  # the kernels the build and analyze() run with (models/kernels.py)
+        forward = gpt2.forward("The keys to the")
+        direct = topk.compute(forward, topk.parse_options({"prompt": "The keys to the", "k": 4}), gpt2)
     # as in the site's data files: the numbers, then the sizes of the model they came from
     assert result.data == {**direct, "model_shape": gpt2.shape(forward)}
     assert result.options == {"prompt": "The keys to the", "k": 4, "position": -1, "temperature": 1.0, "xmax": None,

@@ -135,11 +135,33 @@ def test_peers_bench_runs_lmreports_side_on_a_tiny_model(tmp_path, tiny_models):
     assert result["threads"] == 1 and result["repeat"] == 2 and result["tokens"] and "forget" in result["protocol"]
     assert [r["analysis"] for r in result["rows"]] == ["logit_lens", "heads"]
     keys = {"analysis", "peer", "lmreport_s", "lmreport_runs", "peer_s", "peer_way", "ratio", "ways", "target", "met",
-            "agreement", "skipped"}
+            "agreement", "skipped", "torch_linear_s", "torch_linear_ratio"}
     for row in result["rows"]:
         assert keys <= set(row) and row["lmreport_s"] > 0 and len(row["lmreport_runs"]) == 2
+        assert row["torch_linear_s"] > 0  # the same call with torch's own linear, timed beside it
         if row["skipped"] is None:  # the peer is installed here after all: its numbers were compared and timed
             assert row["peer_s"] > 0 and row["ratio"] > 0 and row["agreement"]
         else:
             assert "transformer_lens" in row["skipped"] and row["peer_s"] is None and row["met"] is None
     assert "logit_lens" in run.stdout
+
+
+def test_kernels_bench_runs_on_a_tiny_model(tmp_path, tiny_models):
+    """bench.kernels: oneDNN against torch's linear on a model's own weights; the generated tokens are the same and
+    the logits agree within float32 rounding (its timings are not judged here)."""
+    from lmreport.models import kernels
+
+    if not kernels.onednn_works():
+        pytest.skip("this torch has no working oneDNN linear")
+    out = tmp_path / "kernels.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.kernels", "--model", str(tiny_models["llama"]), "--repeat", "1", "--rows", "1,5",
+         "--lengths", "5,9", "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert [r["rows"] for r in result["products"]] == [1, 5] and [r["tokens"] for r in result["forward"]] == [5, 9]
+    for r in result["forward"]:
+        assert r["max_abs_diff"] <= 1e-5 * max(1.0, r["largest_logit"]) and r["onednn_s"] > 0 and r["torch_s"] > 0
+    assert result["generate"]["same_tokens"] and result["linears"] > 0

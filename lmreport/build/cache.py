@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from lmreport import analyses
 from lmreport.errors import LmreportError, short
+from lmreport.models import kernels
 from lmreport.result import Result, json_type
 from lmreport.site.assets import group_scripts
 from lmreport.versions import library_versions
@@ -56,6 +57,7 @@ def result_key(model_identity: dict[str, str], analysis: str, code_hash: str, op
         "options": options,
         "torch": versions["torch"],
         "transformers": versions["transformers"],
+        "linear": kernels.asked(),  # the float32 linear's kernel (models/kernels.py): sums in another order
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 

@@ -110,17 +110,18 @@ def compute_one(job: Job, cache: ResultCache, summary: BuildSummary, needs: set[
         model = models.load(source, job.runtime)
         before = model.forward_count
         try:
-            forward = model.forward(job.prompts[0], needs or job.analysis.needs)
-            shape = model.shape(forward)
-            problems = index_problems(job.analysis.options, job.options, shape,
-                                      [len(forward.tokens)] + [len(model.encode(p)) for p in job.prompts[1:]])
-            if problems:  # a layer, head or position this model or prompt lacks: the block is not drawn here
-                data = {"skipped": not_drawn(name, source.name, problems), "model_shape": shape}
-            else:
-                try:
-                    data = job.analysis.run(forward, job.options, model)
-                except NotApplicable as e:
-                    data = {"skipped": f"{name} does not apply to {source.name}: {e}", "model_shape": shape}
+            with models.fast_linears(model.model):  # oneDNN where no gradient is recorded (models/kernels.py)
+                forward = model.forward(job.prompts[0], needs or job.analysis.needs)
+                shape = model.shape(forward)
+                problems = index_problems(job.analysis.options, job.options, shape,
+                                          [len(forward.tokens)] + [len(model.encode(p)) for p in job.prompts[1:]])
+                if problems:  # a layer, head or position this model or prompt lacks: the block is not drawn here
+                    data = {"skipped": not_drawn(name, source.name, problems), "model_shape": shape}
+                else:
+                    try:
+                        data = job.analysis.run(forward, job.options, model)
+                    except NotApplicable as e:
+                        data = {"skipped": f"{name} does not apply to {source.name}: {e}", "model_shape": shape}
         finally:
             summary.forward_passes += model.forward_count - before
     except (AnalysisError, LmreportError) as e:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from lmreport.models.forward import EVERYTHING, MAX_PROMPT_TOKENS, ForwardPass, LoadedModel, unbatched
+from lmreport.models.kernels import fast_linears
 from lmreport.models.loading import _LOADED, converted_folder, is_loaded, load, sizes_and_tokenizer, unload
 from lmreport.models.runtime import DEVICES, DTYPES, Runtime
 from lmreport.models.sources import (
@@ -20,6 +21,6 @@ from lmreport.models.sources import (
 
 __all__ = [
     "DEFAULT_MODEL", "DEVICES", "DTYPES", "EMBEDDED", "EVERYTHING", "MAX_PROMPT_TOKENS", "_LOADED", "ForwardPass",
-    "LoadedModel", "ModelSource", "Runtime", "cache_home", "converted_folder", "file_hash", "folder_hash",
-    "is_loaded", "load", "refuse_remote_code", "resolve", "sizes_and_tokenizer", "unbatched", "unload",
+    "LoadedModel", "ModelSource", "Runtime", "cache_home", "converted_folder", "fast_linears", "file_hash",
+    "folder_hash", "is_loaded", "load", "refuse_remote_code", "resolve", "sizes_and_tokenizer", "unbatched", "unload",
 ]
