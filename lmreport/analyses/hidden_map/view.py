@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bokeh.core.properties import value
 from bokeh.models import CDSView, ColumnDataSource, HoverTool, IndexFilter, Legend, LegendItem, Range1d
 from bokeh.plotting import figure
 from markupsafe import Markup
@@ -19,6 +20,8 @@ from lmreport.views.figure import Figure, display_token, script_json
 
 METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 MAX_WRITTEN = 60  # points whose token is written beside them; more would cover the map
+WORD_FONT = ("11px", "helvetica")  # the words written beside the points (BokehJS's default face), and their offset
+WORD_OFFSET = 6  # in pixels; page.js widens the x axis, at the chart's width on the page, until every word fits
 PAD = 0.08  # of a layer's extent, around its points (and more on the right, for the words written there)
 
 
@@ -80,7 +83,7 @@ def _plot(data: dict[str, Any], figure_id: str, row: int) -> Any:
     start = ranges(data["coords"])[row]
     source = ColumnDataSource(_columns(data, row), name=f"{figure_id}-points")
     # No chart title: the summary says what is drawn, and the slider stays right above the points it moves.
-    fig = figure(width=680, height=460, tools="pan,wheel_zoom,box_zoom,save,reset",
+    fig = figure(width=680, height=460, tools="pan,wheel_zoom,box_zoom,save,reset", name=f"{figure_id}-plot",
                  toolbar_location="right", x_range=Range1d(start[0], start[1], name=f"{figure_id}-x"),
                  y_range=Range1d(start[2], start[3], name=f"{figure_id}-y"))
     labels = data["labels"]
@@ -94,8 +97,9 @@ def _plot(data: dict[str, Any], figure_id: str, row: int) -> Any:
         dot = fig.scatter("x", "y", source=source, view=view, size=9, color=color, alpha=0.85)
         drawn = [dot]
         if write:
-            drawn.append(fig.text("x", "y", text="written", source=source, view=view, x_offset=6,
-                                  text_baseline="middle", text_font_size="11px", text_color=color))
+            drawn.append(fig.text("x", "y", text="written", source=source, view=view, x_offset=WORD_OFFSET,
+                                  text_baseline="middle", text_font=value(WORD_FONT[1]), text_font_size=WORD_FONT[0],
+                                  text_color=color))
         dots.append(dot)
         items.append(LegendItem(label=label, renderers=drawn))
     tips = [("token", "@token"), ("position", "@position")] if data["tokens_of_one_prompt"] else \
@@ -129,8 +133,10 @@ def render(result: Result, figure_id: str) -> Figure:
         'style="flex:0 1 22rem;min-width:8rem"> <output class="hidden-map-readout" for="{id}-layer" '
         'aria-live="polite">{text}</output></div>').format(id=figure_id, top=n_rows - 1, row=row, text=texts[row])
     payload = Markup('<script type="application/json" id="{}-map">{}</script>').format(
-        figure_id, Markup(script_json({"source": f"{figure_id}-points", "x": f"{figure_id}-x", "y": f"{figure_id}-y",
-                                       "ranges": ranges(data["coords"]), "captions": texts})))
+        figure_id, Markup(script_json({
+            "source": f"{figure_id}-points", "x": f"{figure_id}-x", "y": f"{figure_id}-y", "plot": f"{figure_id}-plot",
+            "ranges": ranges(data["coords"]), "captions": texts, "written": len(data["points"]) <= MAX_WRITTEN,
+            "font": " ".join(WORD_FONT), "offset": WORD_OFFSET})))
     # assets/hidden_map.js mounts the slider from data-lmr-component, with the JSON block's names and ranges.
     view = Markup('<div class="hidden-map" data-lmr-component="hidden_map" data-lmr-data="{}-map">{}{}</div>'
                   ).format(figure_id, controls, Markup(chart.html))

@@ -45,6 +45,21 @@ return {x: Array.from(source.data.x), y: Array.from(source.data.y), ranges: [x.s
 """
 
 
+# How far the widest word written beside a point reaches past the plot's frame, in pixels (<= 0: all fit), measured
+# with the frame BokehJS laid out and the words' own font; with the x axis ending at arguments[0] if given, else
+# where it ends.
+OVERFLOW = """
+const find = (name) => Bokeh.documents.map((d) => d.get_model_by_name(name)).find((m) => m);
+const frame = Bokeh.index.find_one(find('fig-1-plot')).frame.bbox;
+const x = find('fig-1-x'), source = find('fig-1-points');
+const end = arguments[0] == null ? x.end : arguments[0];
+const measure = document.createElement('canvas').getContext('2d');
+measure.font = '11px helvetica';
+return Math.max(...Array.from(source.data.x, (v, i) =>
+  (v - x.start) / (end - x.start) * frame.width + 6 + measure.measureText(source.data.written[i]).width - frame.width));
+"""
+
+
 def wait_for(driver, script: str, timeout: float = 30.0):
     end = time.time() + timeout
     while time.time() < end:
@@ -74,7 +89,7 @@ def test_the_slider_moves_the_points_through_the_layers(site, tmp_path):
         first = wait_for(driver, PLOTTED)
         sent = json.loads(driver.find_element(By.ID, "fig-1-map").get_attribute("textContent"))
         assert [first["x"], first["y"]] == _columns(figure["coords"][2])
-        assert first["ranges"] == sent["ranges"][2] and first["readout"] == sent["captions"][2]
+        assert _fitted(first["ranges"], sent["ranges"][2]) and first["readout"] == sent["captions"][2]
         slider = driver.find_element(By.ID, "fig-1-layer")
         slider.click()
         slider.send_keys(Keys.HOME)  # to the embeddings, then up one layer at a time
@@ -84,17 +99,40 @@ def test_the_slider_moves_the_points_through_the_layers(site, tmp_path):
             now = wait_for(driver, f"const p = (() => {{{PLOTTED}}})(); "
                                    f"return p && p.readout === {json.dumps(sent['captions'][layer])} && p;")
             assert [now["x"], now["y"]] == _columns(figure["coords"][layer]), layer
-            assert now["ranges"] == sent["ranges"][layer], layer
+            assert _fitted(now["ranges"], sent["ranges"][layer]), layer
+            assert driver.execute_script(OVERFLOW, None) <= 0.5, layer
         driver.save_screenshot(str(tmp_path / "hidden-map-1300.png"))
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
         driver.refresh()
-        wait_for(driver, PLOTTED)
+        phone = wait_for(driver, PLOTTED)
         width = driver.execute_script("return document.documentElement.scrollWidth")
         assert width <= 390  # nothing pushes the phone's page sideways
+        # The words fit on the phone too, the axis running further right than the layer's range where they need it
+        # (the chart is half as wide: the layer's own range would clip them by `clipped` pixels).
+        clipped = driver.execute_script(OVERFLOW, sent["ranges"][2][1])
+        wait_for(driver, f"return (() => {{{OVERFLOW}}})() <= 0.5")
+        phone = driver.execute_script(PLOTTED)
+        assert _fitted(phone["ranges"], sent["ranges"][2])
+        assert (phone["ranges"][1] > sent["ranges"][2][1]) == (clipped > 0.5), clipped
+        # Narrower still (the chart let go below its least width and its box made 160 px wide): the layer's range
+        # clips the words, and the page, told of the new width, runs the axis further until they fit.
+        driver.execute_script("Bokeh.documents.map((d) => d.get_model_by_name('fig-1-plot')).find((m) => m)"
+                              ".min_width = 100; document.querySelector('.hidden-map').style.width = '160px'")
+        wait_for(driver, "const f = Bokeh.documents.map((d) => d.get_model_by_name('fig-1-plot')).find((m) => m); "
+                         "return Bokeh.index.find_one(f).frame.bbox.width < 110")
+        assert driver.execute_script(OVERFLOW, sent["ranges"][2][1]) > 0.5
+        wait_for(driver, f"return (() => {{{OVERFLOW}}})() <= 0.5")
+        narrow = driver.execute_script(PLOTTED)
+        assert _fitted(narrow["ranges"], sent["ranges"][2]) and narrow["ranges"][1] > phone["ranges"][1]
         driver.save_screenshot(str(tmp_path / "hidden-map-390.png"))
         _, failed = browser.requests_and_failures(driver)
         assert failed == [] and browser.console_errors(driver) == []
+
+
+def _fitted(drawn: list[float], sent: list[float]) -> bool:
+    """The layer's ranges, the x axis ending where the page fitted the words: at the layer's own end or further."""
+    return drawn[0] == sent[0] and drawn[1] >= sent[1] and drawn[2:] == sent[2:]
 
 
 def _columns(coords: list[list[float]]) -> list[list[float]]:
