@@ -85,6 +85,10 @@ if (root) {
   const block = holder.querySelector("script[type='application/json']");
   out.block = block ? JSON.parse(block.textContent) : null;
   out.heatmap = holder.querySelectorAll(".heatmap-cell").length;
+  // The views' help is the build's figure's, right above: the twin does not say it again.
+  out.help_shown = Array.from(holder.querySelectorAll(".view-help")).filter((p) => p.offsetParent !== null).length;
+  out.help_above = Array.from(box.closest("figure").querySelectorAll(".view-help"))
+    .filter((p) => !box.contains(p) && p.offsetParent !== null).length;
   out.head = holder.querySelectorAll(".bertviz-head svg").length;
 }
 return out;
@@ -193,6 +197,7 @@ def test_the_readers_prompt_is_drawn_by_each_figures_twin_with_pytorchs_numbers(
     page_weights = torch.tensor(block["attention"], dtype=torch.float64)
     assert torch.allclose(page_weights, attentions, atol=1e-5)
     assert attn_box["heatmap"] == n * n and attn_box["head"] >= 1
+    assert attn_box["help_shown"] == 0 and attn_box["help_above"] >= 1
     assert same_attn["compare"].startswith("The figure's own prompt: every weight is within")
     gap = float(same_attn["compare"].split("within ")[1].split(" ")[0])
     assert gap < 2 / json.loads(before.split('id="fig-3-data">')[1].split("</script>")[0])["packed"]["scale"]
