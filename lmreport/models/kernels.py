@@ -70,7 +70,7 @@ def _routable(module: Any) -> bool:
         return False
     weight = module.weight
     return (weight.dtype == torch.float32 and weight.device.type == "cpu" and weight.layout == torch.strided
-            and weight.dim() == 2)
+            and weight.dim() == 2 and weight.is_contiguous())
 
 
 def _linear(module: Any) -> Any:

@@ -98,6 +98,20 @@ def test_blocks_nest_and_the_environment_turns_it_off(llama, counted, monkeypatc
     assert counted["n"] == 0
 
 
+def test_any_input_shape_or_stride_gives_torchs_numbers(counted):
+    """A vector, a batch of matrices, a transposed or strided input, an empty one: torch's shapes and numbers."""
+    layer = torch.nn.Linear(16, 8)
+    inputs = [torch.randn(16), torch.randn(3, 16), torch.randn(2, 3, 4, 16), torch.randn(16, 5).t(),
+              torch.randn(4, 32)[:, ::2], torch.randn(0, 16)]
+    with torch.no_grad(), kernels.fast_linears(torch.nn.Sequential(layer)) as routed:
+        assert routed == 1
+        for x in inputs:
+            got, want = layer(x), torch.nn.functional.linear(x.double(), layer.weight.double(), layer.bias.double())
+            assert got.shape == want.shape and got.dtype == torch.float32
+            assert torch.allclose(got.double(), want, atol=1e-5), tuple(x.shape)
+    assert counted["n"] == len(inputs) - 1  # the empty one is torch's
+
+
 def test_a_float16_or_bfloat16_layer_stays_torchs():
     layer = torch.nn.Linear(8, 4).to(torch.bfloat16)
     holder = torch.nn.Sequential(layer)
