@@ -16,6 +16,9 @@ LENS_RULE = ("each layer's residual stream through the final norm and the unembe
 
 
 _VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
+# Spelt out as \xNN or \uNNNN: control, format, surrogate, private and unassigned characters, and the spaces and
+# line breaks other than those above (a no-break space, U+00A0, drew an empty cell; U+2028 broke a line).
+HIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp")
 
 
 @dataclass
@@ -27,14 +30,15 @@ class Figure:
 
 
 def display_token(text: str) -> str:
-    """A token as a reader can see it: spaces and newlines made visible, control characters spelt out."""
+    """A token as a reader can see it: spaces and newlines made visible, control characters and other spaces spelt
+    out."""
     if text == "":
         return "∅"
     out = []
     for ch in text:
         if ch in _VISIBLE:
             out.append(_VISIBLE[ch])
-        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+        elif unicodedata.category(ch) in HIDDEN_CATEGORIES:
             out.append(f"\\u{ord(ch):04x}" if ord(ch) > 0xFF else f"\\x{ord(ch):02x}")
         else:
             out.append(ch)

@@ -233,3 +233,14 @@ def test_a_figure_of_another_model_or_a_skipped_block_has_no_box(site):
     early = try_prompt(Result("topk", figure["options"], figure["model"], {**figure["data"], "position": 1}))
     assert early.prompt == "".join(figure["data"]["tokens"][:2])
     assert early.options["built"]["ids"] == figure["data"]["input_ids"][:2]
+
+
+def test_the_page_shows_a_token_as_the_build_does(site):
+    """engine.js's show() against views/figure.py's display_token on the tokens that are hard to see: spaces of every
+    kind, line breaks and separators, controls, format characters, the empty token."""
+    tricky = ["", " Paris", "\n\t\r", "\xa0", "a\u2009b", "\u2028\u2029", "\u3000", "a\x00b\u202e", "café 🙂", "\ufeff"]
+    with browser.chromium() as driver:
+        driver.get((site / "playground.html").as_uri())  # the page that loads engine.js up front
+        shown = driver.execute_script("return arguments[0].map((t) => window.lmreportPlayground.engine.show(t));",
+                                      tricky)
+    assert shown == [display_token(t) for t in tricky]

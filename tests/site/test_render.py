@@ -21,6 +21,9 @@ def test_display_token_makes_spaces_and_controls_visible():
     assert display_token(" Paris") == "␣Paris"
     assert display_token("\n\t") == "↵⇥"
     assert display_token("") == "∅"
+    # Other spaces and line separators would draw nothing, or break the line: spelt out like control characters.
+    assert display_token("\xa0") == "\\xa0" and display_token("a\u2009b") == "a\\u2009b"
+    assert display_token("\u2028\u3000") == "\\u2028\\u3000"
     assert display_token("a\x00b\u202e") == "a\\x00b\\u202e"
     assert display_token("café 🙂") == "café␣🙂"
 

@@ -149,9 +149,9 @@
   }
 
   // A token as the build's figures show it (views/figure.py display_token): spaces and line breaks made visible,
-  // control and unassigned characters spelt out, the empty token as ∅.
+  // control and unassigned characters and the other spaces (no-break, thin...) spelt out, the empty token as ∅.
   const VISIBLE = { " ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍" };
-  const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
+  const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zs}\p{Zl}\p{Zp}]/u;
 
   function show(text) {
     if (text === "") {
