@@ -22,7 +22,7 @@ def write_comparisons(root: Path, env: Environment, info: SiteInfo, nav: list[di
     labels = [v.label for v in info.sites]
     common = {"course": course, "versions": info.versions, "build_date": info.build_date, "lessons": nav,
               "base": "../", "nav_base": "../", "compare_url": "index.html", "switch": [], "current": None,
-              "canonical": None,
+              "canonical": None, "playground_url": "../playground.html" if info.playground else None,
               "models": [v.model for v in info.sites]}
     for comparison in info.comparisons:
         groups: set[str] = set()
@@ -44,7 +44,7 @@ def write_comparisons(root: Path, env: Environment, info: SiteInfo, nav: list[di
     claims = [row for row in reference_rows(info) if row["kind"] == "claim"]
     holding = [site.counts.text() for site in info.sites]
     index = env.get_template("compare_index.html").render(
-        **common, page_title="Models compared", comparisons=info.comparisons, labels=labels, rows=claims,
-        holding=holding, scripts=[])
+        **common, here="compare", page_title="Models compared", comparisons=info.comparisons, labels=labels,
+        rows=claims, holding=holding, scripts=[])
     (folder / "index.html").write_text(index, encoding="utf-8")
     return len(info.comparisons) + 1

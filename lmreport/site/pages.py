@@ -118,8 +118,9 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
     nav = navs[info.sites[0].folder]
     missing = env.get_template("404.html").render(
         course=course, versions=info.versions, build_date=info.build_date, lessons=nav, base=top, nav_base=top,
-        compare_url=None, page_title="Page not found", current=None, scripts=[], models=[info.sites[0].model],
-        switch=[], canonical=None)
+        compare_url=f"{top}compare/index.html" if matrix else None, page_title="Page not found", current=None,
+        playground_url=f"{top}playground.html" if info.playground else None, scripts=[],
+        models=[info.sites[0].model], switch=[], canonical=None)
     (root / "404.html").write_text(missing, encoding="utf-8")
     if matrix:
         pages += write_comparisons(root, env, info, nav, course)
@@ -128,7 +129,7 @@ def write_pages(root: Path, lessons: list[Lesson], info: SiteInfo, nonce: str) -
         page = env.get_template("playground.html").render(
             course=course, versions=info.versions, build_date=info.build_date, lessons=nav, base="", nav_base="",
             compare_url="compare/index.html" if matrix else None, playground_url="playground.html",
-            page_title="Try your own prompt", current=None, scripts=[], models=[info.sites[0].model],
+            page_title="Try your own prompt", current=None, here="playground", scripts=[], models=[info.sites[0].model],
             switch=[], canonical=_canonical(course, "playground.html"), manifest=manifest,
             manifest_json=Markup(script_json(manifest)), weight_text=WEIGHT_TEXT[summary["weights"]],
             greedy=manifest["greedy"],

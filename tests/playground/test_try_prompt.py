@@ -244,3 +244,13 @@ def test_the_page_shows_a_token_as_the_build_does(site):
         shown = driver.execute_script("return arguments[0].map((t) => window.lmreportPlayground.engine.show(t));",
                                       tricky)
     assert shown == [display_token(t) for t in tricky]
+
+
+def test_every_page_links_to_the_playground_and_it_marks_itself(site):
+    """The sidebar's "Try your own prompt" is on every page, the 404 page included, and is the current page's link
+    on the playground itself (as a lesson's title is on its lesson)."""
+    link = '<a href="{}playground.html"{}>Try your own prompt</a>'
+    assert link.format("", ' aria-current="page"') in (site / "playground.html").read_text()
+    lesson = (site / "01-tried.html").read_text()
+    assert link.format("", "") in lesson and 'class="current" aria-current="page"' in lesson
+    assert link.format("", "") in (site / "404.html").read_text()
