@@ -42,7 +42,9 @@ def render(result: Result, figure_id: str) -> Figure:
             shift = "" if i == 0 else Markup(' <small class="{}">{:+.1%}</small>').format(
                 "up" if delta > 0 else "down", delta)
             cells.append(Markup("<td>{:.1%}{} · {}</td>").format(target["prob"], shift, target["rank"]))
-        top = ", ".join(f"{display_token(t['token'])} {t['prob']:.0%}" for t in row["top"])
+        # each token with its probability on one line (a narrow column broke between them, a line each)
+        top = Markup(", ").join(Markup('<span class="nowrap">{} {:.0%}</span>').format(display_token(t["token"]),
+                                                                                   t["prob"]) for t in row["top"])
         kind = "base prompt" if i == 0 else ""
         body.append(Markup('<tr{}><td class="ablation-number">{}</td><th scope="row" class="ablation-variant">{}{}'
                            '</th>{}<td>{}</td><td>{}</td></tr>'
