@@ -124,6 +124,8 @@ def grid(
     fig.yaxis.axis_label = y_axis_label
     fig.grid.grid_line_color = None
     fig.add_tools(HoverTool(renderers=[cells], tooltips=[(name, f"@{{{name}}}") for name in hover]))
+    if n_rows < 8:  # a grid this short has no room for Bokeh's logo and its three tools: one went behind "⋯"
+        fig.toolbar.logo = None
     return fig
 
 
