@@ -64,7 +64,10 @@ window.lmreportBertviz = (function () {
   // to the column on a phone (the model view) and to one printed page. Measured again whenever BertViz draws (a new
   // layer, a token of the neuron view opened: DOM changes under #vis) and when the view's box changes size (shown
   // after being hidden, printed); on a wide screen the view keeps its size and scrolls in its card when wider.
-  function fit(root) {
+  // The neuron view keeps what a closed token would open (its query, the keys, their products) drawn but hidden
+  // (visibility: hidden), far to the right, and getBBox counts it: the view's box scrolled sideways over empty space.
+  // There, only what is shown is measured, in the SVG's own units, again whenever a token opens or closes.
+  function fit(root, shownOnly) {
     const vis = root.querySelector("#vis");
     let frame = 0;
     function measure() {
@@ -73,7 +76,7 @@ window.lmreportBertviz = (function () {
       if (!svg || typeof svg.getBBox !== "function") {
         return;
       }
-      const box = svg.getBBox();
+      const box = shownOnly ? shownBox(svg) : svg.getBBox();
       const width = Math.ceil(box.x + box.width) + 2;
       const height = Math.ceil(box.y + box.height) + 2;
       if (!(width > 2 && height > 2)) {
@@ -95,8 +98,30 @@ window.lmreportBertviz = (function () {
       }
     }
     measure();
-    new MutationObserver(measureSoon).observe(vis, { childList: true, subtree: true });
+    const shown = shownOnly ? { attributes: true, attributeFilter: ["style", "visibility", "class"] } : {};
+    new MutationObserver(measureSoon).observe(vis, { childList: true, subtree: true, ...shown });
     new ResizeObserver(measureSoon).observe(root);
+  }
+
+  // The extent of what an SVG shows (neither hidden nor undisplayed), from its top left corner, in its own units.
+  function shownBox(svg) {
+    const outer = svg.getBoundingClientRect();
+    const view = svg.viewBox && svg.viewBox.baseVal;
+    const unit = view && view.width && outer.width ? view.width / outer.width : 1;
+    let right = 0;
+    let bottom = 0;
+    svg.querySelectorAll("text, rect, line, path, circle, polyline, polygon").forEach((element) => {
+      const style = getComputedStyle(element);
+      if (style.visibility === "hidden" || style.display === "none") {
+        return;
+      }
+      const r = element.getBoundingClientRect();
+      if (r.width || r.height) {
+        right = Math.max(right, (r.right - outer.left) * unit);
+        bottom = Math.max(bottom, (r.bottom - outer.top) * unit);
+      }
+    });
+    return { x: 0, y: 0, width: right, height: bottom };
   }
 
   // The heatmap view: query tokens down, key tokens across, one head or the mean of a layer's heads.
@@ -184,12 +209,12 @@ window.lmreportBertviz = (function () {
     });
   }
 
-  // BertViz's three views: drawn, their menus named, their SVG fitted.
+  // BertViz's three views: drawn, their menus named, their SVG fitted (the neuron view's to what it shows).
   function mountView(name, draw) {
     window.lmreport.mount(name, (root, data) => {
       draw(root, data);
       labelMenus(root);
-      fit(root);
+      fit(root, name === "neuron");
     });
   }
 
