@@ -67,15 +67,15 @@ def task_bare(args: dict) -> dict:
         dtype = getattr(torch, args.get("dtype", "float32"))
         model = cls.from_pretrained(folder, attn_implementation="eager", dtype=dtype).eval()
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        with torch.no_grad(), kernels.fast_linears(model):  # the build's kernel, so both sides multiply alike
-            for prompt in prompts:
-                model(**tokenizer(prompt, return_tensors="pt"), output_hidden_states=True, output_attentions=True)
-            for prompt, new_tokens in generations:
-                ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
-                model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens, do_sample=False,
-                               temperature=None, top_p=None, top_k=None,
-                               pad_token_id=tokenizer.eos_token_id)
-        with kernels.fast_linears(model):
+        with kernels.fast_linears(model):  # the build's kernel, so both sides multiply alike
+            with torch.no_grad():
+                for prompt in prompts:
+                    model(**tokenizer(prompt, return_tensors="pt"), output_hidden_states=True, output_attentions=True)
+                for prompt, new_tokens in generations:
+                    ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
+                    model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
+                                   do_sample=False, temperature=None, top_p=None, top_k=None,
+                                   pad_token_id=tokenizer.eos_token_id)
             for need in required[0] if required else []:
                 _required(model, tokenizer, need)
     return {"seconds": time.perf_counter() - started, "peak_rss": peak_rss_bytes()}

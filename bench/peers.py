@@ -334,25 +334,30 @@ def main(argv: list[str] | None = None) -> int:
         chosen = {name: fn for name, fn in chosen.items() if name in args.rows.split(",")}
 
     source, bench = open_bench(args.model, args.prompt, args.repeat, args.threads)
-    loaded = bench.loaded
     rows = []
     try:
         for provider in chosen.values():
             rows += provider(bench)
     except Disagreement as e:
         raise SystemExit(f"the numbers do not agree, nothing timed is meaningful: {e}") from None
-    versions = {dist: version_of(dist) for dist in ("torch", "transformers", "transformer-lens", "captum", "inseq")}
-    result = {"model": source.name, "prompt": args.prompt, "tokens": loaded.token_texts(bench.ids),
-              "threads": args.threads, "repeat": args.repeat, "versions": versions,
-              "protocol": "lmreport.analyze(name, prompt=...) after loaded.forget(prompt): a forward pass in every "
-                          "call on both sides; alternating, warm; ratio = median of per-repeat lmreport/peer ratios "
-                          "(a row with a 'protocol' of its own says how it differs)",
-              "rows": rows}
+    report(args, source, bench, rows, ("torch", "transformers", "transformer-lens", "captum", "inseq"), "",
+           protocol="lmreport.analyze(name, prompt=...) after loaded.forget(prompt): a forward pass in every call on "
+                    "both sides; alternating, warm; ratio = median of per-repeat lmreport/peer ratios (a row with a "
+                    "'protocol' of its own says how it differs)")
+    return 0
+
+
+def report(args: Any, source: Any, bench: Bench, rows: list[dict[str, Any]], dists: tuple[str, ...], heading: str,
+           **fields: Any) -> None:
+    """Write a run's JSON to args.out (the model, prompt, tokens, threads, repeats, fields, the versions of dists
+    and the rows) and print its table under a heading line that ends with `heading`."""
+    result = {"model": source.name, "prompt": args.prompt, "tokens": bench.loaded.token_texts(bench.ids),
+              "threads": args.threads, "repeat": args.repeat, **fields,
+              "versions": {dist: version_of(dist) for dist in dists}, "rows": rows}
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     print(f"{source.name}, {args.prompt!r} ({len(bench.ids)} tokens), {args.threads} thread(s), median of "
-          f"{args.repeat}, alternating")
+          f"{args.repeat}, alternating{heading}")
     print_rows(rows)
-    return 0
 
 
 if __name__ == "__main__":

@@ -41,12 +41,11 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import warnings
 from pathlib import Path
 from typing import Any
 
-from bench.peers import Bench, Disagreement, open_bench, print_rows, row, version_of
+from bench.peers import Bench, Disagreement, open_bench, report, row, version_of
 from lmreport.models import kernels
 
 REPO = Path(__file__).resolve().parent.parent
@@ -265,18 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     source, bench = open_bench(args.model, args.prompt, args.repeat, args.threads)
-    loaded = bench.loaded
     try:
         found = rows(bench, peers=not args.no_peers, steps=args.steps)
     except Disagreement as e:
         raise SystemExit(f"the numbers do not agree, nothing timed is meaningful: {e}") from None
-    versions = {dist: version_of(dist) for dist in ("torch", "transformers", "captum", "inseq")}
-    result = {"model": source.name, "prompt": args.prompt, "tokens": loaded.token_texts(bench.ids),
-              "threads": args.threads, "repeat": args.repeat, "steps": args.steps, "versions": versions, "rows": found}
-    args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
-    print(f"{source.name}, {args.prompt!r} ({len(bench.ids)} tokens), {args.threads} thread(s), median of "
-          f"{args.repeat}, alternating; integrated gradients at {args.steps} points")
-    print_rows(found)
+    report(args, source, bench, found, ("torch", "transformers", "captum", "inseq"),
+           f"; integrated gradients at {args.steps} points", steps=args.steps)
     return 0
 
 

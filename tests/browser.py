@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -92,3 +93,14 @@ def axe_violations(driver, tags: tuple[str, ...] = ("wcag2a", "wcag2aa")) -> lis
         "                                        nodes: v.nodes.map(n => n.target.join(' '))}))))"
         ".catch(e => done([{id: 'axe-error', help: String(e), nodes: []}]));", list(tags))
     return result
+
+
+def wait_for(driver, script: str, timeout: float = 20.0):
+    """The first truthy value script returns, polled every 0.1 s; AssertionError after timeout seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {script}")

@@ -6,7 +6,7 @@ against 576 x 46,080, 64 with 20 rows. oneDNN, which the same torch ships and wh
 (torch.ops.mkldnn._linear_pointwise), multiplies the same float32 weights, as they are (nothing copied or repacked),
 in 0.5-0.7 of MKL's time at every size lmreport runs, from 1 row (generation) to 2,048 (`bench/kernels.py` prints
 both on the embedded model). The sums are float32 either way; only their order differs, so a result differs from
-MKL's by float32 rounding (|Δ| ≲ 1e-6 of the largest logit on the embedded model).
+MKL's by float32 rounding (|Δ| ≤ 3e-6 of the largest logit on the embedded model, bench/kernels.py).
 
 `fast_linears(model)` routes the model's float32 CPU nn.Linear layers to oneDNN for the duration of a `with`
 block: the build and analyze() run each analysis in one. A call that records a gradient (integrated gradients,

@@ -56,10 +56,11 @@
   function show(data, state, frames) {
     const source = model(data.source);
     const frame = source ? frameWidth(model(data.plot)) : 0;
-    if (!source || (!(frame > 0) && frames < 600)) {
-      if (frames < 600) {
-        requestAnimationFrame(() => show(data, state, frames + 1));
-      }
+    if (!(frame > 0) && frames < 600) {  // not embedded or not laid out yet
+      requestAnimationFrame(() => show(data, state, frames + 1));
+      return;
+    }
+    if (!source) {
       return;
     }
     const layer = state.layer;

@@ -52,6 +52,11 @@ def captions(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def writes_words(data: dict[str, Any]) -> bool:
+    """Whether each point's token is written beside it (few enough points for the words not to cover the map)."""
+    return len(data["points"]) <= MAX_WRITTEN
+
+
 def ranges(coords: list[list[list[float]]]) -> list[list[float]]:
     """[x start, x end, y start, y end] of each layer: its points with a margin, more on the right."""
     out = []
@@ -89,7 +94,7 @@ def _plot(data: dict[str, Any], figure_id: str, row: int) -> Any:
     labels = data["labels"]
     groups = [(label, [i for i, p in enumerate(data["points"]) if p["label"] == k]) for k, label in
               enumerate(labels)] if labels else [("", list(range(len(data["points"]))))]
-    write = len(data["points"]) <= MAX_WRITTEN
+    write = writes_words(data)
     items, dots = [], []
     for k, (label, members) in enumerate(groups):
         view = CDSView(filter=IndexFilter(members))
@@ -135,7 +140,7 @@ def render(result: Result, figure_id: str) -> Figure:
     payload = Markup('<script type="application/json" id="{}-map">{}</script>').format(
         figure_id, Markup(script_json({
             "source": f"{figure_id}-points", "x": f"{figure_id}-x", "y": f"{figure_id}-y", "plot": f"{figure_id}-plot",
-            "ranges": ranges(data["coords"]), "captions": texts, "written": len(data["points"]) <= MAX_WRITTEN,
+            "ranges": ranges(data["coords"]), "captions": texts, "written": writes_words(data),
             "font": " ".join(WORD_FONT), "offset": WORD_OFFSET})))
     # assets/hidden_map.js mounts the slider from data-lmr-component, with the JSON block's names and ranges.
     view = Markup('<div class="hidden-map" data-lmr-component="hidden_map" data-lmr-data="{}-map">{}{}</div>'

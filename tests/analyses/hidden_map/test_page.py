@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 
@@ -60,14 +59,8 @@ return Math.max(...Array.from(source.data.x, (v, i) =>
 """
 
 
-def wait_for(driver, script: str, timeout: float = 30.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for: {script}")
+def wait_for(driver, script: str):
+    return browser.wait_for(driver, script, timeout=30.0)
 
 
 @pytest.fixture(scope="module")
